@@ -1,0 +1,78 @@
+"""ClickHouse Cloud behind AWS PrivateLink: read and validate config, compose the components, export what operators need.
+
+Every check that can fail on a user's input runs before the first resource is declared.
+"""
+
+import pulumi
+
+import stack_config
+from components.account import AwsAccount
+from components.clickhouse_service import DEFAULT_USER, HTTPS_PORT, ClickHouseService, ClickHouseServiceArgs
+from components.kms_key import KmsKey, KmsKeyArgs, logs_usage_statement
+from components.network import PrivateNetwork, PrivateNetworkArgs, resolve_layout
+from components.privatelink import PrivateLink, PrivateLinkArgs
+
+cfg = stack_config.load()
+layout = resolve_layout(cfg.network, cfg.aws_region)
+account = AwsAccount.lookup(cfg.aws_region)
+prefix = f"{cfg.project}-{cfg.stack}"
+tags = dict(cfg.tags)
+
+
+def kms_key(name: str, description: str, *usage: dict) -> KmsKey:
+    return KmsKey(name, KmsKeyArgs(
+        description=description,
+        alias=f"alias/{prefix}-{name}",
+        account=account,
+        protect=cfg.protect,
+        tags=tags,
+        usage_statements=usage,
+    ))
+
+
+logs_key = kms_key("logs", f"CloudWatch Logs of {prefix}", logs_usage_statement(account))
+network = PrivateNetwork("network", PrivateNetworkArgs(
+    config=cfg.network,
+    layout=layout,
+    name_prefix=prefix,
+    account=account,
+    logs_kms_key_arn=logs_key.arn,
+    tags=tags,
+))
+
+secret_key_arn = (
+    kms_key("secrets", f"ClickHouse credentials of {prefix}").arn if cfg.secret.create_kms_key else cfg.secret.kms_key_arn
+)
+service = ClickHouseService("clickhouse", ClickHouseServiceArgs(
+    config=cfg.clickhouse,
+    secret=cfg.secret,
+    secret_name=f"{cfg.project}/{cfg.stack}/clickhouse/{DEFAULT_USER}",
+    secret_kms_key_arn=secret_key_arn,
+    protect=cfg.protect,
+    tags=tags,
+))
+link = PrivateLink("privatelink", PrivateLinkArgs(
+    name_prefix=prefix,
+    vpc_id=network.vpc_id,
+    subnet_ids=network.subnet_ids,
+    service_id=service.service_id,
+    endpoint_service_name=service.endpoint_service_name,
+    private_dns_hostname=service.private_dns_hostname,
+    tags=tags,
+))
+
+pulumi.export("aws_region", cfg.aws_region)
+pulumi.export("clickhouse_url", pulumi.Output.concat("https://", service.private_dns_hostname, f":{HTTPS_PORT}"))
+pulumi.export("clickhouse_user", DEFAULT_USER)
+pulumi.export("clickhouse_password_secret_arn", service.password_secret_arn)
+if secret_key_arn is not None:
+    pulumi.export("clickhouse_password_kms_key_id", secret_key_arn)
+pulumi.export("client_security_group_id", link.client_security_group_id)
+pulumi.export("endpoint_security_group_id", link.endpoint_security_group_id)
+pulumi.export("vpc_endpoint_id", link.vpc_endpoint_id)
+pulumi.export("vpc_endpoint_service_name", service.endpoint_service_name)
+pulumi.export("private_dns_hostname", service.private_dns_hostname)
+pulumi.export("private_dns_zone_id", link.private_dns_zone_id)
+pulumi.export("service_id", service.service_id)
+pulumi.export("vpc_id", network.vpc_id)
+pulumi.export("subnet_ids", network.subnet_ids)

@@ -1,0 +1,181 @@
+"""The private network the ClickHouse endpoint (and, with BYOC, ClickHouse's EKS) lives in.
+
+Either creates a VPC with one private subnet and route table per availability zone and nothing that reaches the
+internet (no internet gateway, no NAT, no public IPs), with every flow logged to a KMS-encrypted log group; or adopts
+an existing VPC and subnets, whose routing and flow logs stay with their owner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components.account import AwsAccount, policy_document
+from stack_config import ConfigError, NetworkConfig
+
+
+@dataclass(frozen=True)
+class NetworkLayout:
+    """What the invokes found, checked before any resource is declared so bad input never half-creates a stack."""
+
+    zones: tuple[str, ...]
+    existing_vpc_cidr: str | None = None
+
+
+def resolve_layout(cfg: NetworkConfig, region: str) -> NetworkLayout:
+    """Pick the zones for a new VPC, or verify an existing VPC's subnets; raise ConfigError on a mismatch."""
+    if cfg.creates_vpc:
+        zones = aws.get_availability_zones(
+            state="available",
+            filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
+        ).names
+        if len(zones) < cfg.az_count:
+            raise ConfigError([f"clickhouse-aws:azCount: {cfg.az_count} zones requested but {region} has only "
+                               f"{len(zones)} ({', '.join(zones)})"])
+        return NetworkLayout(tuple(sorted(zones)[: cfg.az_count]))
+
+    vpc = aws.ec2.get_vpc(id=cfg.existing_vpc_id)
+    subnets = [aws.ec2.get_subnet(id=subnet_id) for subnet_id in cfg.existing_subnet_ids]
+    zones = sorted({s.availability_zone for s in subnets})
+    problems = []
+    foreign = [s.id for s in subnets if s.vpc_id != vpc.id]
+    if foreign:
+        problems.append(f"clickhouse-aws:subnetIds: {', '.join(foreign)} are not in {vpc.id}")
+    if len(zones) < cfg.az_count:
+        problems.append(f"clickhouse-aws:subnetIds: the subnets span {len(zones)} availability zone(s) "
+                        f"({', '.join(zones)}) but azCount is {cfg.az_count}")
+    public = [s.id for s in subnets if s.map_public_ip_on_launch]
+    if public:
+        problems.append(f"clickhouse-aws:subnetIds: {', '.join(public)} assign public IPs on launch; use private subnets")
+    if problems:
+        raise ConfigError(problems)
+    return NetworkLayout(tuple(zones), vpc.cidr_block)
+
+
+@dataclass(frozen=True)
+class PrivateNetworkArgs:
+    config: NetworkConfig
+    layout: NetworkLayout
+    name_prefix: str
+    account: AwsAccount
+    logs_kms_key_arn: pulumi.Input[str]
+    tags: Mapping[str, str]
+    # Extra tags callers need on the VPC / subnets (BYOC discovers its subnets by tag).
+    vpc_tags: Mapping[str, str] = field(default_factory=dict)
+    subnet_tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class PrivateNetwork(pulumi.ComponentResource):
+    vpc_id: pulumi.Output[str]
+    vpc_cidr: pulumi.Output[str]
+    subnet_ids: pulumi.Output[Sequence[str]]
+    route_table_ids: pulumi.Output[Sequence[str]]
+    availability_zones: pulumi.Output[Sequence[str]]
+
+    def __init__(self, name: str, args: PrivateNetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("clickhouse-aws:index:PrivateNetwork", name, None, opts)
+        self.availability_zones = pulumi.Output.from_input(list(args.layout.zones))
+        if args.config.creates_vpc:
+            self._create(name, args)
+        else:
+            self.vpc_id = pulumi.Output.from_input(args.config.existing_vpc_id)
+            self.vpc_cidr = pulumi.Output.from_input(args.layout.existing_vpc_cidr)
+            self.subnet_ids = pulumi.Output.from_input(list(args.config.existing_subnet_ids))
+            self.route_table_ids = pulumi.Output.from_input([])
+        self.register_outputs({
+            "vpc_id": self.vpc_id,
+            "vpc_cidr": self.vpc_cidr,
+            "subnet_ids": self.subnet_ids,
+            "route_table_ids": self.route_table_ids,
+            "availability_zones": self.availability_zones,
+        })
+
+    def _create(self, name: str, args: PrivateNetworkArgs) -> None:
+        cfg, prefix = args.config, args.name_prefix
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+
+        vpc = aws.ec2.Vpc(
+            name,
+            cidr_block=cfg.vpc_cidr,
+            enable_dns_support=True,
+            # Both DNS settings are required for the Route53 private zone that resolves the ClickHouse hostname.
+            enable_dns_hostnames=True,
+            tags={**tags, **args.vpc_tags, "Name": prefix},
+            opts=child,
+        )
+        subnet_ids, route_table_ids = [], []
+        for zone, cidr in zip(args.layout.zones, cfg.subnet_cidrs()):
+            subnet = aws.ec2.Subnet(
+                f"{name}-private-{zone}",
+                vpc_id=vpc.id,
+                cidr_block=cidr,
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags={**tags, **args.subnet_tags, "Name": f"{prefix}-private-{zone}", "tier": "private"},
+                opts=child,
+            )
+            # One route table per zone, holding only the VPC-local route; gateway endpoints (S3) attach here.
+            table = aws.ec2.RouteTable(
+                f"{name}-private-{zone}",
+                vpc_id=vpc.id,
+                tags={**tags, "Name": f"{prefix}-private-{zone}"},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(f"{name}-private-{zone}", subnet_id=subnet.id, route_table_id=table.id, opts=child)
+            subnet_ids.append(subnet.id)
+            route_table_ids.append(table.id)
+
+        self._flow_logs(name, args, vpc, child)
+        self.vpc_id = vpc.id
+        self.vpc_cidr = vpc.cidr_block
+        self.subnet_ids = pulumi.Output.all(*subnet_ids)
+        self.route_table_ids = pulumi.Output.all(*route_table_ids)
+
+    def _flow_logs(self, name: str, args: PrivateNetworkArgs, vpc: aws.ec2.Vpc, child: pulumi.ResourceOptions) -> None:
+        account, tags = args.account, dict(args.tags)
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            name=f"/aws/vpc/flow-logs/{args.name_prefix}",
+            retention_in_days=args.config.flow_log_retention_days,
+            kms_key_id=args.logs_kms_key_arn,
+            tags=tags,
+            opts=child,
+        )
+        # The confused-deputy condition keeps other accounts' flow logs from borrowing this role.
+        role = aws.iam.Role(
+            f"{name}-flow-logs",
+            description="Lets VPC Flow Logs write to this stack's flow log group",
+            assume_role_policy=policy_document({
+                "Effect": "Allow",
+                "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account.account_id}},
+            }),
+            tags=tags,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs",
+            role=role.id,
+            policy=policy_document({
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")],
+            }),
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-logs",
+            vpc_id=vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=log_group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            tags=tags,
+            opts=child,
+        )

@@ -1,0 +1,138 @@
+"""The private path from a VPC to the ClickHouse service: interface endpoint, attachment, DNS and security groups.
+
+Applications attach the client security group; the endpoint's group admits only that group, on the two ports a client
+needs (HTTPS 8443, native TLS 9440). The endpoint's own private DNS is off because ClickHouse's hostname lives in its
+own domain: a private zone named exactly that hostname (nothing broader) answers it inside the VPC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import pulumi
+import pulumi_aws as aws
+import pulumiverse_clickhouse as clickhouse
+
+from components.clickhouse_service import HTTPS_PORT, NATIVE_TLS_PORT
+
+CLIENT_PORTS = {HTTPS_PORT: "HTTPS interface", NATIVE_TLS_PORT: "native protocol over TLS"}
+
+
+@dataclass(frozen=True)
+class PrivateLinkArgs:
+    name_prefix: str
+    vpc_id: pulumi.Input[str]
+    subnet_ids: pulumi.Input[Sequence[str]]
+    service_id: pulumi.Input[str]
+    endpoint_service_name: pulumi.Input[str]
+    private_dns_hostname: pulumi.Input[str]
+    tags: Mapping[str, str]
+
+
+class PrivateLink(pulumi.ComponentResource):
+    client_security_group_id: pulumi.Output[str]
+    endpoint_security_group_id: pulumi.Output[str]
+    vpc_endpoint_id: pulumi.Output[str]
+    private_dns_zone_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: PrivateLinkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("clickhouse-aws:index:PrivateLink", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+
+        client_sg = aws.ec2.SecurityGroup(
+            f"{name}-client",
+            name=f"{args.name_prefix}-clickhouse-client",
+            description="Attach to workloads that may reach ClickHouse over PrivateLink",
+            vpc_id=args.vpc_id,
+            tags={**tags, "Name": f"{args.name_prefix}-clickhouse-client"},
+            opts=child,
+        )
+        # No inline rules and no egress rule: a security group made this way has no default allow-all egress,
+        # and responses to admitted connections need none.
+        endpoint_sg = aws.ec2.SecurityGroup(
+            f"{name}-endpoint",
+            name=f"{args.name_prefix}-clickhouse-endpoint",
+            description="ClickHouse PrivateLink endpoint: admits only the client security group",
+            vpc_id=args.vpc_id,
+            tags={**tags, "Name": f"{args.name_prefix}-clickhouse-endpoint"},
+            opts=child,
+        )
+        for port, purpose in CLIENT_PORTS.items():
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-endpoint-from-client-{port}",
+                security_group_id=endpoint_sg.id,
+                referenced_security_group_id=client_sg.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=f"ClickHouse {purpose} from the client security group",
+                tags=tags,
+                opts=child,
+            )
+            # Clients commonly restrict egress; this lets them reach the endpoint without opening anything else.
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-client-to-endpoint-{port}",
+                security_group_id=client_sg.id,
+                referenced_security_group_id=endpoint_sg.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=f"ClickHouse {purpose} to the PrivateLink endpoint",
+                tags=tags,
+                opts=child,
+            )
+
+        endpoint = aws.ec2.VpcEndpoint(
+            f"{name}-endpoint",
+            vpc_id=args.vpc_id,
+            vpc_endpoint_type="Interface",
+            # Always ClickHouse's endpoint service in the stack's own region; no service_region, so never cross-region.
+            service_name=args.endpoint_service_name,
+            private_dns_enabled=False,
+            subnet_ids=args.subnet_ids,
+            security_group_ids=[endpoint_sg.id],
+            tags={**tags, "Name": f"{args.name_prefix}-clickhouse"},
+            opts=child,
+        )
+        # Exactly one attachment per service: the provider cannot merge several.
+        clickhouse.serviceprivateendpoints.Attachment(
+            f"{name}-attachment",
+            service_id=args.service_id,
+            private_endpoint_ids=[endpoint.id],
+            opts=child,
+        )
+
+        zone = aws.route53.Zone(
+            f"{name}-zone",
+            name=args.private_dns_hostname,
+            comment="Resolves the ClickHouse service's private hostname to its PrivateLink endpoint",
+            vpcs=[aws.route53.ZoneVpcArgs(vpc_id=args.vpc_id)],
+            tags=tags,
+            opts=child,
+        )
+        first_entry = endpoint.dns_entries[0]
+        aws.route53.Record(
+            f"{name}-apex",
+            zone_id=zone.zone_id,
+            name=args.private_dns_hostname,
+            type="A",
+            aliases=[aws.route53.RecordAliasArgs(
+                name=first_entry.dns_name,
+                zone_id=first_entry.hosted_zone_id,
+                evaluate_target_health=False,
+            )],
+            opts=child,
+        )
+
+        self.client_security_group_id = client_sg.id
+        self.endpoint_security_group_id = endpoint_sg.id
+        self.vpc_endpoint_id = endpoint.id
+        self.private_dns_zone_id = zone.zone_id
+        self.register_outputs({
+            "client_security_group_id": self.client_security_group_id,
+            "endpoint_security_group_id": self.endpoint_security_group_id,
+            "vpc_endpoint_id": self.vpc_endpoint_id,
+            "private_dns_zone_id": self.private_dns_zone_id,
+        })
