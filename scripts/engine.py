@@ -249,7 +249,9 @@ def load_stack_config(
 ) -> tuple[dict[str, str], list[str]]:
     """The config the CLI would pass for ``stack``: project defaults, then the stack file, then ``overrides``.
 
-    ``secure:`` values cannot be decrypted offline; they become placeholders that stay marked secret.
+    ``secure:`` values cannot be decrypted offline; they become placeholders that stay marked secret. So do secret
+    keys the stack file leaves out (they are set per machine with ``pulumi config set --secret`` and never committed),
+    unless ``overrides`` maps them to ``UNSET``.
     """
     project_file = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
     project = project_file["name"]
@@ -270,16 +272,28 @@ def load_stack_config(
     for key, decl in (project_file.get("config") or {}).items():
         if isinstance(decl, dict) and "default" in decl:
             config[qualify(key)] = _config_value(decl["default"])
-    for key, value in {**stack_values, **(overrides or {})}.items():
+    declared_secret = {qualify(name) for name in _secret_key_names(project_dir)}
+    placeholders = {full: {"secure": None} for full in declared_secret}
+    for key, value in {**placeholders, **stack_values, **(overrides or {})}.items():
         full = qualify(key)
         if value is UNSET:
             config.pop(full, None)
         elif isinstance(value, dict) and set(value) == {"secure"}:
-            config[full] = f"offline-placeholder-for-{full}"
-            secret_keys.append(full)
+            config[full] = f"offline-placeholder-{full.replace(':', '.')}"
         else:
             config[full] = _config_value(value)
-    return config, secret_keys
+        if full in config and (full in declared_secret or isinstance(value, dict) and set(value) == {"secure"}):
+            secret_keys.append(full)
+    return config, sorted(set(secret_keys))
+
+
+def _secret_key_names(project_dir: Path) -> list[str]:
+    """The program's secret config keys (declared in its stack_config.KEYS)."""
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
+    import stack_config
+
+    return [key.name for key in stack_config.KEYS if key.secret]
 
 
 async def _resolve_outputs(outputs: Mapping[str, Any]) -> tuple[dict[str, Any], set[str], struct_pb2.Struct]:
