@@ -160,11 +160,14 @@ def _parse(key: Key, raw: Any) -> Any:
             return int(str(raw).strip())
         except ValueError:
             raise ValueError("expected a whole number") from None
-    value = json.loads(raw) if isinstance(raw, str) else raw
-    if key.kind is list and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-        raise ValueError("expected a list of strings")
-    if key.kind is dict and not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
-        raise ValueError("expected an object whose values are strings")
+    expected = "a list of strings" if key.kind is list else "an object whose values are strings"
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError:
+        raise ValueError(f"expected {expected}") from None
+    items = value if isinstance(value, list) else value.values() if isinstance(value, dict) else None
+    if not isinstance(value, key.kind) or not all(isinstance(v, str) for v in items):
+        raise ValueError(f"expected {expected}")
     return value
 
 
@@ -192,7 +195,7 @@ class ConfigReader:
             return key.default
         try:
             return _parse(key, raw)
-        except (ValueError, json.JSONDecodeError) as err:
+        except ValueError as err:
             self.problem(name, f"{err}, got {raw!r}" if not key.secret else str(err))
             return key.default
 

@@ -42,6 +42,7 @@ class ClickHouseServiceArgs:
 
 class ClickHouseService(pulumi.ComponentResource):
     service: clickhouse.Service
+    password_secret_version: aws.secretsmanager.SecretVersion
     service_id: pulumi.Output[str]
     endpoint_service_name: pulumi.Output[str]
     private_dns_hostname: pulumi.Output[str]
@@ -104,7 +105,7 @@ class ClickHouseService(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=stateful,
         )
-        aws.secretsmanager.SecretVersion(
+        self.password_secret_version = aws.secretsmanager.SecretVersion(
             f"{name}-password",
             secret_id=secret.id,
             secret_string=pulumi.Output.all(plaintext, self.private_dns_hostname).apply(

@@ -14,9 +14,10 @@ import runpy
 import sys
 import uuid
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional
 
 import pulumi
 import yaml
@@ -37,6 +38,7 @@ class RecordedResource:
     """One resource registration as the engine received it."""
 
     urn: str
+    id: str
     type: str
     name: str
     custom: bool
@@ -211,6 +213,7 @@ class RecordingMonitor(MockMonitor):
         outputs = rpc.deserialize_properties(response.object) if response.object else {}
         self.records.append(RecordedResource(
             urn=response.urn,
+            id=response.id,
             type=request.type,
             name=request.name,
             custom=bool(request.custom),
@@ -308,6 +311,26 @@ async def _resolve_outputs(outputs: Mapping[str, Any]) -> tuple[dict[str, Any], 
     return plain, secret, wire
 
 
+@contextmanager
+def mock_session(
+    project: str, stack: str, config: Mapping[str, str], secret_keys: list[str], mocks: OfflineMocks
+) -> Iterator[tuple[RecordingMonitor, asyncio.AbstractEventLoop]]:
+    """Install the mock engine with ``config`` on a fresh event loop; always restore a clean runtime afterwards."""
+    monitor = RecordingMonitor(mocks)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    settings.reset_options()
+    pulumi.runtime.set_all_config(dict(config), secret_keys)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    try:
+        yield monitor, loop
+    finally:
+        settings.reset_options()
+        pulumi.runtime.set_all_config({}, [])
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
 def run_program(
     stack: str,
     overrides: Optional[Mapping[str, Any]] = None,
@@ -320,27 +343,48 @@ def run_program(
     project = project_name(project_dir)
     mocks = mocks or OfflineMocks(config.get("aws:region", "us-east-1"))
     mocks.adopted_vpc_id = config.get(f"{project}:vpcId", "")
-    monitor = RecordingMonitor(mocks)
     run = ProgramRun(project, stack, config, secret_keys, f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}")
-
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    settings.reset_options()
-    pulumi.runtime.set_all_config(config, secret_keys)
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
-    try:
-        runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
-        loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
-        root = settings.get_root_resource()
-        run.outputs, run.secret_outputs, run.outputs_wire = loop.run_until_complete(_resolve_outputs(root.outputs))
-    except pulumi.RunError as err:
-        run.error = str(err)
-    finally:
-        run.resources = [] if run.error else list(monitor.records)
-        settings.reset_options()
-        pulumi.runtime.set_all_config({}, [])
-        loop.close()
-        asyncio.set_event_loop(None)
+    with mock_session(project, stack, config, secret_keys, mocks) as (monitor, loop):
+        try:
+            runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
+            loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
+            root = settings.get_root_resource()
+            run.outputs, run.secret_outputs, run.outputs_wire = loop.run_until_complete(_resolve_outputs(root.outputs))
+            run.resources = list(monitor.records)
+        except pulumi.RunError as err:
+            run.error = str(err)
+            # Settle what was already scheduled (the root stack's registration) so nothing is left un-awaited.
+            loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
     return run
+
+
+@dataclass(frozen=True)
+class Resolved:
+    value: Any
+    secret: bool
+
+
+def run_inline(
+    build: Callable[[], Mapping[str, Any]], config: Optional[Mapping[str, str]] = None, *, stack: str = "test",
+    region: str = "us-east-1",
+) -> tuple[dict[str, Resolved], list[RecordedResource]]:
+    """Build components under mocks and resolve the Outputs ``build`` returns, with whether each is secret.
+
+    For tests that need live Python objects (``Output.is_secret`` on a component's outputs) rather than a whole run.
+    """
+    mocks = OfflineMocks(region)
+    with mock_session(project_name(), stack, {"aws:region": region, **(config or {})}, [], mocks) as (monitor, loop):
+        wanted = build()
+
+        async def resolve() -> dict[str, Resolved]:
+            await pulumi.runtime.stack.wait_for_rpcs()
+            results = {}
+            for name, value in wanted.items():
+                out = pulumi.Output.from_input(value)
+                results[name] = Resolved(await out.future(), await out.is_secret())
+            return results
+
+        resolved = loop.run_until_complete(resolve())
+        return resolved, list(monitor.records)

@@ -1,0 +1,70 @@
+"""PrivateLink: same-region interface endpoint, one attachment, a zone exactly the hostname, client-only access."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import by_name
+
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+OPEN = {"0.0.0.0/0", "::/0"}
+
+
+def _service_endpoint_config(run):
+    return run.one("clickhouse:index/service:Service").outputs["privateEndpointConfig"]
+
+
+def test_endpoint_is_an_interface_to_clickhouse_in_the_same_region(dev_run):
+    endpoint = dev_run.one(ENDPOINT).inputs
+    assert endpoint["vpcEndpointType"] == "Interface"
+    assert endpoint["serviceName"] == _service_endpoint_config(dev_run)["endpointServiceId"]
+    assert endpoint["serviceName"].startswith(f"com.amazonaws.vpce.{dev_run.aws_region}.vpce-svc-")
+    assert "serviceRegion" not in endpoint
+    assert endpoint["privateDnsEnabled"] is False
+    assert endpoint["subnetIds"] == dev_run.outputs["subnet_ids"]
+    assert endpoint["securityGroupIds"] == [dev_run.outputs["endpoint_security_group_id"]]
+
+
+def test_endpoint_admits_only_the_client_group_on_the_two_client_ports(dev_run):
+    endpoint_sg, client_sg = dev_run.outputs["endpoint_security_group_id"], dev_run.outputs["client_security_group_id"]
+    rules = [r.inputs for r in dev_run.of_type(INGRESS)]
+    assert sorted((r["securityGroupId"], r["referencedSecurityGroupId"], r["ipProtocol"], r["fromPort"], r["toPort"])
+                  for r in rules) == [(endpoint_sg, client_sg, "tcp", 8443, 8443), (endpoint_sg, client_sg, "tcp", 9440, 9440)]
+    assert all(r["description"] for r in rules)
+    egress = [r.inputs for r in dev_run.of_type(EGRESS)]
+    assert {(r["securityGroupId"], r["referencedSecurityGroupId"], r["fromPort"]) for r in egress} == {
+        (client_sg, endpoint_sg, 8443), (client_sg, endpoint_sg, 9440)}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_nothing_is_open_to_the_internet(request, stack):
+    run = request.getfixturevalue(f"{stack}_run")
+    for group in run.of_type("aws:ec2/securityGroup:SecurityGroup"):
+        assert not group.inputs.get("ingress") and not group.inputs.get("egress"), "rules are separate resources"
+    for rule in run.of_type(INGRESS) + run.of_type(EGRESS):
+        assert not {rule.inputs.get("cidrIpv4"), rule.inputs.get("cidrIpv6")} & OPEN
+    assert run.one("clickhouse:index/service:Service").inputs["ipAccesses"] == []
+
+
+def test_exactly_one_attachment_binds_the_endpoint_to_the_service(dev_run):
+    attachment = dev_run.one("clickhouse:ServicePrivateEndpoints/attachment:Attachment").inputs
+    assert attachment == {"serviceId": dev_run.outputs["service_id"], "privateEndpointIds": [dev_run.outputs["vpc_endpoint_id"]]}
+
+
+def test_private_zone_is_exactly_the_service_hostname_and_aliases_the_endpoint(dev_run):
+    hostname = _service_endpoint_config(dev_run)["privateDnsHostname"]
+    zone = dev_run.one("aws:route53/zone:Zone")
+    assert zone.inputs["name"] == hostname == dev_run.outputs["private_dns_hostname"]
+    assert zone.inputs["vpcs"] == [{"vpcId": dev_run.outputs["vpc_id"]}]
+    record = dev_run.one("aws:route53/record:Record").inputs
+    first_entry = dev_run.one(ENDPOINT).outputs["dnsEntries"][0]
+    assert (record["zoneId"], record["name"], record["type"]) == (zone.outputs["zoneId"], hostname, "A")
+    assert record["aliases"] == [{"name": first_entry["dnsName"], "zoneId": first_entry["hostedZoneId"], "evaluateTargetHealth": False}]
+
+
+def test_security_group_names_are_stack_scoped(prod_run):
+    groups = by_name(prod_run, "aws:ec2/securityGroup:SecurityGroup")
+    assert groups["privatelink-client"].inputs["name"] == "clickhouse-aws-prod-clickhouse-client"
+    assert groups["privatelink-endpoint"].inputs["name"] == "clickhouse-aws-prod-clickhouse-endpoint"
