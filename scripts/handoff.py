@@ -1,0 +1,297 @@
+"""Render the ClickHouse BYOC handoff document (Markdown) from a stack's outputs.
+
+``render_handoff`` takes what ``pulumi stack output --json`` prints (secret outputs appear as ``[secret]``) and lays
+out its ``byoc`` object in the order of ClickHouse's onboarding checklist, then the PrivateLink facts. The document
+never carries a secret: ExternalId keys are dropped wherever they appear and secret-marked values are withheld.
+
+CLI: ``python -m scripts.handoff --outputs outputs.json [-o handoff.md]``; exit 2 when the input cannot be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+# The marker `pulumi stack output --json` prints in place of a secret output.
+SECRET = "[secret]"
+USAGE_EXIT = 2
+
+KeyPath = tuple[str, ...]
+
+
+class HandoffError(ValueError):
+    """The outputs cannot produce a handoff document (no BYOC section, wrong shape)."""
+
+
+@dataclass(frozen=True)
+class Item:
+    label: str
+    path: KeyPath
+    # Shown instead of "missing" for values that only exist after a later phase.
+    pending: str | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    items: tuple[Item, ...]
+    note: str | None = None
+
+
+_IRSA_PENDING = "pending: created once ClickHouse shares the EKS OIDC issuer URL (phase 3)"
+_RECORD_PENDING = "pending: created once ClickHouse shares the NLB DNS name (phase 3)"
+
+# ClickHouse's BYOC onboarding checklist order: account and region, network, security groups, IAM, KMS, S3,
+# CloudWatch, Route53. Paths are into the `byoc` output object.
+BYOC_SECTIONS: tuple[Section, ...] = (
+    Section("AWS account and region", (
+        Item("AWS account ID", ("account_id",)),
+        Item("Region", ("region",)),
+    )),
+    Section("VPC, subnets and availability zones", (
+        Item("VPC ID", ("vpc_id",)),
+        Item("VPC CIDR", ("vpc_cidr",)),
+        Item("Private subnet IDs", ("subnet_ids",)),
+        Item("Availability zones", ("availability_zones",)),
+        Item("Route table IDs", ("route_table_ids",)),
+        Item("S3 gateway endpoint", ("s3_gateway_endpoint_id",)),
+        Item("Interface endpoint", ("interface_endpoint_ids",)),
+    ), note="Private subnets only: no internet gateway, no NAT. AWS APIs are reached through the VPC endpoints."),
+    Section("Security groups", (
+        Item("EKS nodes", ("security_group_ids", "nodes")),
+        Item("ClickHouse pods", ("security_group_ids", "pods")),
+        Item("Internal NLB", ("security_group_ids", "nlb")),
+        Item("VPC interface endpoints", ("security_group_ids", "endpoints")),
+    )),
+    Section("IAM roles", (
+        Item("Management role name", ("management_role_name",)),
+        Item("Management role ARN", ("role_arns", "management")),
+        Item("EKS node role ARN", ("role_arns", "eks_node")),
+        Item("IRSA role ARN (ClickHouse pods)", ("role_arns", "irsa"), pending=_IRSA_PENDING),
+    ), note="The management role trusts ClickHouse's AWS account with an sts:ExternalId condition. The ExternalId "
+            "is a secret: it is agreed over a separate secure channel and is not in this document."),
+    Section("KMS keys", (
+        Item("EBS volumes", ("kms_key_arns", "ebs")),
+        Item("S3 buckets", ("kms_key_arns", "s3")),
+        Item("EKS secrets", ("kms_key_arns", "eks_secrets")),
+    )),
+    Section("S3 buckets", (
+        Item("Backups bucket", ("buckets", "backups", "name")),
+        Item("Backups bucket ARN", ("buckets", "backups", "arn")),
+        Item("Logs bucket", ("buckets", "logs", "name")),
+        Item("Logs bucket ARN", ("buckets", "logs", "arn")),
+    )),
+    Section("CloudWatch log groups", (
+        Item("Query logs", ("log_group_names", "query")),
+        Item("Error logs", ("log_group_names", "error")),
+        Item("EKS control plane", ("log_group_names", "eks_cluster")),
+        Item("Alarm notifications (SNS topic)", ("sns_topic_arn",)),
+    )),
+    Section("Route53", (
+        Item("Private hosted zone ID", ("hosted_zone_id",)),
+        Item("Internal domain", ("domain",)),
+        Item("ClickHouse record", ("clickhouse_record_name",), pending=_RECORD_PENDING),
+    )),
+)
+
+# Read from the top-level (PrivateLink) outputs, not from `byoc`.
+PRIVATELINK_SECTION = Section("PrivateLink", (
+    Item("ClickHouse endpoint service", ("vpc_endpoint_service_name",)),
+    Item("Interface VPC endpoint", ("vpc_endpoint_id",)),
+    Item("Private DNS hostname", ("private_dns_hostname",)),
+    Item("Private hosted zone ID", ("private_dns_zone_id",)),
+    Item("Endpoint security group", ("endpoint_security_group_id",)),
+    Item("Client security group", ("client_security_group_id",)),
+    Item("ClickHouse service ID", ("service_id",)),
+    Item("Connection URL", ("clickhouse_url",)),
+), note="The endpoint admits only the client security group, on tcp 8443 (HTTPS) and 9440 (native TLS). PrivateLink "
+        "to a BYOC service needs ClickHouse support to enable the private load balancer first.")
+
+
+def _is_external_id(key: str) -> bool:
+    return "externalid" in key.replace("_", "").replace("-", "").lower()
+
+
+def _leaves(value: Any, prefix: KeyPath = ()) -> Iterator[tuple[KeyPath, Any]]:
+    """Every (path, value) at the bottom of nested mappings, skipping ExternalId keys at any depth."""
+    if isinstance(value, Mapping) and value:
+        for key, child in value.items():
+            if not _is_external_id(str(key)):
+                yield from _leaves(child, prefix + (str(key),))
+    else:
+        yield prefix, value
+
+
+def _lookup(root: Mapping[str, Any], path: KeyPath) -> tuple[bool, Any]:
+    node: Any = root
+    for key in path:
+        if not isinstance(node, Mapping) or key not in node:
+            return False, None
+        node = node[key]
+    return True, node
+
+
+def _code(text: str) -> str:
+    fence = "``" if "`" in text else "`"
+    pad = " " if fence == "``" else ""
+    return f"{fence}{pad}{text.replace('|', '&#124;')}{pad}{fence}"
+
+
+def _cell(value: Any) -> str:
+    if value == SECRET:
+        return "*withheld (secret)*"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_cell(v) for v in value) if value else "*none*"
+    if value is None or value == "":
+        return "*not set*"
+    return _code(str(value))
+
+
+def _rows(section: Section, root: Mapping[str, Any]) -> Iterator[tuple[str, str, KeyPath]]:
+    """(label, rendered value, consumed path) per table row; mapping values expand to one row per key."""
+    for item in section.items:
+        found, value = _lookup(root, item.path)
+        if not found:
+            yield item.label, f"*{item.pending}*" if item.pending else "*missing from the outputs*", item.path
+        elif isinstance(value, Mapping) and value:
+            for sub, leaf in _leaves(value):
+                yield f"{item.label}: {'.'.join(sub)}", _cell(leaf), item.path + sub
+        else:
+            yield item.label, _cell(value), item.path
+
+
+def _table(rows: Sequence[tuple[str, str]]) -> list[str]:
+    return ["| Item | Value |", "| --- | --- |", *(f"| {label} | {value} |" for label, value in rows)]
+
+
+def _section(number: int, section: Section, root: Mapping[str, Any], consumed: set[KeyPath]) -> list[str]:
+    rows = []
+    for label, value, path in _rows(section, root):
+        consumed.add(path)
+        rows.append((label, value))
+    lines = [f"## {number}. {section.title}", ""]
+    if section.note:
+        lines += [section.note, ""]
+    return lines + _table(rows) + [""]
+
+
+def _byoc(outputs: Mapping[str, Any]) -> Mapping[str, Any]:
+    byoc = outputs.get("byoc")
+    if byoc is None:
+        raise HandoffError(
+            "The stack outputs have no `byoc` section: BYOC is not enabled for this stack (set "
+            "clickhouse-aws:byocEnabled to true and run up), or the file is not `pulumi stack output --json` of the "
+            "BYOC stack."
+        )
+    if byoc == SECRET:
+        raise HandoffError(
+            "The `byoc` output is marked secret, so its values cannot be handed off; the program must export it "
+            "without secret values."
+        )
+    if not isinstance(byoc, Mapping):
+        raise HandoffError(f"The `byoc` output must be an object, not {type(byoc).__name__}.")
+    return byoc
+
+
+def customer_side_complete(byoc: Any) -> bool:
+    """Phase 3 is applied: the IRSA role and the clickhouse.<domain> record are both in the ``byoc`` output.
+
+    The program leaves each out until ClickHouse's facts (OIDC issuer, NLB DNS name) are in the stack config.
+    """
+    if not isinstance(byoc, Mapping):
+        return False
+    roles = byoc.get("role_arns")
+    return isinstance(roles, Mapping) and bool(roles.get("irsa")) and bool(byoc.get("clickhouse_record_name"))
+
+
+def _next_steps(byoc: Mapping[str, Any]) -> list[str]:
+    if customer_side_complete(byoc):
+        return ["The IRSA role and the `clickhouse.<domain>` record exist: the customer side of BYOC is complete."]
+    return [
+        "1. ClickHouse sets up the region in this account (about 40 minutes) and creates EKS and the internal NLB.",
+        "2. ClickHouse sends back the EKS OIDC issuer URL and the NLB DNS name. Then, on the customer side:",
+        "",
+        "   ```sh",
+        "   pulumi config set clickhouse-aws:byocOidcIssuerUrl <issuer-url> --stack <stack>",
+        "   pulumi config set clickhouse-aws:byocNlbDnsName <nlb-dns-name> --stack <stack>",
+        "   python -m scripts.stack bootstrap --stack <stack> --yes",
+        "   ```",
+        "",
+        "   That creates the IRSA role for the ClickHouse pods and the `clickhouse.<domain>` record.",
+    ]
+
+
+def render_handoff(outputs: Mapping[str, Any]) -> str:
+    """The handoff document for ``outputs`` (as printed by ``pulumi stack output --json``).
+
+    Raises HandoffError when there is no usable ``byoc`` object.
+    """
+    byoc = _byoc(outputs)
+    account = byoc.get("account_id", "?")
+    region = byoc.get("region", "?")
+    lines = [
+        f"# ClickHouse BYOC handoff: AWS account {account}, {region}",
+        "",
+        "Prepared from the stack outputs, in the order of ClickHouse's BYOC onboarding checklist. This document "
+        "holds no secrets; values marked secret in the stack are withheld.",
+        "",
+    ]
+    consumed: set[KeyPath] = set()
+    for number, section in enumerate(BYOC_SECTIONS, start=1):
+        lines += _section(number, section, byoc, consumed)
+    lines += _section(len(BYOC_SECTIONS) + 1, PRIVATELINK_SECTION, outputs, set())
+    # Values the program exports beyond the known checklist are still handed over rather than silently dropped.
+    extra = [(".".join(path), _cell(value)) for path, value in _leaves(byoc) if path not in consumed]
+    if extra:
+        lines += [f"## {len(BYOC_SECTIONS) + 2}. Other values", ""] + _table(extra) + [""]
+    lines += ["## Next steps", "", *_next_steps(byoc), ""]
+    return "\n".join(lines)
+
+
+def load_outputs(path: str) -> Mapping[str, Any]:
+    """Read an outputs JSON file (``-`` for stdin); HandoffError when it is unreadable or not an object."""
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise HandoffError(f"Cannot read outputs file {path}: {exc.strerror or exc}") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise HandoffError(f"{path} is not JSON ({exc.msg} at line {exc.lineno}); expected the output of "
+                           "`pulumi stack output --json`.") from exc
+    if not isinstance(data, dict):
+        raise HandoffError(f"{path} must hold a JSON object of stack outputs.")
+    return data
+
+
+def write_text(text: str, output: str | None) -> None:
+    """Write to a file, or to stdout when no file is named."""
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.handoff",
+        description="Render the ClickHouse BYOC handoff document (Markdown) from stack outputs.",
+    )
+    parser.add_argument("--outputs", required=True, help="`pulumi stack output --json` file, or - for stdin")
+    parser.add_argument("-o", "--output", help="write the Markdown here instead of stdout")
+    args = parser.parse_args(argv)
+    try:
+        document = render_handoff(load_outputs(args.outputs))
+        write_text(document, args.output)
+    except (HandoffError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return USAGE_EXIT
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
