@@ -126,6 +126,12 @@ class OfflineMocks(pulumi.runtime.Mocks):
             # Spread adopted subnets over zones by their ID so tests can model a real multi-AZ VPC.
             zone = "abc"[zlib.crc32(a["id"].encode()) % 3]
             return {"id": a["id"], "vpcId": self.adopted_vpc_id, "availabilityZone": f"{self.region}{zone}", "mapPublicIpOnLaunch": False, "cidrBlock": "10.90.0.0/20"}
+        if token == "aws:ec2/getRouteTables:getRouteTables":
+            # Each adopted subnet has its own explicitly associated table, the common layout for private subnets.
+            subnet_filters = [f for f in a.get("filters") or [] if f["name"] == "association.subnet-id"]
+            return {"ids": [_fake_id("rtb", v) for f in subnet_filters for v in f["values"]], "id": self.region}
+        if token == "aws:lb/getHostedZoneId:getHostedZoneId":
+            return {"id": "Z26RNL4JYFTOTI" if self.region == "us-east-1" else "Z" + _fake_id("z", self.region, 12)[2:].upper()}
         return {}
 
     adopted_vpc_id = ""
@@ -158,6 +164,10 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 },
                 "endpoints": {"https": {"host": f"{service_id[:8]}.{region}.aws.clickhouse.cloud", "port": 8443}},
             }
+        if typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and inputs.get("vpcEndpointType") == "Gateway":
+            vpce = _fake_id("vpce", seed)
+            return {"__id": vpce, "arn": self._arn("ec2", f"vpc-endpoint/{vpce}"), "state": "available",
+                    "prefixListId": _fake_id("pl", inputs.get("serviceName", seed), 8), "dnsEntries": []}
         if typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
             vpce = _fake_id("vpce", seed)
             return {
@@ -325,6 +335,14 @@ def mock_session(
     try:
         yield monitor, loop
     finally:
+        # Settle untracked tasks too (pulumi.log with a resource resolves its URN in one), as the language host
+        # does before it exits; whatever cannot finish within the bound is cancelled rather than left dangling.
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        if pending:
+            _, unfinished = loop.run_until_complete(asyncio.wait(pending, timeout=5))
+            for task in unfinished:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*unfinished, return_exceptions=True))
         settings.reset_options()
         pulumi.runtime.set_all_config({}, [])
         loop.close()
