@@ -1,0 +1,165 @@
+"""encryption policies: KMS keys, the pulumi-aws 7 S3 configuration resources, CloudWatch log groups."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.policy.support import UNKNOWN, Pack, policy_doc, resource, urn
+
+KEY = "aws:kms/key:Key"
+BUCKET = "aws:s3/bucket:Bucket"
+SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+ROOT_ADMIN = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*",
+              "Resource": "*"}
+TLS_ONLY = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+
+
+def found(pack: Pack, policy: str, type_: str, props: dict) -> list[str]:
+    return [d.message for d in pack.analyze(type_, props, policy=policy)]
+
+
+@pytest.mark.parametrize("props,blocked", [
+    ({"enableKeyRotation": True}, False),
+    ({}, True),
+    ({"enableKeyRotation": False}, True),
+    ({"enableKeyRotation": UNKNOWN}, True),
+    # AWS cannot rotate asymmetric keys, so they are not held to it.
+    ({"customerMasterKeySpec": "RSA_2048", "keyUsage": "SIGN_VERIFY"}, False),
+])
+def test_kms_key_rotation(pack: Pack, props: dict, blocked: bool) -> None:
+    assert bool(found(pack, "kms-key-rotation-enabled", KEY, props)) is blocked
+
+
+class TestKeyPolicy:
+    policy = "kms-key-policy-no-public-principal"
+
+    def test_account_scoped_policy_passes(self, pack: Pack) -> None:
+        via_account = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt", "Resource": "*",
+                       "Condition": {"StringEquals": {"kms:CallerAccount": "123456789012",
+                                                      "kms:ViaService": "ec2.us-east-1.amazonaws.com"}}}
+        assert found(pack, self.policy, KEY, {"policy": policy_doc(ROOT_ADMIN, via_account)}) == []
+
+    @pytest.mark.parametrize("token", [KEY, "aws:kms/keyPolicy:KeyPolicy"])
+    def test_public_principal_is_blocked(self, pack: Pack, token: str) -> None:
+        public = {"Sid": "Everyone", "Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*"}
+        messages = found(pack, self.policy, token, {"keyId": "k", "policy": policy_doc(ROOT_ADMIN, public)})
+        assert len(messages) == 1 and "statement Everyone" in messages[0]
+
+    @pytest.mark.parametrize("policy,text", [(UNKNOWN, "unknown"), ("{not json", "not valid JSON")])
+    def test_unverifiable_policy_is_blocked(self, pack: Pack, policy: str, text: str) -> None:
+        messages = found(pack, self.policy, KEY, {"policy": policy})
+        assert len(messages) == 1 and text in messages[0]
+
+
+def bucket_with(*settings: tuple[str, dict], tags: dict | None = None, name: str = "data") -> list:
+    """A bucket plus configuration resources linked to it by dependency (their bucket input unknown, as at preview)."""
+    bucket = resource(BUCKET, name, {"bucket": f"{name}-bucket", **({"tags": tags} if tags else {})})
+    linked = [resource(t, f"{name}-{i}", {"bucket": UNKNOWN, **props}, deps={"bucket": [urn(BUCKET, name)]})
+              for i, (t, props) in enumerate(settings)]
+    return [bucket, *linked]
+
+
+def sse(algorithm: str) -> tuple[str, dict]:
+    return SSE, {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": algorithm, "kmsMasterKeyId": "k"}}]}
+
+
+class TestSseKms:
+    policy = "s3-bucket-sse-kms"
+
+    def test_kms_encryption_passes(self, pack: Pack) -> None:
+        assert pack.analyze_stack(bucket_with(sse("aws:kms")), policy=self.policy) == []
+        v2_token = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
+        v2 = (v2_token, sse("aws:kms")[1])
+        assert pack.analyze_stack(bucket_with(v2), policy=self.policy) == []
+
+    def test_inline_configuration_passes(self, pack: Pack) -> None:
+        inline = {"rule": {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}}
+        bucket = resource(BUCKET, "legacy", {"bucket": "legacy", "serverSideEncryptionConfiguration": inline})
+        assert pack.analyze_stack([bucket], policy=self.policy) == []
+
+    @pytest.mark.parametrize("settings,text", [
+        ((), "no aws.s3.BucketServerSideEncryptionConfiguration"),
+        ((sse("AES256"),), "'AES256'"),
+        ((sse(UNKNOWN),), "unknown"),
+        (((SSE, {"rules": UNKNOWN}),), "unknown"),
+    ])
+    def test_missing_or_weak_encryption_is_blocked(self, pack: Pack, settings: tuple, text: str) -> None:
+        diagnostics = pack.analyze_stack(bucket_with(*settings), policy=self.policy)
+        assert len(diagnostics) == 1 and text in diagnostics[0].message and diagnostics[0].level == "mandatory"
+
+
+def versioning(status: str) -> tuple[str, dict]:
+    return VERSIONING, {"versioningConfiguration": {"status": status}}
+
+
+class TestVersioning:
+    def levels(self, pack: Pack, resources: list) -> dict[str, list[str]]:
+        diagnostics = pack.analyze_stack(resources)
+        names = ("s3-bucket-versioning", "s3-log-bucket-versioning")
+        return {name: [d.level for d in diagnostics if d.policy == name] for name in names}
+
+    def test_versioned_backup_bucket_passes(self, pack: Pack) -> None:
+        assert self.levels(pack, bucket_with(versioning("Enabled"), name="backups")) == {
+            "s3-bucket-versioning": [], "s3-log-bucket-versioning": []}
+
+    @pytest.mark.parametrize("settings", [(), (versioning("Suspended"),), (versioning(UNKNOWN),)])
+    def test_unversioned_backup_bucket_is_mandatory(self, pack: Pack, settings: tuple) -> None:
+        assert self.levels(pack, bucket_with(*settings, name="backups")) == {
+            "s3-bucket-versioning": ["mandatory"], "s3-log-bucket-versioning": []}
+
+    @pytest.mark.parametrize("name,tags", [("audit", {"purpose": "logs"}), ("access-logs", None)])
+    def test_unversioned_log_bucket_is_advisory(self, pack: Pack, name: str, tags: dict | None) -> None:
+        assert self.levels(pack, bucket_with(name=name, tags=tags)) == {
+            "s3-bucket-versioning": [], "s3-log-bucket-versioning": ["advisory"]}
+
+    def test_log_is_matched_as_a_word_only(self, pack: Pack) -> None:
+        assert self.levels(pack, bucket_with(name="catalog"))["s3-bucket-versioning"] == ["mandatory"]
+
+
+class TestTlsOnly:
+    policy = "s3-bucket-tls-only"
+
+    def test_deny_insecure_transport_passes(self, pack: Pack) -> None:
+        resources = bucket_with((BUCKET_POLICY, {"policy": policy_doc(TLS_ONLY)}))
+        assert pack.analyze_stack(resources, policy=self.policy) == []
+
+    @pytest.mark.parametrize("settings,text", [
+        ((), "no bucket policy statement"),
+        (((BUCKET_POLICY, {"policy": policy_doc({**TLS_ONLY, "Effect": "Allow"})}),), "no bucket policy statement"),
+        (((BUCKET_POLICY, {"policy": UNKNOWN}),), "unknown"),
+    ])
+    def test_missing_tls_statement_is_blocked(self, pack: Pack, settings: tuple, text: str) -> None:
+        diagnostics = pack.analyze_stack(bucket_with(*settings), policy=self.policy)
+        assert len(diagnostics) == 1 and text in diagnostics[0].message
+
+
+@pytest.mark.parametrize("props,blocked", [
+    ({"kmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/k"}, False),
+    # Set to a key this stack creates, whose ARN is known only after the update.
+    ({"kmsKeyId": UNKNOWN}, False),
+    ({}, True),
+])
+def test_log_group_kms(pack: Pack, props: dict, blocked: bool) -> None:
+    assert bool(found(pack, "cloudwatch-log-group-kms", LOG_GROUP, {"name": "g", **props})) is blocked
+
+
+class TestRetention:
+    policy = "cloudwatch-log-group-retention"
+
+    @pytest.mark.parametrize("days,text", [(None, "never expire"), (0, "never expire"), (30, "at least 90"),
+                                           (UNKNOWN, "unknown")])
+    def test_short_or_missing_retention_is_blocked(self, pack: Pack, days, text: str) -> None:
+        props = {"name": "g"} if days is None else {"name": "g", "retentionInDays": days}
+        messages = found(pack, self.policy, LOG_GROUP, props)
+        assert len(messages) == 1 and text in messages[0]
+
+    def test_minimum_comes_from_policy_config(self, pack: Pack) -> None:
+        assert found(pack, self.policy, LOG_GROUP, {"retentionInDays": 90}) == []
+        pack.configure({self.policy: {"minimumRetentionDays": 365}})
+        assert "at least 365" in found(pack, self.policy, LOG_GROUP, {"retentionInDays": 90})[0]
+        pack.configure({self.policy: {"minimumRetentionDays": 14}})
+        assert found(pack, self.policy, LOG_GROUP, {"retentionInDays": 14}) == []
