@@ -1,5 +1,8 @@
 """ClickHouse Cloud behind AWS PrivateLink: read and validate config, compose the components, export what operators need.
 
+With byocEnabled, the same stack also lays down the customer side of ClickHouse BYOC on the same private network and
+exports it as one ``byoc`` object for the handoff to ClickHouse.
+
 Every check that can fail on a user's input runs before the first resource is declared.
 """
 
@@ -7,6 +10,9 @@ import pulumi
 
 import stack_config
 from components.account import AwsAccount
+from components.byoc import ByocInputs, deploy_byoc
+from components.byoc_common import BYOC_SUBNET_TAGS, BYOC_TAGS
+from components.byoc_network import resolve_byoc_layout
 from components.clickhouse_service import DEFAULT_USER, HTTPS_PORT, ClickHouseService, ClickHouseServiceArgs
 from components.kms_key import KmsKey, KmsKeyArgs, logs_usage_statement
 from components.network import PrivateNetwork, PrivateNetworkArgs, resolve_layout
@@ -14,6 +20,7 @@ from components.privatelink import PrivateLink, PrivateLinkArgs
 
 cfg = stack_config.load()
 layout = resolve_layout(cfg.network, cfg.aws_region)
+byoc_layout = resolve_byoc_layout(cfg.network, cfg.byoc, layout) if cfg.byoc else None
 account = AwsAccount.lookup(cfg.aws_region)
 prefix = f"{cfg.project}-{cfg.stack}"
 tags = dict(cfg.tags)
@@ -38,6 +45,9 @@ network = PrivateNetwork("network", PrivateNetworkArgs(
     account=account,
     logs_kms_key_arn=logs_key.arn,
     tags=tags,
+    # With BYOC, the stack's one VPC is also ClickHouse's: it carries the tags ClickHouse discovers it by.
+    vpc_tags=BYOC_TAGS if cfg.byoc else {},
+    subnet_tags=BYOC_SUBNET_TAGS if cfg.byoc else {},
 ))
 
 secret_key_arn = (
@@ -76,3 +86,18 @@ pulumi.export("private_dns_zone_id", link.private_dns_zone_id)
 pulumi.export("service_id", service.service_id)
 pulumi.export("vpc_id", network.vpc_id)
 pulumi.export("subnet_ids", network.subnet_ids)
+
+if cfg.byoc:
+    # Never includes the ExternalId: the handoff document is built from this output.
+    pulumi.export("byoc", deploy_byoc(ByocInputs(
+        config=cfg.byoc,
+        network_config=cfg.network,
+        layout=byoc_layout,
+        network=network,
+        account=account,
+        name_prefix=prefix,
+        protect=cfg.protect,
+        tags=tags,
+        logs_kms_key_arn=logs_key.arn,
+        client_security_group_id=link.client_security_group_id,
+    )))

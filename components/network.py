@@ -23,6 +23,8 @@ class NetworkLayout:
 
     zones: tuple[str, ...]
     existing_vpc_cidr: str | None = None
+    # Each adopted subnet's CIDR, in subnetIds order (BYOC checks their size).
+    existing_subnet_cidrs: tuple[str, ...] = ()
 
 
 def resolve_layout(cfg: NetworkConfig, region: str) -> NetworkLayout:
@@ -52,7 +54,7 @@ def resolve_layout(cfg: NetworkConfig, region: str) -> NetworkLayout:
         problems.append(f"clickhouse-aws:subnetIds: {', '.join(public)} assign public IPs on launch; use private subnets")
     if problems:
         raise ConfigError(problems)
-    return NetworkLayout(tuple(zones), vpc.cidr_block)
+    return NetworkLayout(tuple(zones), vpc.cidr_block, tuple(s.cidr_block for s in subnets))
 
 
 @dataclass(frozen=True)

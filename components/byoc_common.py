@@ -1,0 +1,73 @@
+"""Names, tags and ports the BYOC components share.
+
+Key and bucket policies name the IAM roles, and the IAM policies name the buckets and log groups, so every component
+derives those names here, from the config and the account, rather than from each other's resources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components.account import AwsAccount
+from components.clickhouse_service import HTTPS_PORT, NATIVE_TLS_PORT
+from stack_config import ByocConfig
+
+# ClickHouse discovers the VPC and subnets by these tags; the internal-elb tag lets the AWS Load Balancer Controller
+# place the internal NLB in the private subnets.
+BYOC_TAGS = {"clickhouse-byoc": "true"}
+BYOC_SUBNET_TAGS = {"kubernetes.io/role/internal-elb": "1", **BYOC_TAGS}
+
+HTTP_PORT = 8123
+NATIVE_PORT = 9000
+INTERSERVER_PORT = 9009
+KEEPER_PORT = 9181
+KEEPER_RAFT_PORT = 9234
+# What a client speaks to ClickHouse: HTTP and native, each in plain and TLS form.
+CLIENT_PORTS = {
+    HTTP_PORT: "HTTP interface",
+    NATIVE_PORT: "native protocol",
+    HTTPS_PORT: "HTTPS interface",
+    NATIVE_TLS_PORT: "native protocol over TLS",
+}
+# What ClickHouse replicas and Keeper speak among themselves.
+CLUSTER_PORTS = {
+    INTERSERVER_PORT: "interserver replication",
+    KEEPER_PORT: "Keeper client",
+    KEEPER_RAFT_PORT: "Keeper Raft",
+}
+
+LOG_GROUP_KEYS = ("query", "error", "eks_cluster")
+
+
+@dataclass(frozen=True)
+class ByocNames:
+    """Every name and ARN more than one BYOC component needs."""
+
+    config: ByocConfig
+    account: AwsAccount
+    name_prefix: str
+
+    def bucket(self, suffix: str) -> str:
+        return self.config.bucket_name(self.account.account_id, self.account.region, suffix)
+
+    def bucket_arn(self, suffix: str) -> str:
+        return f"arn:{self.account.partition}:s3:::{self.bucket(suffix)}"
+
+    @property
+    def log_groups(self) -> dict[str, str]:
+        """Log group names by their key in the ``byoc`` output; the EKS group is where EKS writes control plane logs."""
+        return {
+            "query": "/aws/clickhouse/query-logs",
+            "error": "/aws/clickhouse/error-logs",
+            "eks_cluster": f"/aws/eks/{self.config.eks_cluster_name}/cluster",
+        }
+
+    def log_group_arn(self, key: str) -> str:
+        return self.account.arn("logs", f"log-group:{self.log_groups[key]}")
+
+    def role_arn(self, role_name: str) -> str:
+        return f"arn:{self.account.partition}:iam::{self.account.account_id}:role/{role_name}"
+
+    @property
+    def irsa_role_arn(self) -> str:
+        return self.role_arn(self.config.irsa_role_name)

@@ -1,0 +1,183 @@
+"""The BYOC side of the stack's one private network: what ClickHouse's EKS needs to run without any internet path.
+
+The VPC and subnets are the PrivateNetwork's (created with the BYOC tags, or adopted and tagged here). This adds the
+S3 gateway endpoint on the private route tables and an interface endpoint with private DNS per AWS service EKS nodes
+call (ECR, EC2, EKS, STS, CloudWatch Logs, ELB by default), behind a security group admitting only 443 from the VPC.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components.byoc_common import BYOC_SUBNET_TAGS, BYOC_TAGS
+from components.network import NetworkLayout
+from stack_config import (
+    BYOC_MAX_SUBNET_PREFIX,
+    PROJECT,
+    ByocConfig,
+    ConfigError,
+    NetworkConfig,
+    application_cidr_problems,
+)
+
+ENDPOINT_PORT = 443
+
+
+@dataclass(frozen=True)
+class ByocLayout:
+    """The adopted VPC's route tables (where the S3 gateway endpoint goes); empty for a VPC the stack creates."""
+
+    route_table_ids: tuple[str, ...] = ()
+
+
+def _route_table_ids(vpc_id: str, filter_name: str, value: str) -> list[str]:
+    filters = [aws.ec2.GetRouteTablesFilterArgs(name=filter_name, values=[value])]
+    return aws.ec2.get_route_tables(vpc_id=vpc_id, filters=filters).ids or []
+
+
+def _route_tables(vpc_id: str, subnet_ids: Sequence[str]) -> tuple[str, ...]:
+    """Each subnet's route table: its explicit association, else the VPC's main table (which such subnets use)."""
+    found: set[str] = set()
+    for subnet_id in subnet_ids:
+        found.update(_route_table_ids(vpc_id, "association.subnet-id", subnet_id)
+                     or _route_table_ids(vpc_id, "association.main", "true"))
+    return tuple(sorted(found))
+
+
+def resolve_byoc_layout(network: NetworkConfig, byoc: ByocConfig, layout: NetworkLayout) -> ByocLayout:
+    """Check an adopted VPC the way stack_config checks one it creates (subnet size, application and reserved CIDRs)
+    and find its route tables; raise ConfigError before any resource is declared."""
+    if network.creates_vpc:
+        return ByocLayout()
+    problems = []
+    small = [f"{subnet_id} ({cidr})" for subnet_id, cidr in zip(network.existing_subnet_ids, layout.existing_subnet_cidrs)
+             if ipaddress.IPv4Network(cidr).prefixlen > BYOC_MAX_SUBNET_PREFIX]
+    if small:
+        problems.append(f"{PROJECT}:subnetIds: {', '.join(small)} {'is' if len(small) == 1 else 'are'} smaller than the "
+                        f"/{BYOC_MAX_SUBNET_PREFIX} ClickHouse BYOC needs; use subnets of /{BYOC_MAX_SUBNET_PREFIX} or larger")
+    found = aws.ec2.get_vpc(id=network.existing_vpc_id)
+    if not (found.enable_dns_support and found.enable_dns_hostnames):
+        problems.append(f"{PROJECT}:vpcId: {network.existing_vpc_id} has DNS support or DNS hostnames turned off; the "
+                        "interface endpoints' private DNS and the private hosted zone need both on")
+    vpc = ipaddress.IPv4Network(layout.existing_vpc_cidr)
+    for reserved in byoc.reserved_cidrs:
+        if vpc.overlaps(ipaddress.IPv4Network(reserved)):
+            problems.append(f"{PROJECT}:reservedCidrs: {reserved} overlaps the adopted VPC {vpc}; "
+                            "the VPC must not overlap the ranges routed to it")
+    problems += [f"{PROJECT}:byocApplicationCidrs: {message}"
+                 for message in application_cidr_problems(byoc.application_cidrs, str(vpc), byoc.reserved_cidrs)]
+    route_tables = _route_tables(network.existing_vpc_id, network.existing_subnet_ids)
+    if not route_tables:
+        problems.append(f"{PROJECT}:subnetIds: no route table found for {', '.join(network.existing_subnet_ids)} "
+                        f"in {network.existing_vpc_id}; the S3 gateway endpoint needs the subnets' route tables")
+    if problems:
+        raise ConfigError(problems)
+    return ByocLayout(route_tables)
+
+
+@dataclass(frozen=True)
+class ByocNetworkArgs:
+    config: ByocConfig
+    network: NetworkConfig
+    region: str
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: pulumi.Input[str]
+    subnet_ids: pulumi.Input[Sequence[str]]
+    route_table_ids: pulumi.Input[Sequence[str]]
+    name_prefix: str
+    tags: Mapping[str, str]
+
+
+class ByocNetwork(pulumi.ComponentResource):
+    s3_gateway_endpoint_id: pulumi.Output[str]
+    s3_prefix_list_id: pulumi.Output[str]
+    interface_endpoint_ids: dict[str, pulumi.Output[str]]
+    endpoint_security_group_id: pulumi.Output[str]
+    route_table_ids: pulumi.Output[Sequence[str]]
+
+    def __init__(self, name: str, args: ByocNetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("clickhouse-aws:byoc:Network", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags, prefix = dict(args.tags), args.name_prefix
+        if not args.network.creates_vpc:
+            self._tag_adopted(name, args.network, child)
+
+        # Always the stack's own region: endpoints reach only same-region services.
+        def service(svc: str) -> str:
+            return f"com.amazonaws.{args.region}.{svc}"
+
+        # Default (full) endpoint policy on purpose: ECR keeps image layers in AWS-owned buckets and ClickHouse's
+        # billing sidecar writes to a ClickHouse-owned bucket, both through this endpoint.
+        s3 = aws.ec2.VpcEndpoint(
+            f"{name}-s3",
+            vpc_id=args.vpc_id,
+            vpc_endpoint_type="Gateway",
+            service_name=service("s3"),
+            route_table_ids=args.route_table_ids,
+            tags={**tags, **BYOC_TAGS, "Name": f"{prefix}-s3"},
+            opts=child,
+        )
+        endpoint_sg = aws.ec2.SecurityGroup(
+            f"{name}-endpoints",
+            name=f"{prefix}-byoc-endpoints",
+            description="BYOC interface VPC endpoints: admit HTTPS from the VPC only",
+            vpc_id=args.vpc_id,
+            tags={**tags, "Name": f"{prefix}-byoc-endpoints"},
+            opts=child,
+        )
+        # No egress rule: endpoints only answer connections, and a group made without inline rules has no default egress.
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-endpoints-from-vpc-{ENDPOINT_PORT}",
+            security_group_id=endpoint_sg.id,
+            cidr_ipv4=args.vpc_cidr,
+            ip_protocol="tcp",
+            from_port=ENDPOINT_PORT,
+            to_port=ENDPOINT_PORT,
+            description="HTTPS to AWS service endpoints from inside the VPC",
+            tags=tags,
+            opts=child,
+        )
+        self.interface_endpoint_ids = {
+            svc: aws.ec2.VpcEndpoint(
+                f"{name}-{svc.replace('.', '-')}",
+                vpc_id=args.vpc_id,
+                vpc_endpoint_type="Interface",
+                service_name=service(svc),
+                # Private DNS makes the service's public hostname resolve to the endpoint, so SDKs need no config.
+                private_dns_enabled=True,
+                subnet_ids=args.subnet_ids,
+                security_group_ids=[endpoint_sg.id],
+                tags={**tags, **BYOC_TAGS, "Name": f"{prefix}-{svc}"},
+                opts=child,
+            ).id
+            for svc in args.config.interface_endpoints
+        }
+        self.s3_gateway_endpoint_id = s3.id
+        self.s3_prefix_list_id = s3.prefix_list_id
+        self.endpoint_security_group_id = endpoint_sg.id
+        self.route_table_ids = pulumi.Output.from_input(args.route_table_ids)
+        self.register_outputs({
+            "s3_gateway_endpoint_id": self.s3_gateway_endpoint_id,
+            "interface_endpoint_ids": self.interface_endpoint_ids,
+            "endpoint_security_group_id": self.endpoint_security_group_id,
+            "route_table_ids": self.route_table_ids,
+        })
+
+    @staticmethod
+    def _tag_adopted(name: str, network: NetworkConfig, child: pulumi.ResourceOptions) -> None:
+        """ClickHouse finds the VPC and subnets by tag; on an adopted VPC, add just those tags and leave the rest."""
+        targets = [(network.existing_vpc_id, BYOC_TAGS)] + [(s, BYOC_SUBNET_TAGS) for s in network.existing_subnet_ids]
+        for resource_id, resource_tags in targets:
+            for key, value in resource_tags.items():
+                aws.ec2.Tag(
+                    f"{name}-{resource_id}-{key.replace('/', '-')}",
+                    resource_id=resource_id,
+                    key=key,
+                    value=value,
+                    opts=child,
+                )

@@ -1,0 +1,145 @@
+"""Security groups ClickHouse's EKS uses in the customer VPC: worker nodes, ClickHouse pods and the internal NLB.
+
+Every rule is its own resource with a description, names its peer (a security group, an application subnet, the VPC
+CIDR or the S3 prefix list, never 0.0.0.0/0), and egress is limited to what each group needs: the VPC's interface
+endpoints and S3 on 443, peers in the cluster, and for the NLB only the pods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components.byoc_common import CLIENT_PORTS, CLUSTER_PORTS, HTTP_PORT
+
+HTTPS = 443
+EPHEMERAL = (1025, 65535)
+
+
+@dataclass(frozen=True)
+class Peer:
+    """The other side of a rule; exactly one of the three targets is set."""
+
+    label: str  # part of the rule's resource name, so it must stay stable
+    security_group_id: Optional[pulumi.Input[str]] = None
+    cidr_ipv4: Optional[pulumi.Input[str]] = None
+    prefix_list_id: Optional[pulumi.Input[str]] = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    group: str  # "nodes", "pods" or "nlb"
+    ingress: bool
+    peer: Peer
+    # A port, an inclusive (from, to) range, or None for all traffic.
+    ports: int | tuple[int, int] | None
+    description: str
+
+
+@dataclass(frozen=True)
+class ByocSecurityGroupsArgs:
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: pulumi.Input[str]
+    s3_prefix_list_id: pulumi.Input[str]
+    # Known only once ClickHouse has created EKS; until then the nodes admit only each other.
+    control_plane_security_group_id: Optional[str]
+    application_security_group_ids: Sequence[pulumi.Input[str]]
+    application_cidrs: Sequence[str]
+    name_prefix: str
+    tags: Mapping[str, str]
+
+
+GROUP_PURPOSES = {
+    "nodes": "EKS worker nodes of ClickHouse BYOC",
+    "pods": "ClickHouse server and Keeper pods",
+    "nlb": "Internal NLB in front of ClickHouse",
+}
+
+
+def _rules(args: ByocSecurityGroupsArgs, ids: Mapping[str, pulumi.Output[str]]) -> list[Rule]:
+    """The whole rule set, as data, so each rule is declared the same way."""
+    group = {name: Peer(name, security_group_id=sg_id) for name, sg_id in ids.items()}
+    self_ = {name: Peer("self", security_group_id=sg_id) for name, sg_id in ids.items()}
+    vpc = Peer("vpc", cidr_ipv4=args.vpc_cidr)
+    s3 = Peer("s3", prefix_list_id=args.s3_prefix_list_id)
+    rules = [
+        Rule("nodes", True, self_["nodes"], None, "All traffic between nodes (pod networking, CoreDNS)"),
+        Rule("nodes", False, self_["nodes"], None, "All traffic between nodes (pod networking, CoreDNS)"),
+        Rule("nodes", False, vpc, HTTPS, "AWS interface endpoints and the private EKS API in the VPC"),
+        Rule("nodes", False, s3, HTTPS, "S3 and ECR image layers through the S3 gateway endpoint"),
+        Rule("nodes", False, group["pods"], HTTP_PORT, "kubelet health probes to the ClickHouse pods"),
+        Rule("pods", True, group["nodes"], HTTP_PORT, "kubelet health probes from the nodes"),
+        Rule("pods", False, vpc, HTTPS, "STS for IRSA and CloudWatch Logs through the interface endpoints"),
+        Rule("pods", False, s3, HTTPS, "Backups to S3 through the gateway endpoint"),
+    ]
+    if args.control_plane_security_group_id:
+        control_plane = Peer("control-plane", security_group_id=args.control_plane_security_group_id)
+        rules += [
+            Rule("nodes", True, control_plane, HTTPS, "Webhooks and extension API servers from the EKS control plane"),
+            Rule("nodes", True, control_plane, EPHEMERAL, "kubelet and pod ports from the EKS control plane"),
+        ]
+    for port, purpose in CLUSTER_PORTS.items():
+        rules += [
+            Rule("pods", True, self_["pods"], port, f"ClickHouse {purpose} between pods"),
+            Rule("pods", False, self_["pods"], port, f"ClickHouse {purpose} between pods"),
+        ]
+    for port, purpose in CLIENT_PORTS.items():
+        rules += [
+            Rule("pods", True, group["nlb"], port, f"ClickHouse {purpose} from the internal NLB"),
+            Rule("nlb", False, group["pods"], port, f"ClickHouse {purpose} to the ClickHouse pods"),
+        ]
+        rules += [Rule("pods", True, Peer(f"app{i}", security_group_id=sg), port,
+                       f"ClickHouse {purpose} from application security group {i}")
+                  for i, sg in enumerate(args.application_security_group_ids)]
+        rules += [Rule("nlb", True, Peer(cidr.replace(".", "-").replace("/", "-"), cidr_ipv4=cidr), port,
+                       f"ClickHouse {purpose} from application subnet {cidr}")
+                  for cidr in args.application_cidrs]
+    return rules
+
+
+class ByocSecurityGroups(pulumi.ComponentResource):
+    security_group_ids: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: ByocSecurityGroupsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("clickhouse-aws:byoc:SecurityGroups", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        # Created without inline rules, so no default allow-all egress: every permitted flow is a rule below.
+        self.security_group_ids = {
+            group: aws.ec2.SecurityGroup(
+                f"{name}-{group}",
+                name=f"{args.name_prefix}-byoc-{group}",
+                description=purpose,
+                vpc_id=args.vpc_id,
+                tags={**tags, "Name": f"{args.name_prefix}-byoc-{group}"},
+                opts=child,
+            ).id
+            for group, purpose in GROUP_PURPOSES.items()
+        }
+        for rule in _rules(args, self.security_group_ids):
+            self._declare(name, rule, tags, child)
+        self.register_outputs({"security_group_ids": self.security_group_ids})
+
+    def _declare(self, name: str, rule: Rule, tags: dict[str, str], child: pulumi.ResourceOptions) -> None:
+        if rule.ports is None:
+            protocol, from_port, to_port, port_label = "-1", None, None, "all"
+        else:
+            from_port, to_port = rule.ports if isinstance(rule.ports, tuple) else (rule.ports, rule.ports)
+            protocol, port_label = "tcp", str(from_port) if from_port == to_port else f"{from_port}-{to_port}"
+        resource = aws.vpc.SecurityGroupIngressRule if rule.ingress else aws.vpc.SecurityGroupEgressRule
+        resource(
+            f"{name}-{rule.group}-{'from' if rule.ingress else 'to'}-{rule.peer.label}-{port_label}",
+            security_group_id=self.security_group_ids[rule.group],
+            referenced_security_group_id=rule.peer.security_group_id,
+            cidr_ipv4=rule.peer.cidr_ipv4,
+            prefix_list_id=rule.peer.prefix_list_id,
+            ip_protocol=protocol,
+            from_port=from_port,
+            to_port=to_port,
+            description=rule.description,
+            tags=tags,
+            opts=child,
+        )
