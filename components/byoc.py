@@ -67,14 +67,17 @@ def deploy_byoc(inputs: ByocInputs) -> dict[str, Any]:
         tags=tags,
     ))
     iam = ByocIam("byoc-iam", ByocIamArgs(names=names, tags=tags))
+    # Key policies name the roles by their deterministic ARNs (known at preview, so the pack can judge them);
+    # KMS refuses a policy naming a role that does not exist yet, hence depends_on.
     keys = ByocKeys("byoc-keys", ByocKeysArgs(
         account=account,
         name_prefix=inputs.name_prefix,
-        management_role_arn=iam.management_role_arn,
-        irsa_role_arn=iam.irsa_role_arn,
+        management_role_arn=names.role_arn(cfg.management_role_name),
+        irsa_role_arn=None if iam.irsa_role_arn is None else names.irsa_role_arn,
         deletion_window_days=cfg.kms_deletion_window_days,
         protect=inputs.protect,
         tags=tags,
+        depends_on=[iam],
     ))
     storage = ByocStorage("byoc-storage", ByocStorageArgs(
         names=names, s3_kms_key_arn=keys.arns["s3"], protect=inputs.protect, tags=tags))

@@ -67,7 +67,8 @@ class ByocIam(pulumi.ComponentResource):
             )
         self.node_role_arn = node.arn
 
-        management = self._management_role(name, node.arn)
+        # ARNs from role names, not node.arn, keep the policies known at preview so the pack can judge them.
+        management = self._management_role(name, self._names.role_arn(cfg.node_role_name))
         self.management_role_arn, self.management_role_name = management.arn, management.name
 
         self.irsa_role_arn = None
@@ -91,7 +92,7 @@ class ByocIam(pulumi.ComponentResource):
         return aws.iam.Role(resource_name, name=role_name, description=description, assume_role_policy=trust,
                             tags=self._tags, opts=pulumi.ResourceOptions.merge(self._child, opts))
 
-    def _management_role(self, name: str, node_role_arn: pulumi.Output[str]) -> aws.iam.Role:
+    def _management_role(self, name: str, node_role_arn: str) -> aws.iam.Role:
         cfg, account = self._names.config, self._account
         clickhouse_root = f"arn:{account.partition}:iam::{cfg.clickhouse_account_id}:root"
         # The ExternalId is secret from the config onwards, so the whole trust document is too: state, diffs and
@@ -122,7 +123,7 @@ class ByocIam(pulumi.ComponentResource):
                                          opts=self._child)
         return role
 
-    def _management_policies(self, node_role_arn: pulumi.Output[str]) -> dict[str, list[dict[str, Any]]]:
+    def _management_policies(self, node_role_arn: str) -> dict[str, list[dict[str, Any]]]:
         """What ClickHouse's onboarding module grants with include_vpc_write_permissions=false (the VPC is ours),
         IAM write kept and KMS/TDE off, narrowed to this account and region:
 

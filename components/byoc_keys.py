@@ -54,6 +54,8 @@ class ByocKeysArgs:
     deletion_window_days: int
     protect: bool
     tags: Mapping[str, str]
+    # The roles the key policies name, which must exist before the keys (see KmsKeyArgs.depends_on).
+    depends_on: Sequence[pulumi.Resource] = ()
 
 
 class ByocKeys(pulumi.ComponentResource):
@@ -93,5 +95,6 @@ class ByocKeys(pulumi.ComponentResource):
                 tags=args.tags,
                 usage_statements=statements,
                 deletion_window_days=args.deletion_window_days,
+                depends_on=args.depends_on,
             ), opts=pulumi.ResourceOptions(parent=self)).arn
         self.register_outputs({"arns": self.arns})

@@ -118,15 +118,17 @@ class ByocStorage(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             name,
             bucket=bucket.id,
-            policy=policy_document(*self._statements(bucket.arn, spec)),
+            # Built from the bucket's deterministic name rather than bucket.arn, so the document is known at preview
+            # and the policy pack can judge it before the first deploy; bucket=bucket.id keeps the order.
+            policy=policy_document(*self._statements(args.names.bucket_arn(spec.suffix), spec)),
             # S3 rejects concurrent changes to one bucket's access settings; apply the policy after the block.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
         )
         return {"name": bucket.bucket, "arn": bucket.arn}
 
     @staticmethod
-    def _statements(bucket_arn: pulumi.Output[str], spec: BucketSpec) -> list[dict[str, Any]]:
-        objects = pulumi.Output.concat(bucket_arn, "/*")
+    def _statements(bucket_arn: str, spec: BucketSpec) -> list[dict[str, Any]]:
+        objects = f"{bucket_arn}/*"
         statements = [{
             "Sid": "DenyInsecureTransport",
             "Effect": "Deny",

@@ -23,6 +23,9 @@ class KmsKeyArgs:
     protect: bool
     tags: Mapping[str, str]
     usage_statements: Sequence[dict[str, Any]] = field(default_factory=tuple)
+    # Resources the policy names: KMS refuses a policy whose principal does not exist yet. A component here stands
+    # for all of its children.
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
     # 30 days is the longest window AWS allows: the most time to notice and cancel a mistaken deletion.
     deletion_window_days: int = 30
 
@@ -59,7 +62,7 @@ class KmsKey(pulumi.ComponentResource):
             deletion_window_in_days=args.deletion_window_days,
             policy=policy_document(admin, *args.usage_statements),
             tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=list(args.depends_on)),
         )
         aws.kms.Alias(name, name=args.alias, target_key_id=self.key.key_id, opts=pulumi.ResourceOptions(parent=self))
         self.arn = self.key.arn

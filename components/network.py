@@ -139,9 +139,12 @@ class PrivateNetwork(pulumi.ComponentResource):
 
     def _flow_logs(self, name: str, args: PrivateNetworkArgs, vpc: aws.ec2.Vpc, child: pulumi.ResourceOptions) -> None:
         account, tags = args.account, dict(args.tags)
+        group_name = f"/aws/vpc/flow-logs/{args.name_prefix}"
+        # The role policy names the group by its deterministic ARN, so the document is known at preview.
+        group_arn = account.arn("logs", f"log-group:{group_name}")
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
-            name=f"/aws/vpc/flow-logs/{args.name_prefix}",
+            name=group_name,
             retention_in_days=args.config.flow_log_retention_days,
             kms_key_id=args.logs_kms_key_arn,
             tags=tags,
@@ -166,7 +169,7 @@ class PrivateNetwork(pulumi.ComponentResource):
             policy=policy_document({
                 "Effect": "Allow",
                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")],
+                "Resource": [group_arn, f"{group_arn}:*"],
             }),
             opts=child,
         )

@@ -77,9 +77,8 @@ def _vpc_endpoint(check: Check) -> None:
     if name is None:
         return
     if is_unknown(name):
-        if service_region is None:
-            check.report("serviceName is unknown until the update, so the region of the endpoint service cannot be "
-                         "verified at preview; set serviceRegion to the stack region to make it explicit.")
+        # Without serviceRegion, AWS looks the service up in the endpoint's own region (checked by
+        # resource-region-matches-stack), so an unknown name cannot lead to another region.
         return
     named = region_in_service_name(str(name))
     if named is None:

@@ -106,8 +106,10 @@ class OfflineMocks(pulumi.runtime.Mocks):
 
     ACCOUNT_ID = "123456789012"
 
-    def __init__(self, region: str):
+    def __init__(self, region: str, *, first_preview: bool = False):
         self.region = region
+        # Like the engine previewing an empty stack: a new resource's computed outputs and ID are not known yet.
+        self.first_preview = first_preview
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         token, a = args.token, args.args
@@ -143,6 +145,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
         typ, name, inputs = args.typ, args.name, dict(args.inputs)
         if not args.custom:
             return f"{name}-component", {}
+        if self.first_preview:
+            return "", inputs
         outputs = self._outputs(typ, name, inputs)
         resource_id = outputs.pop("__id", None) or _fake_id(typ.split(":")[-1].lower()[:8], f"{typ}/{name}")
         return resource_id, {**inputs, **outputs}
@@ -331,7 +335,7 @@ def mock_session(
     asyncio.set_event_loop(loop)
     settings.reset_options()
     pulumi.runtime.set_all_config(dict(config), secret_keys)
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=mocks.first_preview, monitor=monitor)
     try:
         yield monitor, loop
     finally:
@@ -355,11 +359,15 @@ def run_program(
     *,
     project_dir: Path = REPO,
     mocks: Optional[OfflineMocks] = None,
+    first_preview: bool = False,
 ) -> ProgramRun:
-    """Run ``project_dir/__main__.py`` for ``stack`` under mocks; a user's config mistake lands in ``run.error``."""
+    """Run ``project_dir/__main__.py`` for ``stack`` under mocks; a user's config mistake lands in ``run.error``.
+
+    With ``first_preview``, every computed output is unknown, as in ``pulumi preview`` of a stack not yet deployed.
+    """
     config, secret_keys = load_stack_config(stack, overrides, project_dir)
     project = project_name(project_dir)
-    mocks = mocks or OfflineMocks(config.get("aws:region", "us-east-1"))
+    mocks = mocks or OfflineMocks(config.get("aws:region", "us-east-1"), first_preview=first_preview)
     mocks.adopted_vpc_id = config.get(f"{project}:vpcId", "")
     run = ProgramRun(project, stack, config, secret_keys, f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}")
     if str(project_dir) not in sys.path:

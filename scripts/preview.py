@@ -131,11 +131,13 @@ def gate(
     *,
     analyzer: Optional[Analyzer] = None,
     policy_config: Optional[Mapping[str, Any]] = None,
+    first_deploy: bool = False,
 ) -> GateResult:
     """Run ``stack``'s program, let ``mutate`` edit the recorded run, and judge it with the policy pack.
 
     Without ``analyzer``, starts exactly one pack process (booting while the program runs) and stops it before
-    returning, whatever happens. ``policy_config`` replaces ``policy/config.<stack>.json``.
+    returning, whatever happens. ``policy_config`` replaces ``policy/config.<stack>.json``. ``first_deploy`` judges
+    the program as ``pulumi preview`` sees a stack that does not exist yet: every computed output unknown.
     """
     started = time.perf_counter()
     result = GateResult(stack, EXIT_ERROR)
@@ -143,12 +145,12 @@ def gate(
         config, secret_keys = load_stack_config(stack, overrides)
         policy_config = load_policy_config(stack) if policy_config is None else policy_config
         if analyzer is not None:
-            _judge(result, stack, overrides, mutate, analyzer, policy_config)
+            _judge(result, stack, overrides, mutate, analyzer, policy_config, first_deploy)
         else:
             env = analyzer_env(project_name(), stack, config, secret_keys)
             with Analyzer(env) as own:
                 result.analyzer_pid = own.pid
-                _judge(result, stack, overrides, mutate, own, policy_config)
+                _judge(result, stack, overrides, mutate, own, policy_config, first_deploy)
     except (StackFileError, PolicyConfigError, AnalyzerError) as err:
         result.error, result.exit_code = str(err), EXIT_ERROR
     result.timings.total = time.perf_counter() - started
@@ -162,9 +164,10 @@ def _judge(
     mutate: Optional[Callable[[ProgramRun], None]],
     analyzer: Analyzer,
     policy_config: Mapping[str, Any],
+    first_deploy: bool,
 ) -> None:
     t0 = time.perf_counter()
-    run = run_program(stack, overrides)
+    run = run_program(stack, overrides, first_preview=first_deploy)
     t1 = time.perf_counter()
     result.run, result.timings.program = run, t1 - t0
     if run.error:
@@ -196,6 +199,8 @@ _SHOWN = (
 def _render(value: Any) -> str:
     if rpc.is_rpc_secret(value):
         return "[secret]"
+    if value == rpc.UNKNOWN:
+        return "(known after apply)"
     if isinstance(value, list):
         return "[" + ", ".join(_render(v) for v in value) + "]" if value else "none"
     if isinstance(value, dict):
@@ -291,10 +296,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.preview", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", required=True, help="stack name, e.g. dev or prod")
     parser.add_argument("--json", action="store_true", help="print a machine-readable result instead")
+    parser.add_argument("--first-deploy", action="store_true",
+                        help="judge the stack as a first `pulumi preview` sees it: every computed output unknown")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        result = gate(args.stack)
+        result = gate(args.stack, first_deploy=args.first_deploy)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted; the policy pack was stopped\n")
         return EXIT_INTERRUPTED

@@ -16,6 +16,7 @@ import time
 from typing import Any, Callable, Iterator, Optional
 
 import pytest
+from pulumi.runtime import rpc
 
 from scripts.analyzer import Analyzer, analyzer_env, to_struct
 from scripts.engine import REPO, ProgramRun, RecordedResource, load_stack_config, project_name
@@ -168,6 +169,17 @@ def test_repo_stacks_pass_with_one_analyzer_that_is_gone_afterwards(stack: str) 
     assert all(result.run.config[key] not in text for key in result.run.secret_keys)
 
 
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_a_first_deploy_preview_with_every_output_unknown_passes(judge, stack: str) -> None:
+    # What `pulumi preview` sees before the stack exists: every computed output unknown. Policies treat
+    # security-relevant unknowns as violations, so the program must keep what they judge known at preview.
+    result = judge(stack, first_deploy=True)
+    assert result.error is None
+    assert result.mandatory == [], [f"{v.policy}: {v.message}" for v in result.mandatory]
+    endpoint = next(r for r in result.run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if r.name == "privatelink-endpoint")
+    assert endpoint.wire.fields["serviceName"].string_value == rpc.UNKNOWN, "the run really had unknown outputs"
+
+
 @pytest.mark.parametrize("stack,mutate,policy", [
     ("dev", public_clickhouse, "clickhouse-no-public-access"),
     ("dev", world_open_rule, "security-group-no-public-ingress"),
@@ -249,7 +261,7 @@ def test_analyzer_is_stopped_when_the_gate_raises(exception: BaseException) -> N
 
 
 def test_program_crash_exits_two_without_traceback(capsys, monkeypatch) -> None:
-    def broken_program(*args: Any) -> ProgramRun:
+    def broken_program(*args: Any, **kwargs: Any) -> ProgramRun:
         raise ValueError("component exploded")
 
     monkeypatch.setattr("scripts.preview.run_program", broken_program)
