@@ -105,7 +105,11 @@ def test_invalid_config_is_rejected(info: analyzer_pb2.AnalyzerInfo, config: dic
 
 def test_manifest_and_entry_point() -> None:
     manifest = yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text())
-    assert manifest["runtime"] == "python" and manifest["description"]
+    assert manifest["runtime"]["name"] == "python" and manifest["description"]
+    # The CLI runs the pack in the project's virtualenv, the one Pulumi.yaml names and the Makefile fills.
+    project = yaml.safe_load((PACK_DIR.parent / "Pulumi.yaml").read_text())
+    pack_venv = (PACK_DIR / manifest["runtime"]["options"]["virtualenv"]).resolve()
+    assert pack_venv == (PACK_DIR.parent / project["runtime"]["options"]["virtualenv"]).resolve()
     assert "pulumi-policy" in (PACK_DIR / "requirements.txt").read_text()
     main = (PACK_DIR / "__main__.py").read_text()
     assert "PolicyPack(" in main and "def " not in main and "report" not in main
