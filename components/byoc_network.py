@@ -16,6 +16,7 @@ import pulumi_aws as aws
 
 from components.byoc_common import BYOC_SUBNET_TAGS, BYOC_TAGS
 from components.network import NetworkLayout
+from components.security_group_rules import Peer, security_group_rule
 from stack_config import (
     BYOC_MAX_SUBNET_PREFIX,
     PROJECT,
@@ -131,16 +132,10 @@ class ByocNetwork(pulumi.ComponentResource):
             opts=child,
         )
         # No egress rule: endpoints only answer connections, and a group made without inline rules has no default egress.
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-endpoints-from-vpc-{ENDPOINT_PORT}",
-            security_group_id=endpoint_sg.id,
-            cidr_ipv4=args.vpc_cidr,
-            ip_protocol="tcp",
-            from_port=ENDPOINT_PORT,
-            to_port=ENDPOINT_PORT,
-            description="HTTPS to AWS service endpoints from inside the VPC",
-            tags=tags,
-            opts=child,
+        security_group_rule(
+            f"{name}-endpoints-from-vpc-{ENDPOINT_PORT}", security_group_id=endpoint_sg.id, ingress=True,
+            peer=Peer("vpc", cidr_ipv4=args.vpc_cidr), ports=ENDPOINT_PORT,
+            description="HTTPS to AWS service endpoints from inside the VPC", tags=tags, opts=child,
         )
         self.interface_endpoint_ids = {
             svc: aws.ec2.VpcEndpoint(

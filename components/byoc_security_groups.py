@@ -14,19 +14,10 @@ import pulumi
 import pulumi_aws as aws
 
 from components.byoc_common import CLIENT_PORTS, CLUSTER_PORTS, HTTP_PORT
+from components.security_group_rules import Peer, Ports, port_label, security_group_rule
 
 HTTPS = 443
 EPHEMERAL = (1025, 65535)
-
-
-@dataclass(frozen=True)
-class Peer:
-    """The other side of a rule; exactly one of the three targets is set."""
-
-    label: str  # part of the rule's resource name, so it must stay stable
-    security_group_id: Optional[pulumi.Input[str]] = None
-    cidr_ipv4: Optional[pulumi.Input[str]] = None
-    prefix_list_id: Optional[pulumi.Input[str]] = None
 
 
 @dataclass(frozen=True)
@@ -34,8 +25,7 @@ class Rule:
     group: str  # "nodes", "pods" or "nlb"
     ingress: bool
     peer: Peer
-    # A port, an inclusive (from, to) range, or None for all traffic.
-    ports: int | tuple[int, int] | None
+    ports: Ports
     description: str
 
 
@@ -124,21 +114,12 @@ class ByocSecurityGroups(pulumi.ComponentResource):
         self.register_outputs({"security_group_ids": self.security_group_ids})
 
     def _declare(self, name: str, rule: Rule, tags: dict[str, str], child: pulumi.ResourceOptions) -> None:
-        if rule.ports is None:
-            protocol, from_port, to_port, port_label = "-1", None, None, "all"
-        else:
-            from_port, to_port = rule.ports if isinstance(rule.ports, tuple) else (rule.ports, rule.ports)
-            protocol, port_label = "tcp", str(from_port) if from_port == to_port else f"{from_port}-{to_port}"
-        resource = aws.vpc.SecurityGroupIngressRule if rule.ingress else aws.vpc.SecurityGroupEgressRule
-        resource(
-            f"{name}-{rule.group}-{'from' if rule.ingress else 'to'}-{rule.peer.label}-{port_label}",
+        security_group_rule(
+            f"{name}-{rule.group}-{'from' if rule.ingress else 'to'}-{rule.peer.label}-{port_label(rule.ports)}",
             security_group_id=self.security_group_ids[rule.group],
-            referenced_security_group_id=rule.peer.security_group_id,
-            cidr_ipv4=rule.peer.cidr_ipv4,
-            prefix_list_id=rule.peer.prefix_list_id,
-            ip_protocol=protocol,
-            from_port=from_port,
-            to_port=to_port,
+            ingress=rule.ingress,
+            peer=rule.peer,
+            ports=rule.ports,
             description=rule.description,
             tags=tags,
             opts=child,

@@ -15,6 +15,7 @@ import pulumi_aws as aws
 import pulumiverse_clickhouse as clickhouse
 
 from components.clickhouse_service import HTTPS_PORT, NATIVE_TLS_PORT
+from components.security_group_rules import Peer, security_group_rule
 
 CLIENT_PORTS = {HTTPS_PORT: "HTTPS interface", NATIVE_TLS_PORT: "native protocol over TLS"}
 
@@ -60,28 +61,16 @@ class PrivateLink(pulumi.ComponentResource):
             opts=child,
         )
         for port, purpose in CLIENT_PORTS.items():
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-endpoint-from-client-{port}",
-                security_group_id=endpoint_sg.id,
-                referenced_security_group_id=client_sg.id,
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                description=f"ClickHouse {purpose} from the client security group",
-                tags=tags,
-                opts=child,
+            security_group_rule(
+                f"{name}-endpoint-from-client-{port}", security_group_id=endpoint_sg.id, ingress=True,
+                peer=Peer("client", security_group_id=client_sg.id), ports=port,
+                description=f"ClickHouse {purpose} from the client security group", tags=tags, opts=child,
             )
             # Clients commonly restrict egress; this lets them reach the endpoint without opening anything else.
-            aws.vpc.SecurityGroupEgressRule(
-                f"{name}-client-to-endpoint-{port}",
-                security_group_id=client_sg.id,
-                referenced_security_group_id=endpoint_sg.id,
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                description=f"ClickHouse {purpose} to the PrivateLink endpoint",
-                tags=tags,
-                opts=child,
+            security_group_rule(
+                f"{name}-client-to-endpoint-{port}", security_group_id=client_sg.id, ingress=False,
+                peer=Peer("endpoint", security_group_id=endpoint_sg.id), ports=port,
+                description=f"ClickHouse {purpose} to the PrivateLink endpoint", tags=tags, opts=child,
             )
 
         endpoint = aws.ec2.VpcEndpoint(
