@@ -1,7 +1,7 @@
 """Drive this Pulumi program from scripts and pipelines: ``python -m scripts.stack <command> --stack dev|prod``.
 
-Commands: preview, up, refresh, destroy, outputs, handoff, plan (where a stack stands in the apply order) and
-bootstrap (run the apply order). preview and up always run the policy pack with the stack's policy config. Exit codes
+Commands: preview, up, refresh, destroy, outputs, handoff, audit (read-only live audit), plan (where a stack stands
+in the apply order) and bootstrap (run the apply order). preview and up always run the policy pack with the stack's policy config. Exit codes
 are listed in docs/automation.md and in ``scripts.stack_errors.ExitCode``.
 """
 
@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence, TextIO
 
 from scripts.stack_errors import ExitCode, StackScriptError
-from scripts.stack_runner import Console, Options, Outcome, Runner, StackFactory, automation_stack_factory
+from scripts.audit import run_audit
+from scripts.stack_runner import Auditor, Console, Options, Outcome, Runner, StackFactory, automation_stack_factory
 from scripts.stack_settings import REPO_ROOT, STACKS, passphrase_problem, resolve_settings
 
 DEBUG_VAR = "SCRIPTS_STACK_DEBUG"
@@ -29,6 +30,7 @@ COMMANDS: dict[str, Handler] = {
     "destroy": lambda runner, args: runner.destroy(),
     "outputs": lambda runner, args: runner.outputs(args.format, args.show_secrets, args.output),
     "handoff": lambda runner, args: runner.handoff(args.output),
+    "audit": lambda runner, args: runner.audit(args.format, args.output),
     "plan": lambda runner, args: runner.plan(),
     "bootstrap": lambda runner, args: runner.bootstrap(args.handoff_output or f"handoff.{args.stack}.md"),
 }
@@ -71,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     outputs.add_argument("--format", choices=("json", "env"), default="json")
     outputs.add_argument("--show-secrets", action="store_true", help="JSON only: print secret values in clear")
     sub.add_parser("handoff", parents=[common, output], help="BYOC handoff document (Markdown)")
+    audit = sub.add_parser("audit", parents=[common, output],
+                           help="read-only live audit of the deployed stack against its outputs (scripts.audit)")
+    audit.add_argument("--format", choices=("text", "json"), default="text")
     sub.add_parser("plan", parents=[common, summary], help="show the apply order and what is next")
     bootstrap = sub.add_parser("bootstrap", parents=[common, summary, confirm],
                                help="run the apply order for a new environment")
@@ -83,6 +88,7 @@ def main(
     argv: Sequence[str] | None = None,
     *,
     factory: StackFactory = automation_stack_factory,
+    auditor: Auditor = run_audit,
     environ: Mapping[str, str] | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
@@ -105,7 +111,7 @@ def main(
             raise problem
         options = Options(targets=tuple(getattr(args, "target", ())), refresh=getattr(args, "refresh", False),
                           yes=getattr(args, "yes", False))
-        runner = Runner(args.command, settings, factory, console, options)
+        runner = Runner(args.command, settings, factory, console, options, auditor)
         outcome = runner.outcome
         COMMANDS[args.command](runner, args)
     except StackScriptError as exc:

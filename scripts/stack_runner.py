@@ -6,6 +6,7 @@ arguments each command hands to ``preview``/``up``/``refresh``/``destroy``.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ from typing import Any, Callable, Iterator, Mapping, Protocol, TextIO, TypeVar
 
 from pulumi import automation as auto
 
+from scripts.audit import AuditError, AuditReport, run_audit
 from scripts.handoff import HandoffError, render_handoff
 from scripts.stack_errors import AUTOMATION_ERRORS, ExitCode, StackScriptError, cli_missing_error, translate
 from scripts.stack_outputs import change_counts, mask_outputs, outputs_json, protected_resources, render_env
@@ -45,6 +47,8 @@ class StackRequest:
 
 
 StackFactory = Callable[[StackRequest], StackHandle]
+# Audits the live account against a stack's outputs; tests pass a fake instead of touching AWS.
+Auditor = Callable[[dict[str, Any]], AuditReport]
 
 
 def automation_stack_factory(request: StackRequest) -> StackHandle:
@@ -199,10 +203,11 @@ class Runner:
     """One command on one stack."""
 
     def __init__(self, command: str, settings: Settings, factory: StackFactory, console: Console,
-                 options: Options = Options()) -> None:
+                 options: Options = Options(), auditor: Auditor = run_audit) -> None:
         self.command = command
         self.settings = settings
         self.factory = factory
+        self.auditor = auditor
         self.console = console
         self.options = options
         self.outcome = Outcome(command=command, stack=settings.stack)
@@ -335,6 +340,18 @@ class Runner:
 
     def handoff(self, path: str | None) -> None:
         write_output(self._handoff_document(self._outputs(self._open(create=False))), path, self.console.data)
+
+    def audit(self, fmt: str, path: str | None) -> None:
+        """The read-only live audit (scripts.audit) of what the stack's outputs say is deployed."""
+        try:
+            report = self.auditor(self._outputs(self._open(create=False)))
+        except AuditError as exc:
+            raise StackScriptError(ExitCode.AUDIT_FAILED, f"the live audit could not run: {exc}") from None
+        text = json.dumps(report.to_dict(), indent=2) + "\n" if fmt == "json" else report.render() + "\n"
+        write_output(text, path, self.console.data)
+        if report.findings:
+            raise StackScriptError(ExitCode.AUDIT_FINDINGS, f"the live audit of stack '{self.settings.stack}' found "
+                                                            f"{len(report.findings)} finding(s); see the report above.")
 
     def _handoff_document(self, outputs: Mapping[str, Any]) -> str:
         try:

@@ -21,6 +21,8 @@ from pulumi import automation as auto
 from pulumi.automation.errors import create_command_error
 
 from scripts import stack as stack_cli
+from scripts.audit import AuditError, AuditReport
+from scripts.audit_model import CheckResult, CheckStatus, Finding
 from scripts import stack_runner
 from scripts.stack_errors import ExitCode
 from scripts.stack_runner import StackRequest
@@ -165,10 +167,10 @@ class Run:
         self.code, self.stdout, self.stderr = code, stdout, stderr
 
 
-def run(repo: Path, factory: Any, *argv: str, environ: dict[str, str] | None = None) -> Run:
+def run(repo: Path, factory: Any, *argv: str, environ: dict[str, str] | None = None, **seams: Any) -> Run:
     out, err = io.StringIO(), io.StringIO()
     code = stack_cli.main(list(argv), factory=factory, environ=PASSPHRASE_ENV if environ is None else environ,
-                          stdout=out, stderr=err, work_dir=repo)
+                          stdout=out, stderr=err, work_dir=repo, **seams)
     assert "Traceback" not in err.getvalue()
     return Run(code, out.getvalue(), err.getvalue())
 
@@ -407,6 +409,53 @@ def test_handoff_without_byoc_exits_2(repo: Path) -> None:
     result = run(repo, FakeFactory(), "handoff", "--stack", "dev")
     assert result.code == ExitCode.USAGE == 2
     assert "no `byoc` section" in result.stderr
+
+
+# -- audit ---------------------------------------------------------------------------------------------------------
+
+class FakeAuditor:
+    """Stands in for scripts.audit.run_audit: records the outputs it was given and answers with a fixed report."""
+
+    def __init__(self, findings: tuple[Finding, ...] = (), error: str | None = None) -> None:
+        self.findings, self.error = findings, error
+        self.received: list[dict[str, Any]] = []
+
+    def __call__(self, outputs: dict[str, Any]) -> AuditReport:
+        self.received.append(outputs)
+        if self.error:
+            raise AuditError(self.error)
+        status = CheckStatus.FAIL if self.findings else CheckStatus.PASS
+        return AuditReport("123456789012", "us-east-1",
+                           (CheckResult("privatelink-endpoint", "ClickHouse endpoint", status, self.findings),))
+
+
+def test_audit_hands_the_stacks_outputs_to_the_live_audit(repo: Path) -> None:
+    auditor = FakeAuditor()
+    result = run(repo, FakeFactory(FakeStack(outputs=BASE_OUTPUTS)), "audit", "--stack", "dev", auditor=auditor)
+    assert result.code == ExitCode.OK
+    # Plain outputs as they are; a secret one reaches the audit only masked (the audit never needs one).
+    assert auditor.received == [{name: "[secret]" if value.secret else value.value
+                                 for name, value in BASE_OUTPUTS.items()}]
+    assert "hunter2" not in json.dumps(auditor.received)
+    assert "PASS  privatelink-endpoint" in result.stdout and "Summary: CLEAN" in result.stdout
+
+
+def test_audit_findings_exit_11_after_printing_the_report(repo: Path) -> None:
+    finding = Finding("security-group-no-public-ingress", "sg-0aaa1111bbbb2222c", "admits 0.0.0.0/0 on 8443")
+    result = run(repo, FakeFactory(FakeStack(outputs=BASE_OUTPUTS)), "audit", "--stack", "prod", "--format", "json",
+                 auditor=FakeAuditor((finding,)))
+    assert result.code == ExitCode.AUDIT_FINDINGS == 11
+    report = json.loads(result.stdout)
+    assert report["findings"][0]["policy"] == "security-group-no-public-ingress"
+    assert "found 1 finding(s)" in result.stderr
+
+
+def test_an_audit_that_cannot_run_exits_12(repo: Path) -> None:
+    result = run(repo, FakeFactory(FakeStack(outputs=BASE_OUTPUTS)), "audit", "--stack", "dev",
+                 auditor=FakeAuditor(error="The AWS credentials are for account 999999999999, not 123456789012."))
+    assert result.code == ExitCode.AUDIT_FAILED == 12
+    assert "could not run" in result.stderr and "999999999999" in result.stderr
+    assert result.stdout == ""
 
 
 # -- plan and bootstrap --------------------------------------------------------------------------------------------
