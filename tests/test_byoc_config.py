@@ -7,7 +7,7 @@ import yaml
 
 import stack_config
 from scripts.engine import REPO, UNSET
-from tests.test_byoc_support import ADOPTED, EXTERNAL_ID_PLACEHOLDER, NS, error_of, run
+from tests.byoc_support import ADOPTED, EXTERNAL_ID_PLACEHOLDER, NS, error_of, run
 
 VALID_ISSUER_ID = "0123456789ABCDEF0123456789ABCDEF"
 

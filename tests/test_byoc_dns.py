@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from scripts.engine import run_program
-from tests.test_byoc_support import LOOKED_UP_NLB_ZONE, NLB_DNS, NLB_ZONE, NS, ByocMocks, children, custom, phase3, run
+from tests.byoc_support import LOOKED_UP_NLB_ZONE, NLB_DNS, NLB_ZONE, NS, ByocMocks, children, custom, phase3, run
 
 DNS = "clickhouse-aws:byoc:Dns"
 RECORD = "aws:route53/record:Record"

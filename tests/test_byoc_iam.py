@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from scripts.engine import run_program
-from tests.test_byoc_support import (
+from tests.byoc_support import (
     EXTERNAL_ID_PLACEHOLDER, ISSUER, ISSUER_HOST, ByocMocks, children, custom, is_wire_secret, phase3,
     plaintext_strings, policy, run, statement, wire_dict,
 )

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.test_byoc_support import NS, children, phase3, run
+from tests.byoc_support import NS, children, phase3, run
 
 KEYS = "clickhouse-aws:byoc:Keys"
 KEY = "aws:kms/key:Key"

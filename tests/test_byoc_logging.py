@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import stack_config
-from tests.test_byoc_support import NS, children, custom, run, statement
+from tests.byoc_support import NS, children, custom, run, statement
 
 LOGGING = "clickhouse-aws:byoc:Logging"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"

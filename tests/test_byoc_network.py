@@ -6,7 +6,7 @@ import ipaddress
 
 from components.byoc_common import BYOC_SUBNET_TAGS
 from stack_config import BYOC_INTERFACE_ENDPOINTS
-from tests.test_byoc_support import (
+from tests.byoc_support import (
     ADOPTED, ADOPTED_SUBNETS, ADOPTED_VPC, MAIN_ROUTE_TABLE, REGION, children, custom, route_table_of, run,
 )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from components.byoc_common import CLIENT_PORTS, CLUSTER_PORTS
-from tests.test_byoc_support import APP_SECURITY_GROUPS, CONTROL_PLANE_SG, S3_PREFIX_LIST, children, custom, phase3, run
+from tests.byoc_support import APP_SECURITY_GROUPS, CONTROL_PLANE_SG, S3_PREFIX_LIST, children, custom, phase3, run
 
 GROUPS = "clickhouse-aws:byoc:SecurityGroups"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"

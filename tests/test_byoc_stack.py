@@ -8,7 +8,7 @@ from scripts.analyzer import Analyzer, analyzer_env
 from scripts.engine import load_stack_config, project_name
 from scripts.handoff import render_handoff
 from scripts.preview import gate
-from tests.test_byoc_support import EXTERNAL_ID_PLACEHOLDER, PHASE3, phase3, run
+from tests.byoc_support import EXTERNAL_ID_PLACEHOLDER, PHASE3, phase3, run
 
 CONTRACT = {
     "region", "account_id", "vpc_id", "vpc_cidr", "subnet_ids", "availability_zones", "route_table_ids",

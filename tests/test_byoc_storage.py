@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.test_byoc_support import NS, children, custom, run, statement
+from tests.byoc_support import NS, children, custom, run, statement
 
 STORAGE = "clickhouse-aws:byoc:Storage"
 ACCOUNT = "123456789012"
