@@ -110,7 +110,7 @@ class PrivateNetwork(pulumi.ComponentResource):
             opts=child,
         )
         subnet_ids, route_table_ids = [], []
-        for zone, cidr in zip(args.layout.zones, cfg.subnet_cidrs()):
+        for zone, cidr in zip(args.layout.zones, cfg.subnet_cidrs(), strict=True):
             subnet = aws.ec2.Subnet(
                 f"{name}-private-{zone}",
                 vpc_id=vpc.id,
