@@ -394,17 +394,23 @@ def resource_options(resource: Any) -> analyzer_pb2.AnalyzerResourceOptions:
     )
 
 
-def analyze_request(resource: Any, providers: Providers) -> analyzer_pb2.AnalyzeRequest:
-    """What the CLI sends to judge one resource: its inputs as serialized (secrets still marked) and its provider."""
+def _judged_fields(resource: Any, providers: Providers) -> dict[str, Any]:
+    """What both Analyze and AnalyzeStack say of a resource: its inputs as serialized (secrets still marked), its
+    options and its provider. One place, so the two calls can never judge different things."""
     provider = providers.of(resource)
-    return analyzer_pb2.AnalyzeRequest(
-        type=resource.type,
-        properties=resource.wire,
-        urn=resource.urn,
-        name=resource.name,
-        options=resource_options(resource),
-        provider=provider.message() if provider else None,
-    )
+    return {
+        "type": resource.type,
+        "properties": resource.wire,
+        "urn": resource.urn,
+        "name": resource.name,
+        "options": resource_options(resource),
+        "provider": provider.message() if provider else None,
+    }
+
+
+def analyze_request(resource: Any, providers: Providers) -> analyzer_pb2.AnalyzeRequest:
+    """What the CLI sends to judge one resource."""
+    return analyzer_pb2.AnalyzeRequest(**_judged_fields(resource, providers))
 
 
 def stack_resources(run: Any, providers: Providers) -> list[analyzer_pb2.AnalyzerResource]:
@@ -418,14 +424,8 @@ def stack_resources(run: Any, providers: Providers) -> list[analyzer_pb2.Analyze
     )
     resources = []
     for r in run.resources:
-        provider = providers.of(r)
         resources.append(analyzer_pb2.AnalyzerResource(
-            type=r.type,
-            properties=r.wire,
-            urn=r.urn,
-            name=r.name,
-            options=resource_options(r),
-            provider=provider.message() if provider else None,
+            **_judged_fields(r, providers),
             parent=r.parent,
             dependencies=r.dependencies,
             propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v)
