@@ -93,5 +93,17 @@ def policy_doc(*statements: Mapping[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
+def messages(pack: Pack, policy: str, type_: str, props: Mapping[str, Any], **kwargs: Any) -> list[str]:
+    """What ``policy`` reports for one resource sent through the running pack."""
+    return [d.message for d in pack.analyze(type_, props, policy=policy, **kwargs)]
+
+
+def blocking_messages(pack: Pack, policy: str, type_: str, props: Mapping[str, Any], **kwargs: Any) -> list[str]:
+    """``messages``, also asserting that every one of them blocks (the policy is mandatory)."""
+    diagnostics = pack.analyze(type_, props, policy=policy, **kwargs)
+    assert all(d.level == "mandatory" for d in diagnostics)
+    return [d.message for d in diagnostics]
+
+
 def policies(diagnostics: list[Diagnostic]) -> set[str]:
     return {d.policy for d in diagnostics}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.policy.support import UNKNOWN, Pack, policy_doc, resource, urn
+from tests.policy.support import messages as found
 
 KEY = "aws:kms/key:Key"
 BUCKET = "aws:s3/bucket:Bucket"
@@ -16,10 +17,6 @@ ROOT_ADMIN = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012
               "Resource": "*"}
 TLS_ONLY = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
-
-
-def found(pack: Pack, policy: str, type_: str, props: dict) -> list[str]:
-    return [d.message for d in pack.analyze(type_, props, policy=policy)]
 
 
 @pytest.mark.parametrize("props,blocked", [

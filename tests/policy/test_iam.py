@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policy.support import DEFAULT_AWS, UNKNOWN, Pack, policy_doc
+from tests.policy.support import DEFAULT_AWS, UNKNOWN, Pack, messages, policy_doc
 
 ROLE = "aws:iam/role:Role"
 CLICKHOUSE_ACCOUNT = "111122223333"
@@ -22,7 +22,8 @@ def assume(principal: dict, condition: dict | None = None, action: str = "sts:As
 
 
 def found(pack: Pack, policy: str, props: dict, type_: str = ROLE, **kwargs) -> list[str]:
-    return [d.message for d in pack.analyze(type_, props, policy=policy, **kwargs)]
+    """Most IAM cases judge a role, so the type comes last and defaults to one."""
+    return messages(pack, policy, type_, props, **kwargs)
 
 
 class TestWildcardTrust:

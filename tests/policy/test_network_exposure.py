@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.policy.support import UNKNOWN, Pack, policy_doc, resource, urn
+from tests.policy.support import blocking_messages as messages
 
 SERVICE = "clickhouse:index/service:Service"
 SG = "aws:ec2/securityGroup:SecurityGroup"
@@ -12,12 +13,6 @@ BUCKET = "aws:s3/bucket:Bucket"
 PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 ALL_BLOCKED = {"blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True,
                "restrictPublicBuckets": True}
-
-
-def messages(pack: Pack, policy: str, type_: str, props: dict, **kwargs) -> list[str]:
-    diagnostics = pack.analyze(type_, props, policy=policy, **kwargs)
-    assert all(d.level == "mandatory" for d in diagnostics)
-    return [d.message for d in diagnostics]
 
 
 class TestClickHousePublicAccess:

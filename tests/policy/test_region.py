@@ -8,6 +8,7 @@ import pytest
 
 from scripts.analyzer import Analyzer
 from tests.policy.support import UNKNOWN, Pack, policy_doc, resource, start_pack, urn
+from tests.policy.support import blocking_messages as blocked
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
@@ -15,12 +16,6 @@ SERVICE = "clickhouse:index/service:Service"
 BUCKET = "aws:s3/bucket:Bucket"
 REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 EU_PROVIDER = {"type": "pulumi:providers:aws", "name": "eu", "props": {"region": "eu-west-1"}}
-
-
-def blocked(pack: Pack, policy: str, type_: str, props: dict, **kwargs) -> list[str]:
-    diagnostics = pack.analyze(type_, props, policy=policy, **kwargs)
-    assert all(d.level == "mandatory" for d in diagnostics)
-    return [d.message for d in diagnostics]
 
 
 class TestResourceRegion:
