@@ -16,7 +16,7 @@ import pulumi_aws as aws
 
 from components.byoc_common import BYOC_SUBNET_TAGS, BYOC_TAGS
 from components.network import NetworkLayout
-from components.security_group_rules import Peer, security_group_rule
+from components.security_group_rules import Peer, security_group, security_group_rule
 from stack_config import (
     BYOC_MAX_SUBNET_PREFIX,
     PROJECT,
@@ -123,13 +123,10 @@ class ByocNetwork(pulumi.ComponentResource):
             tags={**tags, **BYOC_TAGS, "Name": f"{prefix}-s3"},
             opts=child,
         )
-        endpoint_sg = aws.ec2.SecurityGroup(
-            f"{name}-endpoints",
-            name=f"{prefix}-byoc-endpoints",
+        endpoint_sg = security_group(
+            f"{name}-endpoints", name=f"{prefix}-byoc-endpoints",
             description="BYOC interface VPC endpoints: admit HTTPS from the VPC only",
-            vpc_id=args.vpc_id,
-            tags={**tags, "Name": f"{prefix}-byoc-endpoints"},
-            opts=child,
+            vpc_id=args.vpc_id, tags=tags, opts=child,
         )
         # No egress rule: endpoints only answer connections, and a group made without inline rules has no default egress.
         security_group_rule(

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
 import pulumi
-import pulumi_aws as aws
 
 from components.byoc_common import CLIENT_PORTS, CLUSTER_PORTS, HTTP_PORT
-from components.security_group_rules import Peer, Ports, port_label, security_group_rule
+from components.security_group_rules import Peer, Ports, port_label, security_group, security_group_rule
 
 HTTPS = 443
 EPHEMERAL = (1025, 65535)
@@ -99,13 +98,9 @@ class ByocSecurityGroups(pulumi.ComponentResource):
         tags = dict(args.tags)
         # Created without inline rules, so no default allow-all egress: every permitted flow is a rule below.
         self.security_group_ids = {
-            group: aws.ec2.SecurityGroup(
-                f"{name}-{group}",
-                name=f"{args.name_prefix}-byoc-{group}",
-                description=purpose,
-                vpc_id=args.vpc_id,
-                tags={**tags, "Name": f"{args.name_prefix}-byoc-{group}"},
-                opts=child,
+            group: security_group(
+                f"{name}-{group}", name=f"{args.name_prefix}-byoc-{group}", description=purpose,
+                vpc_id=args.vpc_id, tags=tags, opts=child,
             ).id
             for group, purpose in GROUP_PURPOSES.items()
         }

@@ -15,7 +15,7 @@ import pulumi_aws as aws
 import pulumiverse_clickhouse as clickhouse
 
 from components.clickhouse_service import HTTPS_PORT, NATIVE_TLS_PORT
-from components.security_group_rules import Peer, security_group_rule
+from components.security_group_rules import Peer, security_group, security_group_rule
 
 CLIENT_PORTS = {HTTPS_PORT: "HTTPS interface", NATIVE_TLS_PORT: "native protocol over TLS"}
 
@@ -42,23 +42,17 @@ class PrivateLink(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
 
-        client_sg = aws.ec2.SecurityGroup(
-            f"{name}-client",
-            name=f"{args.name_prefix}-clickhouse-client",
+        client_sg = security_group(
+            f"{name}-client", name=f"{args.name_prefix}-clickhouse-client",
             description="Attach to workloads that may reach ClickHouse over PrivateLink",
-            vpc_id=args.vpc_id,
-            tags={**tags, "Name": f"{args.name_prefix}-clickhouse-client"},
-            opts=child,
+            vpc_id=args.vpc_id, tags=tags, opts=child,
         )
         # No inline rules and no egress rule: a security group made this way has no default allow-all egress,
         # and responses to admitted connections need none.
-        endpoint_sg = aws.ec2.SecurityGroup(
-            f"{name}-endpoint",
-            name=f"{args.name_prefix}-clickhouse-endpoint",
+        endpoint_sg = security_group(
+            f"{name}-endpoint", name=f"{args.name_prefix}-clickhouse-endpoint",
             description="ClickHouse PrivateLink endpoint: admits only the client security group",
-            vpc_id=args.vpc_id,
-            tags={**tags, "Name": f"{args.name_prefix}-clickhouse-endpoint"},
-            opts=child,
+            vpc_id=args.vpc_id, tags=tags, opts=child,
         )
         for port, purpose in CLIENT_PORTS.items():
             security_group_rule(

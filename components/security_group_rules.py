@@ -1,7 +1,7 @@
-"""One security group rule as its own described resource, the way every component here writes its rules.
+"""Security groups and their rules, the way every component here writes them.
 
-Separate rule resources (never inline ``ingress``/``egress``) keep each flow reviewable and let a group made without
-inline rules start with no default allow-all egress.
+A group is made without inline rules, so it starts with no default allow-all egress; each permitted flow is then its
+own described rule resource, which keeps every flow reviewable.
 """
 
 from __future__ import annotations
@@ -24,6 +24,16 @@ class Peer:
     security_group_id: Optional[pulumi.Input[str]] = None
     cidr_ipv4: Optional[pulumi.Input[str]] = None
     prefix_list_id: Optional[pulumi.Input[str]] = None
+
+
+def security_group(
+    resource_name: str, *, name: str, description: str, vpc_id: pulumi.Input[str], tags: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> aws.ec2.SecurityGroup:
+    """A group with no inline rules (hence no default egress), named alike in its name and its Name tag."""
+    return aws.ec2.SecurityGroup(
+        resource_name, name=name, description=description, vpc_id=vpc_id, tags={**tags, "Name": name}, opts=opts,
+    )
 
 
 def port_label(ports: Ports) -> str:
