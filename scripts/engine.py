@@ -9,6 +9,7 @@ Tests and the offline policy gate (``scripts.preview``) both run the program thr
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import runpy
 import sys
@@ -257,8 +258,19 @@ def _config_value(value: Any) -> str:
     return str(value)
 
 
+def _project_file(project_dir: Path) -> dict[str, Any]:
+    path = project_dir / "Pulumi.yaml"
+    return _parse_project_file(str(path), path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_project_file(path: str, _mtime_ns: int) -> dict[str, Any]:
+    # Each gate run needs the project file several times; the modification time in the key keeps an edit visible.
+    return yaml.safe_load(Path(path).read_text())
+
+
 def project_name(project_dir: Path = REPO) -> str:
-    return yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
+    return _project_file(project_dir)["name"]
 
 
 def load_stack_config(
@@ -270,7 +282,7 @@ def load_stack_config(
     keys the stack file leaves out (they are set per machine with ``pulumi config set --secret`` and never committed),
     unless ``overrides`` maps them to ``UNSET``.
     """
-    project_file = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+    project_file = _project_file(project_dir)
     project = project_file["name"]
     stack_path = project_dir / f"Pulumi.{stack}.yaml"
     if not stack_path.is_file():
