@@ -2,7 +2,7 @@
 
     python -m scripts.preview --stack dev|prod [--json]
 
-The program runs in-process with the stack's real config file (``scripts.engine.run_program``); the policy pack runs
+The program runs in-process with the stack's real config file (``scripts.offline.engine.run_program``); the policy pack runs
 as one analyzer subprocess, started exactly as the Pulumi CLI starts it and fed what the CLI would send: one
 ``Analyze`` per custom resource (with its provider, default providers synthesized from stack config), then one
 ``AnalyzeStack`` over the whole graph including the root stack resource and its outputs. The pack is configured with
@@ -33,7 +33,7 @@ from google.protobuf import json_format
 from pulumi.runtime import rpc
 
 from policy.secrets import plaintext_findings
-from scripts.analyzer import (
+from scripts.offline.analyzer import (
     PACK_DIR,
     Analyzer,
     AnalyzerError,
@@ -44,7 +44,7 @@ from scripts.analyzer import (
     analyzer_env,
     stack_resources,
 )
-from scripts.engine import ProgramRun, RecordedResource, StackFileError, load_stack_config, project_name, run_program
+from scripts.offline.engine import ProgramRun, RecordedResource, StackFileError, load_stack_config, project_name, run_program
 
 EXIT_OK, EXIT_VIOLATION, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 PLAINTEXT_POLICY = "no-plaintext-secrets"

@@ -12,7 +12,7 @@ from typing import Any, Iterator, Mapping, Optional
 from google.protobuf import json_format
 from pulumi.runtime import rpc
 
-from scripts.engine import OfflineMocks, ProgramRun, RecordedResource, run_program
+from scripts.offline.engine import OfflineMocks, ProgramRun, RecordedResource, run_program
 
 NS = "clickhouse-aws"
 REGION = "us-east-1"
@@ -93,11 +93,11 @@ class ByocMocks(OfflineMocks):
             return {"id": LOOKED_UP_NLB_ZONE, "loadBalancerType": a.get("loadBalancerType")}
         return super().call(args)
 
-    def _outputs(self, typ, name, inputs):
-        outputs = super()._outputs(typ, name, inputs)
+    def resource_outputs(self, typ, name, inputs):
+        resource_id, outputs = super().resource_outputs(typ, name, inputs)
         if typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and inputs.get("vpcEndpointType") == "Gateway":
             outputs["prefixListId"] = S3_PREFIX_LIST
-        return outputs
+        return resource_id, outputs
 
 
 _RUNS: dict[tuple, ProgramRun] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scripts.engine import ProgramRun, run_program
+from scripts.offline.engine import ProgramRun, run_program
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from typing import Any, Iterator
 
 from pulumi.runtime import rpc
 
-from scripts.engine import ProgramRun, RecordedResource, run_program
+from scripts.offline.engine import ProgramRun, RecordedResource, run_program
 
 
 def config_error(stack: str, overrides: dict[str, Any]) -> str:

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 import stack_config
-from scripts.engine import REPO, UNSET
+from scripts.offline.engine import REPO, UNSET
 from tests.byoc_support import ADOPTED, EXTERNAL_ID_PLACEHOLDER, NS, error_of, run
 
 VALID_ISSUER_ID = "0123456789ABCDEF0123456789ABCDEF"

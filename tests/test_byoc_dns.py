@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from scripts.engine import run_program
+from scripts.offline.engine import run_program
 from tests.byoc_support import LOOKED_UP_NLB_ZONE, NLB_DNS, NLB_ZONE, NS, ByocMocks, children, custom, phase3, run
 
 DNS = "clickhouse-aws:byoc:Dns"

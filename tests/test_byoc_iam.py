@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from scripts.engine import run_program
+from scripts.offline.engine import run_program
 from tests.byoc_support import (
     EXTERNAL_ID_PLACEHOLDER, ISSUER, ISSUER_HOST, ByocMocks, children, custom, is_wire_secret, phase3,
     plaintext_strings, policy, run, statement, wire_dict,

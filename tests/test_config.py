@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 import stack_config
-from scripts.engine import REPO, UNSET
+from scripts.offline.engine import REPO, UNSET
 from tests.helpers import config_error
 
 
@@ -75,7 +75,7 @@ def test_config_errors_are_run_errors_so_the_cli_prints_no_traceback():
 
 
 def test_a_valid_existing_vpc_config_passes():
-    from scripts.engine import run_program
+    from scripts.offline.engine import run_program
 
     run = run_program("dev", {"clickhouse-aws:vpcId": "vpc-0123456789abcdef0",
                               "clickhouse-aws:subnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]})

@@ -18,8 +18,8 @@ from typing import Any, Callable, Iterator, Optional
 import pytest
 from pulumi.runtime import rpc
 
-from scripts.analyzer import Analyzer, analyzer_env, to_struct
-from scripts.engine import REPO, ProgramRun, RecordedResource, load_stack_config, project_name
+from scripts.offline.analyzer import Analyzer, analyzer_env, to_struct
+from scripts.offline.engine import REPO, ProgramRun, RecordedResource, load_stack_config, project_name
 from scripts.preview import (
     EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_VIOLATION, GateResult, gate, load_policy_config, main, print_human,
 )

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from scripts.engine import run_program
+from scripts.offline.engine import run_program
 from tests.helpers import generated_password
 
 PRIVATELINK_TYPES = {

@@ -6,7 +6,7 @@ from typing import Iterator
 
 import pytest
 
-from scripts.analyzer import Analyzer
+from scripts.offline.analyzer import Analyzer
 from tests.policy.support import STACK_CONFIG, Pack, start_pack
 
 

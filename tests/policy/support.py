@@ -11,7 +11,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 from pulumi.runtime.proto import analyzer_pb2
 
-from scripts.analyzer import Analyzer, Diagnostic, analyzer_env, to_struct
+from scripts.offline.analyzer import Analyzer, Diagnostic, analyzer_env, to_struct
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 REGION = "us-east-1"

@@ -6,7 +6,7 @@ from typing import Iterator
 
 import pytest
 
-from scripts.analyzer import Analyzer
+from scripts.offline.analyzer import Analyzer
 from tests.policy.support import UNKNOWN, Pack, policy_doc, resource, start_pack, urn
 from tests.policy.support import blocking_messages as blocked
 

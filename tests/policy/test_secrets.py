@@ -7,7 +7,7 @@ from typing import Iterator
 import pytest
 
 from policy.secrets import is_sensitive_name, plaintext_findings
-from scripts.analyzer import Analyzer, analyzer_env, secret
+from scripts.offline.analyzer import Analyzer, analyzer_env, secret
 from tests.policy.support import UNKNOWN, Pack, resource, urn
 
 SECRET = "aws:secretsmanager/secret:Secret"

@@ -3,7 +3,8 @@
 There is no Pulumi CLI or provider plugin on the machines this project is tested on, so the program runs in-process:
 ``pulumi.runtime.set_mocks`` with a monitor that records every registration (type, name, parent, provider, options,
 and the inputs exactly as serialized, secret markers included) and mocks that answer with realistic provider outputs.
-Tests and the offline policy gate (``scripts.preview``) both run the program through ``run_program``.
+Tests and the offline policy gate (``scripts.preview``) both run the program through ``run_program``; the fake
+providers' answers live in ``scripts.offline.fakes``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import functools
 import json
 import runpy
 import sys
-import uuid
-import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,9 @@ from google.protobuf import struct_pb2
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.mocks import MockMonitor
 
-REPO = Path(__file__).resolve().parents[1]
+from scripts.offline import fakes
+
+REPO = Path(__file__).resolve().parents[2]
 UNSET = object()  # an override value that removes a key from the stack config
 
 
@@ -96,51 +97,24 @@ def unwrap_secrets(value: Any) -> Any:
     return value
 
 
-def _fake_id(prefix: str, seed: str, length: int = 17) -> str:
-    """A stable, well-formed AWS-style ID, so repeated runs record identical values."""
-    digest = f"{zlib.crc32(seed.encode()):08x}{zlib.crc32(seed[::-1].encode()):08x}{zlib.adler32(seed.encode()):08x}"
-    return f"{prefix}-{digest[:length]}"
-
-
 class OfflineMocks(pulumi.runtime.Mocks):
-    """Answers registrations and invokes with outputs shaped like the real providers' (camelCase wire names)."""
+    """Answers registrations and invokes with the fake providers' outputs (``scripts.offline.fakes``)."""
 
-    ACCOUNT_ID = "123456789012"
+    ACCOUNT_ID = fakes.ACCOUNT_ID
 
     def __init__(self, region: str, *, first_preview: bool = False):
         self.region = region
         # Like the engine previewing an empty stack: a new resource's computed outputs and ID are not known yet.
         self.first_preview = first_preview
+        # The stack's vpcId config, which adopted subnets report as their VPC; set by run_program.
+        self.adopted_vpc_id = ""
 
-    def call(self, args: pulumi.runtime.MockCallArgs):
-        token, a = args.token, args.args
-        if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": self.ACCOUNT_ID, "arn": f"arn:aws:iam::{self.ACCOUNT_ID}:user/offline", "userId": "AIDAOFFLINE", "id": self.ACCOUNT_ID}
-        if token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws", "id": "aws"}
-        if token == "aws:index/getRegion:getRegion":
-            return {"name": self.region, "region": self.region, "id": self.region, "endpoint": f"ec2.{self.region}.amazonaws.com"}
-        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            names = [f"{self.region}{s}" for s in "abcdef"]
-            return {"names": names, "zoneIds": [f"use1-az{i}" for i in range(1, 7)], "id": self.region}
-        if token == "aws:ec2/getVpc:getVpc":
-            return {"id": a["id"], "cidrBlock": "10.90.0.0/16", "arn": self._arn("ec2", f"vpc/{a['id']}"), "enableDnsSupport": True, "enableDnsHostnames": True}
-        if token == "aws:ec2/getSubnet:getSubnet":
-            # Spread adopted subnets over zones by their ID so tests can model a real multi-AZ VPC.
-            zone = "abc"[zlib.crc32(a["id"].encode()) % 3]
-            return {"id": a["id"], "vpcId": self.adopted_vpc_id, "availabilityZone": f"{self.region}{zone}", "mapPublicIpOnLaunch": False, "cidrBlock": "10.90.0.0/20"}
-        if token == "aws:ec2/getRouteTables:getRouteTables":
-            # Each adopted subnet has its own explicitly associated table, the common layout for private subnets.
-            subnet_filters = [f for f in a.get("filters") or [] if f["name"] == "association.subnet-id"]
-            return {"ids": [_fake_id("rtb", v) for f in subnet_filters for v in f["values"]], "id": self.region}
-        if token == "aws:lb/getHostedZoneId:getHostedZoneId":
-            return {"id": "Z26RNL4JYFTOTI" if self.region == "us-east-1" else "Z" + _fake_id("z", self.region, 12)[2:].upper()}
-        return {}
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        return fakes.invoke(args.token, args.args, self.region, adopted_vpc_id=self.adopted_vpc_id)
 
-    adopted_vpc_id = ""
-
-    def _arn(self, service: str, resource: str, region: Optional[str] = None) -> str:
-        return f"arn:aws:{service}:{self.region if region is None else region}:{self.ACCOUNT_ID}:{resource}"
+    def resource_outputs(self, typ: str, name: str, inputs: dict[str, Any]) -> tuple[Optional[str], dict[str, Any]]:
+        """The ID (None for the default) and computed outputs of a new custom resource; tests override this."""
+        return fakes.resource_outputs(typ, name, inputs, self.region)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         typ, name, inputs = args.typ, args.name, dict(args.inputs)
@@ -148,68 +122,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
             return f"{name}-component", {}
         if self.first_preview:
             return "", inputs
-        outputs = self._outputs(typ, name, inputs)
-        resource_id = outputs.pop("__id", None) or _fake_id(typ.split(":")[-1].lower()[:8], f"{typ}/{name}")
-        return resource_id, {**inputs, **outputs}
-
-    def _outputs(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        seed = f"{typ}/{name}"
-        if typ == "random:index/randomPassword:RandomPassword":
-            # Deterministic and recognisable, so tests can search recorded values for any leak of it.
-            fake = f"Offline-Pw_{zlib.crc32(seed.encode()):08x}-{zlib.adler32(seed.encode()):08x}"
-            return {"result": fake, "bcryptHash": "$2a$10$offline"}
-        if typ == "clickhouse:index/service:Service":
-            service_id = str(uuid.uuid5(uuid.NAMESPACE_URL, seed))
-            region = inputs.get("region", self.region)
-            return {
-                "__id": service_id,
-                "privateEndpointConfig": {
-                    "endpointServiceId": f"com.amazonaws.vpce.{region}.{_fake_id('vpce-svc', seed)}",
-                    "privateDnsHostname": f"{service_id[:8]}.{region}.vpce.aws.clickhouse.cloud",
-                },
-                "endpoints": {"https": {"host": f"{service_id[:8]}.{region}.aws.clickhouse.cloud", "port": 8443}},
-            }
-        if typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and inputs.get("vpcEndpointType") == "Gateway":
-            vpce = _fake_id("vpce", seed)
-            return {"__id": vpce, "arn": self._arn("ec2", f"vpc-endpoint/{vpce}"), "state": "available",
-                    "prefixListId": _fake_id("pl", inputs.get("serviceName", seed), 8), "dnsEntries": []}
-        if typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
-            vpce = _fake_id("vpce", seed)
-            return {
-                "__id": vpce,
-                "arn": self._arn("ec2", f"vpc-endpoint/{vpce}"),
-                "state": "available",
-                "dnsEntries": [
-                    {"dnsName": f"{vpce}-abcdefgh.vpce-svc.{self.region}.vpce.amazonaws.com", "hostedZoneId": "Z7HUB22UULQXV"},
-                    {"dnsName": f"{vpce}-abcdefgh-{self.region}a.vpce-svc.{self.region}.vpce.amazonaws.com", "hostedZoneId": "Z7HUB22UULQXV"},
-                ],
-            }
-        if typ == "aws:route53/zone:Zone":
-            zone_id = "Z" + _fake_id("z", seed, 20)[2:].upper()
-            return {"__id": zone_id, "zoneId": zone_id, "arn": f"arn:aws:route53:::hostedzone/{zone_id}", "nameServers": []}
-        if typ == "aws:kms/key:Key":
-            key_id = str(uuid.uuid5(uuid.NAMESPACE_URL, seed))
-            return {"__id": key_id, "keyId": key_id, "arn": self._arn("kms", f"key/{key_id}")}
-        if typ == "aws:secretsmanager/secret:Secret":
-            return {"arn": self._arn("secretsmanager", f"secret:{inputs.get('name', name)}-AbCdEf")}
-        if typ == "aws:cloudwatch/logGroup:LogGroup":
-            return {"arn": self._arn("logs", f"log-group:{inputs.get('name', name)}")}
-        if typ == "aws:iam/role:Role":
-            return {"arn": f"arn:aws:iam::{self.ACCOUNT_ID}:role/{inputs.get('name', name)}", "uniqueId": _fake_id("AROA", seed)}
-        if typ == "aws:ec2/vpc:Vpc":
-            vpc_id = _fake_id("vpc", seed)
-            return {"__id": vpc_id, "arn": self._arn("ec2", f"vpc/{vpc_id}"), "defaultSecurityGroupId": _fake_id("sg", seed + "/default")}
-        if typ.startswith("aws:s3/bucket"):
-            bucket = inputs.get("bucket", name)
-            return {"arn": f"arn:aws:s3:::{bucket}", "bucket": bucket}
-        prefix = {"aws:ec2/subnet:Subnet": "subnet", "aws:ec2/securityGroup:SecurityGroup": "sg", "aws:ec2/routeTable:RouteTable": "rtb"}.get(typ)
-        if prefix:
-            resource_id = _fake_id(prefix, seed)
-            return {"__id": resource_id, "arn": self._arn("ec2", f"{prefix}/{resource_id}")}
-        if typ.startswith("aws:"):
-            service = typ.split(":")[1].split("/")[0]
-            return {"arn": self._arn(service, f"{name}")}
-        return {}
+        resource_id, outputs = self.resource_outputs(typ, name, inputs)
+        return resource_id or fakes.default_id(typ, name), {**inputs, **outputs}
 
 
 class RecordingMonitor(MockMonitor):
