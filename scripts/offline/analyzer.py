@@ -28,7 +28,8 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-REPO = Path(__file__).resolve().parents[2]
+from scripts.project import REPO
+
 PACK_DIR = REPO / "policy"
 # pulumi.policy's entry point requires an engine address; the pack never dials it.
 _ENGINE_PLACEHOLDER = "127.0.0.1:0"

@@ -26,8 +26,8 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.mocks import MockMonitor
 
 from scripts.offline import fakes
+from scripts.project import REPO, stack_file, stack_names
 
-REPO = Path(__file__).resolve().parents[2]
 UNSET = object()  # an override value that removes a key from the stack config
 
 
@@ -198,10 +198,10 @@ def load_stack_config(
     """
     project_file = _project_file(project_dir)
     project = project_file["name"]
-    stack_path = project_dir / f"Pulumi.{stack}.yaml"
-    if not stack_path.is_file():
-        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
-        raise StackFileError(f"no stack file {stack_path.name}; known stacks: {', '.join(known) or 'none'}")
+    known = stack_names(project_dir)
+    if stack not in known:
+        raise StackFileError(f"no stack file Pulumi.{stack}.yaml; known stacks: {', '.join(known) or 'none'}")
+    stack_path = stack_file(stack, project_dir)
     try:
         stack_values = (yaml.safe_load(stack_path.read_text()) or {}).get("config") or {}
     except yaml.YAMLError as err:

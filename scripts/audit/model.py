@@ -128,10 +128,14 @@ def _where(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
+# How to (re)create the file the audit reads; every message about a bad file ends with it.
+REGENERATE = "`pulumi stack output --json --stack <stack> > outputs.json`"
+
+
 def _fail(what: str) -> AuditError:
     return AuditError(
-        f"The outputs file does not follow the stack outputs contract: {what}. Regenerate it with "
-        "`pulumi stack output --json --stack <stack> > outputs.json` after a successful `pulumi up` and run again."
+        f"The outputs file does not follow the stack outputs contract: {what}. Regenerate it with {REGENERATE} "
+        "after a successful `pulumi up` and run again."
     )
 
 

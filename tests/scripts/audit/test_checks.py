@@ -1,4 +1,4 @@
-"""One break per check: start from a compliant moto account (tests/test_audit.py), change exactly one thing, and assert
+"""One break per check: start from a compliant moto account (``account.py``), change exactly one thing, and assert
 the audit reports exactly the expected policy names and exits 1.
 
 Where moto does not model what a check reads, the test says so and edits that single response via a botocore event
@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from scripts import audit_checks
-from scripts.audit_checks import trust_findings
-from scripts.audit_model import Finding
-from tests.test_audit import (  # noqa: F401  (fixtures are used by name)
+from scripts.audit import checks as audit_checks
+from scripts.audit.checks import trust_findings
+from scripts.audit.model import Finding
+from scripts.project import REPO
+from tests.scripts.audit.account import (
     ACCOUNT,
-    REPO,
     CLICKHOUSE_ACCOUNT,
     MANAGEMENT_TRUST,
     OIDC_ISSUER,
@@ -28,14 +28,10 @@ from tests.test_audit import (  # noqa: F401  (fixtures are used by name)
     Built,
     allow_from_cidr,
     allow_from_group,
-    aws_env,
     clickhouse_endpoint,
-    dev,
-    mocked,
     patch_response,
     point_apex,
     private_zone,
-    prod,
 )
 
 OTHER_REGION = "eu-west-1"

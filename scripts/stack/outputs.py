@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from pulumi.automation import OutputValue
 
 from scripts.handoff import SECRET
-from scripts.stack_errors import ExitCode, StackScriptError
+from scripts.stack.errors import ExitCode, StackScriptError
 
 
 def mask_outputs(outputs: Mapping[str, OutputValue], *, show_secrets: bool = False) -> dict[str, Any]:
