@@ -222,8 +222,11 @@ MANAGEMENT_TRUST = {
 }
 
 
-def add_byoc(built: Built) -> None:
-    """The BYOC prerequisites in the stack's VPC, compliant, and the `byoc` output describing them."""
+def add_byoc(built: Built, interface_services: tuple[str, ...] = BYOC_INTERFACE_SERVICES) -> None:
+    """The BYOC prerequisites in the stack's VPC, compliant, and the `byoc` output describing them.
+
+    ``interface_services`` is the stack's byocInterfaceEndpoints: one interface endpoint each.
+    """
     out = built.outputs
     ec2, kms, iam, s3, logs = (built.client(s) for s in ("ec2", "kms", "iam", "s3", "logs"))
     vpc_id = out["vpc_id"]
@@ -241,7 +244,7 @@ def add_byoc(built: Built) -> None:
             VpcId=vpc_id, ServiceName=f"com.amazonaws.{REGION}.{name}", VpcEndpointType="Interface",
             SubnetIds=out["subnet_ids"], SecurityGroupIds=[groups["endpoints"]], PrivateDnsEnabled=True,
         )["VpcEndpoint"]["VpcEndpointId"]
-        for name in BYOC_INTERFACE_SERVICES
+        for name in interface_services
     }
     keys = {name: _key(kms) for name in ("ebs", "s3", "eks_secrets")}
     roles = {
@@ -297,10 +300,10 @@ def add_byoc(built: Built) -> None:
     }
 
 
-def build_prod() -> Built:
+def build_prod(interface_services: tuple[str, ...] = BYOC_INTERFACE_SERVICES) -> Built:
     """PrivateLink with a customer key for the secret, plus BYOC in the same VPC (the prod stack's shape)."""
     built = build_privatelink(new_session(), stack="prod", cidr="10.42.0.0/16", zones="abc", customer_key=True)
-    add_byoc(built)
+    add_byoc(built, interface_services)
     return built
 
 

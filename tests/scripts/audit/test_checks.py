@@ -17,7 +17,7 @@ import pytest
 
 from scripts.audit import checks as audit_checks
 from scripts.audit.checks import trust_findings
-from scripts.audit.model import Finding
+from scripts.audit.model import CheckStatus, Finding
 from scripts.project import REPO
 from tests.scripts.audit.account import (
     ACCOUNT,
@@ -28,6 +28,7 @@ from tests.scripts.audit.account import (
     Built,
     allow_from_cidr,
     allow_from_group,
+    build_prod,
     clickhouse_endpoint,
     patch_response,
     point_apex,
@@ -319,6 +320,16 @@ def test_byoc_interface_endpoint_deleted(prod: Built) -> None:
     prod.client("ec2").delete_vpc_endpoints(VpcEndpointIds=[endpoint])
     [finding] = only(prod, "audit-vpc-endpoint-available")
     assert finding.resource_id == endpoint and "deleted" in finding.message
+
+
+@pytest.mark.parametrize("services", [("ecr.api", "ecr.dkr", "sts"), ()], ids=["three", "none"])
+def test_byoc_interface_endpoints_are_the_ones_the_stack_configured(mocked: None, services: tuple[str, ...]) -> None:
+    # byocInterfaceEndpoints decides which endpoints exist; the outputs list exactly those, and so does the audit.
+    built = build_prod(interface_services=services)
+    assert set(built.outputs["byoc"]["interface_endpoint_ids"]) == set(services)
+    report = built.audit()
+    assert report.findings == []
+    assert {c.check_id: c.status for c in report.checks}["byoc-endpoints"] is CheckStatus.PASS
 
 
 def test_byoc_gateway_endpoint_missing(prod: Built) -> None:
