@@ -33,7 +33,7 @@ def _children_cpu() -> float:
 
 def one_run(stack: str) -> dict[str, float]:
     started, cpu_before = time.perf_counter(), _children_cpu()
-    done = subprocess.run([sys.executable, "-m", "scripts.preview", "--stack", stack, "--json"],
+    done = subprocess.run([sys.executable, "-m", "scripts.preview", "--stack", stack, "--json", "--timings"],
                           cwd=REPO, capture_output=True, text=True, check=False)
     wall, cpu = time.perf_counter() - started, _children_cpu() - cpu_before
     if done.returncode not in (0, 1):

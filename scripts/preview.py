@@ -1,9 +1,9 @@
 """Offline policy gate: run a stack's program under the mock engine and judge it with the policy pack.
 
-    python -m scripts.preview --stack dev|prod [--json]
+    python -m scripts.preview --stack <stack> [--json] [--first-deploy] [--timings]
 
-The program runs in-process with the stack's real config file (``scripts.offline.engine.run_program``); the policy pack runs
-as one analyzer subprocess, started exactly as the Pulumi CLI starts it and fed what the CLI would send: one
+The program runs in-process with the stack's real config file (``scripts.offline.engine.run_program``); the policy
+pack runs as one analyzer subprocess, started exactly as the Pulumi CLI starts it and fed what the CLI would send: one
 ``Analyze`` per custom resource (with its provider, default providers synthesized from stack config), then one
 ``AnalyzeStack`` over the whole graph including the root stack resource and its outputs. The pack is configured with
 ``policy/config.<stack>.json``, the same file ``pulumi up --policy-pack-config`` takes.
@@ -13,8 +13,11 @@ form of every input and output with ``policy.secrets.plaintext_findings`` and re
 ``no-plaintext-secrets``.
 
 Exit codes: 0 no mandatory violation (advisories allowed), 1 a mandatory violation, 2 a config error (the stack's or
-the policy pack's), an analyzer failure or a crash of the program, 130 interrupted. The analyzer process is stopped
-on every path.
+the policy pack's), an analyzer failure or a crash of the program, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
+The analyzer process is stopped on every path.
+
+The tree and the report are sorted, so the same input prints the same bytes; wall-clock timings appear only with
+``--timings``.
 """
 
 from __future__ import annotations
@@ -44,7 +47,9 @@ from scripts.offline.analyzer import (
     analyzer_env,
     stack_resources,
 )
-from scripts.offline.engine import ProgramRun, RecordedResource, StackFileError, load_stack_config, project_name, run_program
+from scripts.offline.engine import (
+    ProgramRun, RecordedResource, StackFileError, load_stack_config, project_name, run_program,
+)
 
 EXIT_OK, EXIT_VIOLATION, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 PLAINTEXT_POLICY = "no-plaintext-secrets"
@@ -223,8 +228,9 @@ def settings_summary(resource: RecordedResource) -> str:
 
 
 def print_tree(run: ProgramRun, out: Any) -> None:
+    # Sorted: the engine records registrations in the order they complete, which differs from run to run.
     children: dict[str, list[RecordedResource]] = {}
-    for r in run.resources:
+    for r in sorted(run.resources, key=lambda r: (r.type, r.name, r.urn)):
         children.setdefault(r.parent or run.stack_urn, []).append(r)
 
     def walk(urn: str, indent: str) -> None:
@@ -240,37 +246,45 @@ def print_tree(run: ProgramRun, out: Any) -> None:
     walk(run.stack_urn, "")
 
 
-def summary_line(result: GateResult) -> str:
+def summary_line(result: GateResult, *, timings: bool = False) -> str:
     if result.error:
         return f"{result.stack}: not analyzed (configuration or analyzer error)"
     resources = len(result.run.resources) if result.run else 0
     mandatory, advisory = len(result.mandatory), len(result.at_level("advisory"))
     verdict = "BLOCKED" if result.exit_code == EXIT_VIOLATION else "passed"
+    took = f" in {result.timings.total:.2f}s" if timings else ""
     return (f"{result.stack}: {resources} resources, {mandatory} mandatory and {advisory} advisory violation(s) "
-            f"- {verdict} in {result.timings.total:.2f}s")
+            f"- {verdict}{took}")
 
 
-def print_human(result: GateResult, out: Any = None) -> None:
+_LEVEL_ORDER = {"mandatory": 0, "advisory": 1}
+
+
+def sorted_violations(result: GateResult) -> list[Diagnostic]:
+    """Mandatory first, then by policy, resource and message: the analysis order varies with registration order."""
+    return sorted(result.violations, key=lambda v: (_LEVEL_ORDER.get(v.level, 2), v.policy, v.urn, v.message))
+
+
+def print_human(result: GateResult, out: Any = None, *, timings: bool = False) -> None:
     out = out or sys.stdout
     if result.error:
         sys.stderr.write(f"error: {result.error}\n")
     if result.run is not None and not result.run.error:
         print_tree(result.run, out)
         out.write("\n")
-    order = {"mandatory": 0, "advisory": 1}
-    for v in sorted(result.violations, key=lambda v: (order.get(v.level, 2), v.policy, v.urn)):
+    for v in sorted_violations(result):
         severity = f", {v.severity}" if v.severity else ""
         out.write(f"[{v.level}{severity}] {v.policy}\n    {v.urn}\n")
         for line in v.message.splitlines():
             out.write(f"    {line}\n")
     if result.violations:
         out.write("\n")
-    out.write(summary_line(result) + "\n")
+    out.write(summary_line(result, timings=timings) + "\n")
 
 
-def as_json(result: GateResult) -> dict[str, Any]:
+def as_json(result: GateResult, *, timings: bool = False) -> dict[str, Any]:
     run = result.run if result.run is not None and not result.run.error else None
-    return {
+    report = {
         "stack": result.stack,
         "exit_code": result.exit_code,
         "passed": result.exit_code == EXIT_OK,
@@ -280,11 +294,13 @@ def as_json(result: GateResult) -> dict[str, Any]:
             "mandatory": len(result.mandatory),
             "advisory": len(result.at_level("advisory")),
         },
-        "violations": [v.as_dict() for v in result.violations],
-        "resources": [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent} for r in run.resources]
-        if run else [],
-        "timings": dict(result.timings.__dict__),
+        "violations": [v.as_dict() for v in sorted_violations(result)],
+        "resources": [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent}
+                      for r in sorted(run.resources, key=lambda r: r.urn)] if run else [],
     }
+    if timings:
+        report["timings"] = dict(result.timings.__dict__)
+    return report
 
 
 def _terminate(signum: int, _frame: Any) -> None:
@@ -292,14 +308,26 @@ def _terminate(signum: int, _frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
+def _handle_stop_signals() -> None:
+    """Stop cleanly on SIGINT and SIGTERM, whatever dispositions the gate inherited.
+
+    A process started with SIGINT ignored (background jobs of a shell without job control, some CI runners) keeps it
+    ignored, and Python then installs no KeyboardInterrupt handler: a runner that cancels with SIGINT would wait for
+    its SIGKILL, which leaves the policy pack running. The gate owns that process, so it always takes both signals.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _terminate)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.preview", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack", required=True, help="stack name, e.g. dev or prod")
+    parser.add_argument("--stack", required=True, help="a stack with a stack file Pulumi.<stack>.yaml, e.g. dev")
     parser.add_argument("--json", action="store_true", help="print a machine-readable result instead")
     parser.add_argument("--first-deploy", action="store_true",
                         help="judge the stack as a first `pulumi preview` sees it: every computed output unknown")
+    parser.add_argument("--timings", action="store_true",
+                        help="also report wall-clock timings (the output then differs from run to run)")
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
     try:
         result = gate(args.stack, first_deploy=args.first_deploy)
     except KeyboardInterrupt:
@@ -311,14 +339,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                          f"  at {where.filename}:{where.lineno}; the policy pack was stopped\n")
         return EXIT_ERROR
     if args.json:
-        json.dump(as_json(result), sys.stdout, indent=2)
+        json.dump(as_json(result, timings=args.timings), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        print_human(result)
+        print_human(result, timings=args.timings)
     return result.exit_code
 
 
 if __name__ == "__main__":
+    _handle_stop_signals()
     exit_code = main()
     sys.stdout.flush()
     sys.stderr.flush()

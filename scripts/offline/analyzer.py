@@ -132,6 +132,9 @@ class Analyzer:
             stderr=self._stderr,
             env=self._env,
             cwd=str(self._pack_dir),
+            # Its own process group: a Ctrl-C at the terminal (or a runner's SIGINT to the job's group) reaches only
+            # the process that owns the pack, which stops it in order, instead of killing it mid-call.
+            process_group=0,
         )
         return self
 

@@ -14,6 +14,7 @@ import functools
 import json
 import runpy
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,11 +202,7 @@ def load_stack_config(
     known = stack_names(project_dir)
     if stack not in known:
         raise StackFileError(f"no stack file Pulumi.{stack}.yaml; known stacks: {', '.join(known) or 'none'}")
-    stack_path = stack_file(stack, project_dir)
-    try:
-        stack_values = (yaml.safe_load(stack_path.read_text()) or {}).get("config") or {}
-    except yaml.YAMLError as err:
-        raise StackFileError(f"{stack_path.name} is not valid YAML: {err}") from None
+    stack_values = _stack_file_config(stack_file(stack, project_dir))
 
     def qualify(key: str) -> str:
         return key if ":" in key else f"{project}:{key}"
@@ -230,6 +227,18 @@ def load_stack_config(
     return config, sorted(set(secret_keys))
 
 
+def _stack_file_config(path: Path) -> dict[str, Any]:
+    """The ``config:`` mapping of a stack file; StackFileError when the file cannot be one."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise StackFileError(f"{path.name} is not valid YAML: {err}") from None
+    config = document.get("config") if isinstance(document, dict) else None
+    if not isinstance(document, dict) or not isinstance(config or {}, dict):
+        raise StackFileError(f"{path.name} must be a mapping whose `config:` is a mapping of keys to values")
+    return config or {}
+
+
 def _secret_key_names(project_dir: Path) -> list[str]:
     """The program's secret config keys (declared in its stack_config.KEYS)."""
     if str(project_dir) not in sys.path:
@@ -251,6 +260,31 @@ async def _resolve_outputs(outputs: Mapping[str, Any]) -> tuple[dict[str, Any], 
     return plain, secret, wire
 
 
+class MonitorThreads(ThreadPoolExecutor):
+    """The threads the SDK's mock monitor runs on, each with an event loop that ``close()`` closes.
+
+    The SDK awaits the monitor through the loop's default executor, and the monitor creates an event loop for any
+    thread that has none. Left to the garbage collector, those loops warn about being unclosed, or fail with "Invalid
+    file descriptor: -1" once their sockets are gone, long after the run that made them.
+    """
+
+    def __init__(self) -> None:
+        self._loops: list[asyncio.AbstractEventLoop] = []
+        super().__init__(thread_name_prefix="mock-monitor", initializer=self._new_loop)
+
+    def _new_loop(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loops.append(loop)
+
+    def close(self) -> None:
+        """Wait for the threads to finish, then close their loops."""
+        self.shutdown(wait=True)
+        for loop in self._loops:
+            loop.close()
+        self._loops.clear()
+
+
 @contextmanager
 def mock_session(
     project: str, stack: str, config: Mapping[str, str], secret_keys: list[str], mocks: OfflineMocks
@@ -258,6 +292,8 @@ def mock_session(
     """Install the mock engine with ``config`` on a fresh event loop; always restore a clean runtime afterwards."""
     monitor = RecordingMonitor(mocks)
     loop = asyncio.new_event_loop()
+    threads = MonitorThreads()
+    loop.set_default_executor(threads)
     asyncio.set_event_loop(loop)
     settings.reset_options()
     pulumi.runtime.set_all_config(dict(config), secret_keys)
@@ -275,6 +311,7 @@ def mock_session(
             loop.run_until_complete(asyncio.gather(*unfinished, return_exceptions=True))
         settings.reset_options()
         pulumi.runtime.set_all_config({}, [])
+        threads.close()
         loop.close()
         asyncio.set_event_loop(None)
 

@@ -93,7 +93,10 @@ def stack_file_secrets_provider(settings: Settings) -> str | None:
     path = stack_file(settings.stack, settings.work_dir)
     if not path.is_file():
         return None
-    data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise StackScriptError(ExitCode.USAGE, f"{path.name} is not a valid stack file: {err}") from None
     if not isinstance(data, dict):
         return None
     if data.get("secretsprovider"):

@@ -101,6 +101,14 @@ def test_stack_file_provider_is_honoured(tmp_path: Path) -> None:
     assert stack_file_secrets_provider(settings(tmp_path)) == "passphrase"
 
 
+@pytest.mark.parametrize("content", [b"config: [unclosed\n", b"config:\n  a: \xff\n"], ids=["yaml", "utf-8"])
+def test_an_unreadable_stack_file_is_a_usage_error(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "Pulumi.dev.yaml").write_bytes(content)
+    with pytest.raises(StackScriptError) as raised:
+        passphrase_problem(settings(tmp_path), environ={})
+    assert raised.value.code is ExitCode.USAGE and "Pulumi.dev.yaml is not a valid stack file" in raised.value.message
+
+
 def test_policy_arguments_are_absolute_per_stack(tmp_path: Path) -> None:
     (tmp_path / "policy").mkdir()
     (tmp_path / "policy" / "config.prod.json").write_text("{}")
