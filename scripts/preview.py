@@ -23,10 +23,13 @@ The tree and the report are sorted, so the same input prints the same bytes; wal
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
+import queue
 import signal
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -57,7 +60,8 @@ PLAINTEXT_POLICY = "no-plaintext-secrets"
 
 @dataclass
 class Timings:
-    """Wall-clock seconds: the program under mocks, the extra wait for the pack to boot, and the analysis."""
+    """Wall-clock seconds: the program under mocks (the pack boots and judges resources meanwhile), the wait after it
+    for the pack to take every resource (booting, if it still was), then the answers and the whole-stack analysis."""
 
     program: float = 0.0
     analyzer_wait: float = 0.0
@@ -115,18 +119,76 @@ def _wire_findings(run: ProgramRun, levels: Mapping[str, str]) -> list[Diagnosti
     ]
 
 
-def evaluate(run: ProgramRun, analyzer: Analyzer, policy_config: Mapping[str, Any]) -> list[Diagnostic]:
-    """Configure the pack, analyze every custom resource, then the stack; add the gate's own wire findings."""
-    analyzer.configure(policy_config)
-    analyzer.configure_stack(run.project, run.stack, run.config, run.secret_keys)
-    providers = Providers(run)
-    diagnostics: list[Diagnostic] = []
-    for resource in run.resources:
-        if resource.custom:
-            diagnostics.extend(analyzer.analyze(analyze_request(resource, providers)))
-    diagnostics.extend(analyzer.analyze_stack(stack_resources(run, providers), run.stack_urn))
-    diagnostics.extend(_wire_findings(run, analyzer.levels))
-    return diagnostics
+class Analysis:
+    """The pack's verdict on one run, gathered while the program still runs.
+
+    The CLI judges each resource as the engine steps through it, during the program. So does the gate: the first
+    ``submit`` starts a thread that configures the pack as soon as it is up and sends an Analyze per custom resource
+    without waiting for the answer, so the pack works on another core while the program continues. ``finish`` then
+    collects the answers, sends AnalyzeStack over the whole graph and adds the gate's own wire findings. Used as a
+    context manager, the thread never outlives the ``with`` block on a normal exit.
+    """
+
+    def __init__(self, analyzer: Analyzer, policy_config: Mapping[str, Any], project: str, stack: str,
+                 config: Mapping[str, str], secret_keys: list[str]):
+        self._analyzer = analyzer
+        self._policy_config = policy_config
+        self._stack_config = (project, stack, dict(config), list(secret_keys))
+        self._providers = Providers(project, stack, config, secret_keys)
+        self._queue: queue.SimpleQueue[Optional[RecordedResource]] = queue.SimpleQueue()
+        self._answers: list[Callable[[], list[Diagnostic]]] = []
+        self._failure: Optional[BaseException] = None
+        self._sender: Optional[threading.Thread] = None
+        self._lock = threading.Lock()
+        # Seconds finish waited for the pack to take every resource.
+        self.waited = 0.0
+
+    def submit(self, resource: RecordedResource) -> None:
+        """Judge ``resource``; safe from any thread, and never raises into the program (``finish`` does)."""
+        self._start()
+        self._queue.put(resource)
+
+    def finish(self, run: ProgramRun) -> list[Diagnostic]:
+        """Every diagnostic on ``run``, whose resources have all been submitted."""
+        self._start()
+        started = time.perf_counter()
+        self._close()
+        self.waited = time.perf_counter() - started
+        if self._failure is not None:
+            raise self._failure
+        diagnostics = [d for answer in self._answers for d in answer()]
+        diagnostics += self._analyzer.analyze_stack(stack_resources(run, self._providers), run.stack_urn)
+        return diagnostics + _wire_findings(run, self._analyzer.levels)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._sender is None:
+                self._sender = threading.Thread(target=self._send, name="policy-analysis", daemon=True)
+                self._sender.start()
+
+    def _send(self) -> None:
+        try:
+            self._analyzer.configure(self._policy_config)
+            self._analyzer.configure_stack(*self._stack_config)
+            while (resource := self._queue.get()) is not None:
+                self._providers.note(resource)
+                if resource.custom:
+                    self._answers.append(self._analyzer.analyze_later(analyze_request(resource, self._providers)))
+        except BaseException as err:  # noqa: BLE001 - handed to the caller's thread by finish
+            self._failure = err
+
+    def _close(self, wait: bool = True) -> None:
+        if self._sender is not None:
+            self._queue.put(None)
+            if wait:
+                self._sender.join()
+
+    def __enter__(self) -> "Analysis":
+        return self
+
+    def __exit__(self, exc_type: Any, *_: Any) -> None:
+        # After a failure the sender may still wait for the pack to boot; stopping the pack ends it.
+        self._close(wait=exc_type is None)
 
 
 def gate(
@@ -149,42 +211,53 @@ def gate(
     try:
         config, secret_keys = load_stack_config(stack, overrides)
         policy_config = load_policy_config(stack) if policy_config is None else policy_config
+        judged = _Judged(stack, overrides, mutate, policy_config, first_deploy, project_name(), config, secret_keys)
         if analyzer is not None:
-            _judge(result, stack, overrides, mutate, analyzer, policy_config, first_deploy)
+            _judge(result, judged, analyzer)
         else:
-            env = analyzer_env(project_name(), stack, config, secret_keys)
-            with Analyzer(env) as own:
+            with Analyzer(analyzer_env(judged.project, stack, config, secret_keys)) as own:
                 result.analyzer_pid = own.pid
-                _judge(result, stack, overrides, mutate, own, policy_config, first_deploy)
+                _judge(result, judged, own)
     except (StackFileError, PolicyConfigError, AnalyzerError) as err:
         result.error, result.exit_code = str(err), EXIT_ERROR
     result.timings.total = time.perf_counter() - started
     return result
 
 
-def _judge(
-    result: GateResult,
-    stack: str,
-    overrides: Optional[Mapping[str, Any]],
-    mutate: Optional[Callable[[ProgramRun], None]],
-    analyzer: Analyzer,
-    policy_config: Mapping[str, Any],
-    first_deploy: bool,
-) -> None:
-    t0 = time.perf_counter()
-    run = run_program(stack, overrides, first_preview=first_deploy)
-    t1 = time.perf_counter()
-    result.run, result.timings.program = run, t1 - t0
-    if run.error:
-        result.error, result.exit_code = run.error, EXIT_ERROR
-        return
-    if mutate is not None:
-        mutate(run)
-    analyzer.connect()
-    t2 = time.perf_counter()
-    result.timings.analyzer_wait = t2 - t1
-    result.violations = evaluate(run, analyzer, policy_config)
-    result.timings.analysis = time.perf_counter() - t2
+@dataclass(frozen=True)
+class _Judged:
+    """What one gate run judges: the stack's program with its config, and the pack's config."""
+
+    stack: str
+    overrides: Optional[Mapping[str, Any]]
+    mutate: Optional[Callable[[ProgramRun], None]]
+    policy_config: Mapping[str, Any]
+    first_deploy: bool
+    project: str
+    config: dict[str, str]
+    secret_keys: list[str]
+
+
+def _judge(result: GateResult, judged: _Judged, analyzer: Analyzer) -> None:
+    analysis = Analysis(analyzer, judged.policy_config, judged.project, judged.stack, judged.config,
+                        judged.secret_keys)
+    with analysis:
+        t0 = time.perf_counter()
+        # A mutation edits the finished run, so then the resources are judged only afterwards.
+        on_record = analysis.submit if judged.mutate is None else None
+        run = run_program(judged.stack, judged.overrides, first_preview=judged.first_deploy, on_record=on_record)
+        t1 = time.perf_counter()
+        result.run, result.timings.program = run, t1 - t0
+        if run.error:
+            result.error, result.exit_code = run.error, EXIT_ERROR
+            return
+        if judged.mutate is not None:
+            judged.mutate(run)
+            for resource in run.resources:
+                analysis.submit(resource)
+        result.violations = analysis.finish(run)
+    result.timings.analyzer_wait = analysis.waited
+    result.timings.analysis = time.perf_counter() - t1 - analysis.waited
     result.exit_code = EXIT_VIOLATION if result.mandatory else EXIT_OK
 
 
@@ -348,6 +421,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 if __name__ == "__main__":
     _handle_stop_signals()
+    # A short-lived process: the cyclic collector would re-traverse the heap pulumi_aws builds for nothing (see
+    # scripts.offline.engine._collector_paused), here also while the answers are collected and the report printed.
+    gc.disable()
     exit_code = main()
     sys.stdout.flush()
     sys.stderr.flush()

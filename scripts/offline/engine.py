@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import json
 import runpy
 import sys
@@ -128,11 +129,15 @@ class OfflineMocks(pulumi.runtime.Mocks):
 
 
 class RecordingMonitor(MockMonitor):
-    """The SDK's mock monitor, also keeping every registration as the CLI's engine would see it."""
+    """The SDK's mock monitor, also keeping every registration as the CLI's engine would see it.
 
-    def __init__(self, mocks: OfflineMocks):
+    ``on_record`` sees each record as it is made, on the monitor's thread, while the program continues.
+    """
+
+    def __init__(self, mocks: OfflineMocks, on_record: Optional[Callable[[RecordedResource], None]] = None):
         super().__init__(mocks)
         self.records: list[RecordedResource] = []
+        self._on_record = on_record
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
@@ -141,7 +146,7 @@ class RecordingMonitor(MockMonitor):
         wire = struct_pb2.Struct()
         wire.CopyFrom(request.object)
         outputs = rpc.deserialize_properties(response.object) if response.object else {}
-        self.records.append(RecordedResource(
+        record = RecordedResource(
             urn=response.urn,
             id=response.id,
             type=request.type,
@@ -160,7 +165,10 @@ class RecordingMonitor(MockMonitor):
             inputs=unwrap_secrets(rpc.deserialize_properties(request.object)),
             wire=wire,
             outputs=unwrap_secrets(outputs),
-        ))
+        )
+        self.records.append(record)
+        if self._on_record is not None:
+            self._on_record(record)
         return response
 
 
@@ -287,10 +295,11 @@ class MonitorThreads(ThreadPoolExecutor):
 
 @contextmanager
 def mock_session(
-    project: str, stack: str, config: Mapping[str, str], secret_keys: list[str], mocks: OfflineMocks
+    project: str, stack: str, config: Mapping[str, str], secret_keys: list[str], mocks: OfflineMocks,
+    on_record: Optional[Callable[[RecordedResource], None]] = None,
 ) -> Iterator[tuple[RecordingMonitor, asyncio.AbstractEventLoop]]:
     """Install the mock engine with ``config`` on a fresh event loop; always restore a clean runtime afterwards."""
-    monitor = RecordingMonitor(mocks)
+    monitor = RecordingMonitor(mocks, on_record)
     loop = asyncio.new_event_loop()
     threads = MonitorThreads()
     loop.set_default_executor(threads)
@@ -323,10 +332,12 @@ def run_program(
     project_dir: Path = REPO,
     mocks: Optional[OfflineMocks] = None,
     first_preview: bool = False,
+    on_record: Optional[Callable[[RecordedResource], None]] = None,
 ) -> ProgramRun:
     """Run ``project_dir/__main__.py`` for ``stack`` under mocks; a user's config mistake lands in ``run.error``.
 
     With ``first_preview``, every computed output is unknown, as in ``pulumi preview`` of a stack not yet deployed.
+    ``on_record`` sees each registration as it is recorded (see ``RecordingMonitor``).
     """
     config, secret_keys = load_stack_config(stack, overrides, project_dir)
     project = project_name(project_dir)
@@ -335,7 +346,7 @@ def run_program(
     run = ProgramRun(project, stack, config, secret_keys, f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}")
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
-    with mock_session(project, stack, config, secret_keys, mocks) as (monitor, loop):
+    with _collector_paused(), mock_session(project, stack, config, secret_keys, mocks, on_record) as (monitor, loop):
         try:
             runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
             loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
@@ -347,6 +358,24 @@ def run_program(
             # Settle what was already scheduled (the root stack's registration) so nothing is left un-awaited.
             loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
     return run
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the length of a program run.
+
+    A run loads pulumi_aws's service modules (tens of thousands of objects that live as long as the process) and
+    allocates on every registration; the collector traverses that growing heap again and again and finds next to
+    nothing to free. Paused, a gate run takes about a third less CPU and a few MB more memory; reference counting
+    still frees everything else, and the collector resumes with what the run left.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from typing import Any, Callable, Iterator, Optional
 
@@ -323,3 +324,16 @@ def test_timings_are_reported_only_when_asked(capsys) -> None:
     assert set(timings) == {"program", "analyzer_wait", "analysis", "total"} and timings["total"] > 0
     assert main(["--stack", "dev", "--timings"]) == EXIT_OK
     assert re.search(r"- passed in \d+\.\d\ds$", capsys.readouterr().out.rstrip())
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_judging_while_the_program_runs_gives_the_verdict_of_judging_afterwards(judge, stack: str) -> None:
+    # A mutation makes the gate judge the finished run; without one it judges each resource as it is recorded.
+    streamed, afterwards = judge(stack), judge(stack, lambda run: None)
+
+    def verdict(result: GateResult) -> list[tuple[str, str, str, str]]:
+        return sorted((v.level, v.policy, v.urn, v.message) for v in result.violations)
+
+    assert streamed.exit_code == afterwards.exit_code == EXIT_OK
+    assert verdict(streamed) == verdict(afterwards)
+    assert not [t for t in threading.enumerate() if t.name == "policy-analysis"]
