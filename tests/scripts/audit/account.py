@@ -340,16 +340,6 @@ def build_dev() -> Built:
     return build_privatelink(stack="dev", cidr="10.41.0.0/16", zones="ab", customer_key=False)
 
 
-@pytest.fixture
-def prod(mocked: None) -> Built:
-    return build_prod()
-
-
-@pytest.fixture
-def dev(mocked: None) -> Built:
-    return build_dev()
-
-
 # --- event-hook helpers for what moto cannot produce --------------------------------------------------------------
 
 
