@@ -1,14 +1,12 @@
-"""secrets policies through the server, and the wire-level plaintext check the gate applies under the same name."""
+"""credentials policies through the server, and the wire-level plaintext check the gate applies under the same name."""
 
 from __future__ import annotations
 
-from typing import Iterator
-
 import pytest
+from pulumi.runtime.rpc import UNKNOWN
 
-from policy.secrets import is_sensitive_name, plaintext_findings
-from scripts.analyzer import Analyzer, analyzer_env, secret
-from tests.policy.support import UNKNOWN, Pack, resource, urn
+from policy.clickhouse_aws_policy.credentials import is_sensitive_name, plaintext_findings
+from scripts.analyzer import secret
 
 SECRET = "aws:secretsmanager/secret:Secret"
 STACK = "pulumi:pulumi:Stack"
@@ -21,24 +19,24 @@ EXTERNAL_ID = "offline-placeholder-for-clickhouse-aws:byocExternalId"
     ({}, True),
     ({"kmsKeyId": "alias/aws/secretsmanager"}, True),
 ])
-def test_secret_customer_kms_key_is_advisory(pack: Pack, props: dict, flagged: bool) -> None:
+def test_secret_customer_kms_key_is_advisory(pack, props: dict, flagged: bool) -> None:
     diagnostics = pack.analyze(SECRET, {"name": "s", **props}, policy="secret-customer-kms-key")
     assert [d.level for d in diagnostics] == (["advisory"] if flagged else [])
 
 
-def test_secret_customer_kms_key_can_be_made_mandatory(pack: Pack) -> None:
+def test_secret_customer_kms_key_can_be_made_mandatory(pack) -> None:
     pack.configure({"secret-customer-kms-key": "mandatory"})
     assert [d.level for d in pack.analyze(SECRET, {"name": "s"}, policy="secret-customer-kms-key")] == ["mandatory"]
 
 
-def stack_outputs(pack: Pack, outputs: dict) -> list[str]:
-    diagnostics = pack.analyze_stack([resource(STACK, "proj-test", outputs)], policy="no-plaintext-secrets")
-    assert all(d.level == "mandatory" and d.urn == urn(STACK, "proj-test") for d in diagnostics)
+def stack_outputs(pack, outputs: dict) -> list[str]:
+    diagnostics = pack.analyze_stack([pack.resource(STACK, "proj-test", outputs)], policy="no-plaintext-secrets")
+    assert all(d.level == "mandatory" and d.urn == pack.urn(STACK, "proj-test") for d in diagnostics)
     return [d.message for d in diagnostics]
 
 
 class TestStackOutputs:
-    def test_references_to_credentials_pass(self, pack: Pack) -> None:
+    def test_references_to_credentials_pass(self, pack) -> None:
         outputs = {
             "clickhouse_password_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x",
             "clickhouse_password_kms_key_id": "arn:aws:kms:us-east-1:123456789012:key/k",
@@ -52,24 +50,19 @@ class TestStackOutputs:
         ({"clickhouse_password": secret("hunter2hunter2")}, "clickhouse_password"),
         ({"byoc": {"region": "us-east-1", "external_id": "abc"}}, "byoc.external_id"),
     ])
-    def test_credential_outputs_are_blocked_secret_or_not(self, pack: Pack, outputs: dict, path: str) -> None:
+    def test_credential_outputs_are_blocked_secret_or_not(self, pack, outputs: dict, path: str) -> None:
         messages = stack_outputs(pack, outputs)
         assert len(messages) == 1 and f"stack output {path} carries a credential" in messages[0]
 
 
-@pytest.fixture(scope="module")
-def byoc_pack() -> Iterator[Pack]:
+@pytest.fixture
+def byoc_pack(pack_for):
     """A pack for a stack whose config holds a secret ExternalId."""
     config = {"aws:region": "us-east-1", "clickhouse-aws:byocExternalId": EXTERNAL_ID}
-    analyzer = Analyzer(analyzer_env("proj", "test", config, ["clickhouse-aws:byocExternalId"])).start().connect()
-    try:
-        analyzer.configure({})
-        yield Pack(analyzer)
-    finally:
-        analyzer.stop()
+    return pack_for(config, ["clickhouse-aws:byocExternalId"])
 
 
-def test_output_containing_a_secret_config_value_is_blocked(byoc_pack: Pack) -> None:
+def test_output_containing_a_secret_config_value_is_blocked(byoc_pack) -> None:
     assert stack_outputs(byoc_pack, {"trust_hint": "unrelated"}) == []
     messages = stack_outputs(byoc_pack, {"trust_hint": f"ExternalId={EXTERNAL_ID}"})
     assert len(messages) == 1 and "sensitive config key" in messages[0]

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from pulumi.runtime.rpc import UNKNOWN
 
-from tests.policy.support import UNKNOWN, Pack, policy_doc, resource, urn
-from tests.policy.support import messages as found
 
 KEY = "aws:kms/key:Key"
 BUCKET = "aws:s3/bucket:Bucket"
@@ -27,35 +26,35 @@ TLS_ONLY = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": ["
     # AWS cannot rotate asymmetric keys, so they are not held to it.
     ({"customerMasterKeySpec": "RSA_2048", "keyUsage": "SIGN_VERIFY"}, False),
 ])
-def test_kms_key_rotation(pack: Pack, props: dict, blocked: bool) -> None:
-    assert bool(found(pack, "kms-key-rotation-enabled", KEY, props)) is blocked
+def test_kms_key_rotation(pack, props: dict, blocked: bool) -> None:
+    assert bool(pack.messages("kms-key-rotation-enabled", KEY, props)) is blocked
 
 
 class TestKeyPolicy:
     policy = "kms-key-policy-no-public-principal"
 
-    def test_account_scoped_policy_passes(self, pack: Pack) -> None:
+    def test_account_scoped_policy_passes(self, pack) -> None:
         via_account = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt", "Resource": "*",
                        "Condition": {"StringEquals": {"kms:CallerAccount": "123456789012",
                                                       "kms:ViaService": "ec2.us-east-1.amazonaws.com"}}}
-        assert found(pack, self.policy, KEY, {"policy": policy_doc(ROOT_ADMIN, via_account)}) == []
+        assert pack.messages(self.policy, KEY, {"policy": pack.doc(ROOT_ADMIN, via_account)}) == []
 
     @pytest.mark.parametrize("token", [KEY, "aws:kms/keyPolicy:KeyPolicy"])
-    def test_public_principal_is_blocked(self, pack: Pack, token: str) -> None:
+    def test_public_principal_is_blocked(self, pack, token: str) -> None:
         public = {"Sid": "Everyone", "Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*"}
-        messages = found(pack, self.policy, token, {"keyId": "k", "policy": policy_doc(ROOT_ADMIN, public)})
+        messages = pack.messages(self.policy, token, {"keyId": "k", "policy": pack.doc(ROOT_ADMIN, public)})
         assert len(messages) == 1 and "statement Everyone" in messages[0]
 
     @pytest.mark.parametrize("policy,text", [(UNKNOWN, "unknown"), ("{not json", "not valid JSON")])
-    def test_unverifiable_policy_is_blocked(self, pack: Pack, policy: str, text: str) -> None:
-        messages = found(pack, self.policy, KEY, {"policy": policy})
+    def test_unverifiable_policy_is_blocked(self, pack, policy: str, text: str) -> None:
+        messages = pack.messages(self.policy, KEY, {"policy": policy})
         assert len(messages) == 1 and text in messages[0]
 
 
-def bucket_with(*settings: tuple[str, dict], tags: dict | None = None, name: str = "data") -> list:
+def bucket_with(pack, *settings: tuple[str, dict], tags: dict | None = None, name: str = "data") -> list:
     """A bucket plus configuration resources linked to it by dependency (their bucket input unknown, as at preview)."""
-    bucket = resource(BUCKET, name, {"bucket": f"{name}-bucket", **({"tags": tags} if tags else {})})
-    linked = [resource(t, f"{name}-{i}", {"bucket": UNKNOWN, **props}, deps={"bucket": [urn(BUCKET, name)]})
+    bucket = pack.resource(BUCKET, name, {"bucket": f"{name}-bucket", **({"tags": tags} if tags else {})})
+    linked = [pack.resource(t, f"{name}-{i}", {"bucket": UNKNOWN, **props}, deps={"bucket": [pack.urn(BUCKET, name)]})
               for i, (t, props) in enumerate(settings)]
     return [bucket, *linked]
 
@@ -67,15 +66,15 @@ def sse(algorithm: str) -> tuple[str, dict]:
 class TestSseKms:
     policy = "s3-bucket-sse-kms"
 
-    def test_kms_encryption_passes(self, pack: Pack) -> None:
-        assert pack.analyze_stack(bucket_with(sse("aws:kms")), policy=self.policy) == []
+    def test_kms_encryption_passes(self, pack) -> None:
+        assert pack.analyze_stack(bucket_with(pack, sse("aws:kms")), policy=self.policy) == []
         v2_token = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
         v2 = (v2_token, sse("aws:kms")[1])
-        assert pack.analyze_stack(bucket_with(v2), policy=self.policy) == []
+        assert pack.analyze_stack(bucket_with(pack, v2), policy=self.policy) == []
 
-    def test_inline_configuration_passes(self, pack: Pack) -> None:
+    def test_inline_configuration_passes(self, pack) -> None:
         inline = {"rule": {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}}
-        bucket = resource(BUCKET, "legacy", {"bucket": "legacy", "serverSideEncryptionConfiguration": inline})
+        bucket = pack.resource(BUCKET, "legacy", {"bucket": "legacy", "serverSideEncryptionConfiguration": inline})
         assert pack.analyze_stack([bucket], policy=self.policy) == []
 
     @pytest.mark.parametrize("settings,text", [
@@ -84,8 +83,8 @@ class TestSseKms:
         ((sse(UNKNOWN),), "unknown"),
         (((SSE, {"rules": UNKNOWN}),), "unknown"),
     ])
-    def test_missing_or_weak_encryption_is_blocked(self, pack: Pack, settings: tuple, text: str) -> None:
-        diagnostics = pack.analyze_stack(bucket_with(*settings), policy=self.policy)
+    def test_missing_or_weak_encryption_is_blocked(self, pack, settings: tuple, text: str) -> None:
+        diagnostics = pack.analyze_stack(bucket_with(pack, *settings), policy=self.policy)
         assert len(diagnostics) == 1 and text in diagnostics[0].message and diagnostics[0].level == "mandatory"
 
 
@@ -94,43 +93,45 @@ def versioning(status: str) -> tuple[str, dict]:
 
 
 class TestVersioning:
-    def levels(self, pack: Pack, resources: list) -> dict[str, list[str]]:
+    def levels(self, pack, resources: list) -> dict[str, list[str]]:
         diagnostics = pack.analyze_stack(resources)
         names = ("s3-bucket-versioning", "s3-log-bucket-versioning")
         return {name: [d.level for d in diagnostics if d.policy == name] for name in names}
 
-    def test_versioned_backup_bucket_passes(self, pack: Pack) -> None:
-        assert self.levels(pack, bucket_with(versioning("Enabled"), name="backups")) == {
+    def test_versioned_backup_bucket_passes(self, pack) -> None:
+        assert self.levels(pack, bucket_with(pack, versioning("Enabled"), name="backups")) == {
             "s3-bucket-versioning": [], "s3-log-bucket-versioning": []}
 
     @pytest.mark.parametrize("settings", [(), (versioning("Suspended"),), (versioning(UNKNOWN),)])
-    def test_unversioned_backup_bucket_is_mandatory(self, pack: Pack, settings: tuple) -> None:
-        assert self.levels(pack, bucket_with(*settings, name="backups")) == {
+    def test_unversioned_backup_bucket_is_mandatory(self, pack, settings: tuple) -> None:
+        assert self.levels(pack, bucket_with(pack, *settings, name="backups")) == {
             "s3-bucket-versioning": ["mandatory"], "s3-log-bucket-versioning": []}
 
     @pytest.mark.parametrize("name,tags", [("audit", {"purpose": "logs"}), ("access-logs", None)])
-    def test_unversioned_log_bucket_is_advisory(self, pack: Pack, name: str, tags: dict | None) -> None:
-        assert self.levels(pack, bucket_with(name=name, tags=tags)) == {
+    def test_unversioned_log_bucket_is_advisory(self, pack, name: str, tags: dict | None) -> None:
+        assert self.levels(pack, bucket_with(pack, name=name, tags=tags)) == {
             "s3-bucket-versioning": [], "s3-log-bucket-versioning": ["advisory"]}
 
-    def test_log_is_matched_as_a_word_only(self, pack: Pack) -> None:
-        assert self.levels(pack, bucket_with(name="catalog"))["s3-bucket-versioning"] == ["mandatory"]
+    def test_log_is_matched_as_a_word_only(self, pack) -> None:
+        assert self.levels(pack, bucket_with(pack, name="catalog"))["s3-bucket-versioning"] == ["mandatory"]
 
 
 class TestTlsOnly:
     policy = "s3-bucket-tls-only"
 
-    def test_deny_insecure_transport_passes(self, pack: Pack) -> None:
-        resources = bucket_with((BUCKET_POLICY, {"policy": policy_doc(TLS_ONLY)}))
+    def test_deny_insecure_transport_passes(self, pack) -> None:
+        resources = bucket_with(pack, (BUCKET_POLICY, {"policy": pack.doc(TLS_ONLY)}))
         assert pack.analyze_stack(resources, policy=self.policy) == []
 
-    @pytest.mark.parametrize("settings,text", [
-        ((), "no bucket policy statement"),
-        (((BUCKET_POLICY, {"policy": policy_doc({**TLS_ONLY, "Effect": "Allow"})}),), "no bucket policy statement"),
-        (((BUCKET_POLICY, {"policy": UNKNOWN}),), "unknown"),
+    @pytest.mark.parametrize("statement,text", [
+        (None, "no bucket policy statement"),
+        ({**TLS_ONLY, "Effect": "Allow"}, "no bucket policy statement"),
+        (UNKNOWN, "unknown"),
     ])
-    def test_missing_tls_statement_is_blocked(self, pack: Pack, settings: tuple, text: str) -> None:
-        diagnostics = pack.analyze_stack(bucket_with(*settings), policy=self.policy)
+    def test_missing_tls_statement_is_blocked(self, pack, statement, text: str) -> None:
+        policy = statement if statement in (None, UNKNOWN) else pack.doc(statement)
+        settings = [] if policy is None else [(BUCKET_POLICY, {"policy": policy})]
+        diagnostics = pack.analyze_stack(bucket_with(pack, *settings), policy=self.policy)
         assert len(diagnostics) == 1 and text in diagnostics[0].message
 
 
@@ -140,8 +141,8 @@ class TestTlsOnly:
     ({"kmsKeyId": UNKNOWN}, False),
     ({}, True),
 ])
-def test_log_group_kms(pack: Pack, props: dict, blocked: bool) -> None:
-    assert bool(found(pack, "cloudwatch-log-group-kms", LOG_GROUP, {"name": "g", **props})) is blocked
+def test_log_group_kms(pack, props: dict, blocked: bool) -> None:
+    assert bool(pack.messages("cloudwatch-log-group-kms", LOG_GROUP, {"name": "g", **props})) is blocked
 
 
 class TestRetention:
@@ -149,14 +150,14 @@ class TestRetention:
 
     @pytest.mark.parametrize("days,text", [(None, "never expire"), (0, "never expire"), (30, "at least 90"),
                                            (UNKNOWN, "unknown")])
-    def test_short_or_missing_retention_is_blocked(self, pack: Pack, days, text: str) -> None:
+    def test_short_or_missing_retention_is_blocked(self, pack, days, text: str) -> None:
         props = {"name": "g"} if days is None else {"name": "g", "retentionInDays": days}
-        messages = found(pack, self.policy, LOG_GROUP, props)
+        messages = pack.messages(self.policy, LOG_GROUP, props)
         assert len(messages) == 1 and text in messages[0]
 
-    def test_minimum_comes_from_policy_config(self, pack: Pack) -> None:
-        assert found(pack, self.policy, LOG_GROUP, {"retentionInDays": 90}) == []
+    def test_minimum_comes_from_policy_config(self, pack) -> None:
+        assert pack.messages(self.policy, LOG_GROUP, {"retentionInDays": 90}) == []
         pack.configure({self.policy: {"minimumRetentionDays": 365}})
-        assert "at least 365" in found(pack, self.policy, LOG_GROUP, {"retentionInDays": 90})[0]
+        assert "at least 365" in pack.messages(self.policy, LOG_GROUP, {"retentionInDays": 90})[0]
         pack.configure({self.policy: {"minimumRetentionDays": 14}})
-        assert found(pack, self.policy, LOG_GROUP, {"retentionInDays": 14}) == []
+        assert pack.messages(self.policy, LOG_GROUP, {"retentionInDays": 14}) == []

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 
 import pytest
 import yaml
@@ -35,7 +37,7 @@ EXPECTED = {
     "iam-trust-no-wildcard-principal": ("mandatory", RESOURCE),
     "iam-cross-account-requires-external-id": ("mandatory", RESOURCE),
     "iam-oidc-trust-requires-sub-aud": ("mandatory", RESOURCE), "iam-no-admin-policy": ("advisory", RESOURCE),
-    # secrets
+    # credentials
     "secret-customer-kms-key": ("advisory", RESOURCE), "no-plaintext-secrets": ("mandatory", STACK),
 }
 REGION_POLICIES = [
@@ -113,3 +115,13 @@ def test_manifest_and_entry_point() -> None:
     assert "pulumi-policy" in (PACK_DIR / "requirements.txt").read_text()
     main = (PACK_DIR / "__main__.py").read_text()
     assert "PolicyPack(" in main and "def " not in main and "report" not in main
+    assert "import sys" not in main and "importlib" not in main
+
+
+def test_nothing_in_the_pack_directory_shadows_another_module() -> None:
+    """The CLI puts the pack directory first on sys.path, so every name there must be the pack's own."""
+    importable = {p.stem for p in PACK_DIR.iterdir() if p.suffix == ".py" or (p / "__init__.py").exists()}
+    names = importable - {"__main__", "__init__"}
+    assert names == {"clickhouse_aws_policy"}
+    assert not names & set(sys.stdlib_module_names)
+    assert all(importlib.util.find_spec(name) is None for name in names)
