@@ -5,13 +5,15 @@ has a name of its own because the CLI imports it from the pack directory as a to
 (``secrets``, ``policy``) could shadow or be shadowed by another module.
 """
 
-from . import credentials, encryption, iam, network_exposure, region
+from . import credentials, encryption, iam, internet_paths, network_exposure, region, resource_policies
 
 PACK_NAME = "clickhouse-aws-policy"
 DESCRIPTION = "Keeps ClickHouse behind PrivateLink: no public exposure, one region, encryption, IAM trust, secrets."
 
 POLICIES = [
     *network_exposure.POLICIES,
+    *internet_paths.POLICIES,
+    *resource_policies.POLICIES,
     *region.POLICIES,
     *encryption.POLICIES,
     *iam.POLICIES,

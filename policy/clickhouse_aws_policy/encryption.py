@@ -13,26 +13,10 @@ from typing import Any, Iterator
 
 from pulumi_policy import PolicyConfigSchema, Severity
 
-from .helpers import (
-    S3_BUCKET_TYPES,
-    Check,
-    DocumentError,
-    Resource,
-    StackCheck,
-    as_list,
-    bucket_label,
-    bucket_settings,
-    check_document,
-    covers_action,
-    dig,
-    is_public,
-    is_unknown,
-    parse_document,
-    public_grants,
-    resource_policy,
-    stack_policy,
-    statements,
-)
+from .evaluation.iam_documents import DocumentError, Statement, parse
+from .framework import Check, Resource, StackCheck, resource_policy, stack_policy
+from .s3_buckets import S3_BUCKET_TYPES, bucket_label, bucket_settings
+from .values import as_list, dig, is_unknown
 
 SSE_TYPES = (
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
@@ -63,15 +47,6 @@ kms_key_rotation_enabled = resource_policy(
     _kms_rotation,
     types=["aws:kms/key:Key"],
 )
-
-kms_key_policy_no_public_principal = resource_policy(
-    "kms-key-policy-no-public-principal",
-    "KMS key policies grant nothing to '*' without a condition that restricts who.",
-    Severity.CRITICAL,
-    lambda check: check_document(check.report, check.props.get("policy"), public_grants, "The key policy"),
-    types=["aws:kms/key:Key", "aws:kms/keyPolicy:KeyPolicy"],
-)
-
 
 def _sse_algorithms(resource: Resource) -> Iterator[tuple[str, Any]]:
     """(where, sseAlgorithm) of every default-encryption rule a resource sets, in any of the provider's shapes."""
@@ -168,12 +143,29 @@ s3_log_bucket_versioning = stack_policy(
 )
 
 
-def _denies_plain_http(statement: dict[str, Any]) -> bool:
-    if statement.get("Effect") != "Deny" or not is_public(statement) or not covers_action(statement, "s3:GetObject"):
+def _is_false(values: tuple[Any, ...]) -> bool:
+    """``"false"`` or ``false`` (one value, or a list of them: any one matches)."""
+    return any(str(v).strip().lower() == "false" for v in values)
+
+
+def _denies_plain_http(statement: Statement, bucket_name: Any) -> bool:
+    """A Deny for every principal and every S3 action on the bucket and its objects, whose only condition is
+    ``aws:SecureTransport`` false (``Bool`` or ``BoolIfExists``: a request without the key is not over TLS either).
+
+    Any further condition would narrow the Deny to requests that also meet it, letting other plain-HTTP requests in.
+    """
+    if not statement.denies or statement.not_principal or "*" not in (
+            statement.principal_values("*") + statement.principal_values("AWS")):
         return False
-    condition = statement.get("Condition")
-    secure = dig(condition, "Bool", "aws:SecureTransport") if isinstance(condition, dict) else None
-    return any(str(v).lower() == "false" for v in as_list(secure))
+    if not statement.covers_all_actions("s3:"):
+        return False
+    if isinstance(bucket_name, str) and bucket_name and not any(
+            all(statement.covers_resource(f"arn:{partition}:s3:::{bucket_name}{suffix}") for suffix in ("", "/a/key"))
+            for partition in ("aws", "aws-cn", "aws-us-gov")):
+        return False
+    conditions = statement.conditions()
+    return len(conditions) == 1 and conditions[0].key == "aws:securetransport" and \
+        conditions[0].base == "bool" and not conditions[0].qualifier and _is_false(conditions[0].values)
 
 
 def _tls_only(check: StackCheck) -> None:
@@ -182,27 +174,28 @@ def _tls_only(check: StackCheck) -> None:
         unknown, denies = [], False
         for source in sources:
             try:
-                document = parse_document(source.props.get("policy"))
+                document = parse(source.props.get("policy"))
             except DocumentError as err:
                 check.report(f"{bucket_label(bucket)}: the bucket policy {err}.", source.urn)
                 continue
             if is_unknown(document):
                 unknown.append(source)
             elif document:
-                denies = denies or any(_denies_plain_http(s) for s in statements(document))
+                name = bucket.props.get("bucket")
+                denies = denies or any(_denies_plain_http(s, name) for s in document.statements)
         if denies:
             continue
         if unknown:
             check.report(f"{bucket_label(bucket)}: its bucket policy is unknown until the update, so a TLS-only "
                          "statement cannot be verified at preview.", unknown[0].urn)
         else:
-            check.report(f"{bucket_label(bucket)} has no bucket policy statement denying requests with "
-                         "aws:SecureTransport=false.", bucket.urn)
+            check.report(f"{bucket_label(bucket)} has no bucket policy statement denying every S3 action on the "
+                         "bucket and its objects to every principal when aws:SecureTransport is false.", bucket.urn)
 
 
 s3_bucket_tls_only = stack_policy(
     "s3-bucket-tls-only",
-    "Every S3 bucket's policy denies requests that do not use TLS (aws:SecureTransport=false).",
+    "Every S3 bucket's policy denies all S3 actions to everyone when aws:SecureTransport is false.",
     Severity.MEDIUM,
     _tls_only,
 )
@@ -252,7 +245,6 @@ cloudwatch_log_group_retention = resource_policy(
 
 POLICIES = [
     kms_key_rotation_enabled,
-    kms_key_policy_no_public_principal,
     s3_bucket_sse_kms,
     s3_bucket_versioning,
     s3_log_bucket_versioning,

@@ -1,43 +1,67 @@
-"""Nothing in the stack is reachable from, or routes to, the internet: ClickHouse answers only through PrivateLink."""
+"""Nothing in the stack is reachable from the internet: ClickHouse answers only through PrivateLink.
+
+"Open to the internet" is judged on address coverage (``evaluation.addresses``): the union of the sources admitted on
+a port covers the public address space, or more of it than one block of the configured widest prefix.
+"""
 
 from __future__ import annotations
 
-import ipaddress
-from typing import Any
+from collections import defaultdict
+from typing import Any, Optional
 
 from pulumi_policy import PolicyConfigSchema, Severity
 
-from .helpers import (
-    S3_BUCKET_TYPES,
-    Check,
-    StackCheck,
-    bucket_label,
-    bucket_settings,
-    check_document,
-    dig,
-    is_all_addresses,
-    is_unknown,
-    public_grants,
-    referenced,
-    resource_policy,
-    stack_policy,
+from .evaluation.addresses import WIDEST_PUBLIC_PREFIX, exposure, parse_network
+from .framework import Check, Resource, StackCheck, require_flag, resource_policy, stack_policy
+from .s3_buckets import S3_BUCKET_TYPES, bucket_label, bucket_settings
+from .security_group_rules import (
+    PREFIX_LIST,
+    PREFIX_LIST_ENTRY,
+    RULE_TYPES,
+    SECURITY_GROUP_TYPES,
+    Exposure,
+    IngressRule,
+    exposures,
+    ingress_rules,
+    prefix_list_cidrs,
 )
+from .values import dig, is_unknown
 
 CLICKHOUSE_SERVICE = "clickhouse:index/service:Service"
+# No number of addresses short of all of them counts as wide: only covering the public space is "the whole internet".
+WHOLE_INTERNET_ONLY = {4: 0, 6: 0}
+
+WIDE_SCHEMA = {
+    "widestPublicIpv4Prefix": {
+        "type": "integer", "minimum": 0, "maximum": 32, "default": WIDEST_PUBLIC_PREFIX[4],
+        "description": "Admitting more public IPv4 addresses than one block of this prefix length counts as open "
+                       "to the internet.",
+    },
+    "widestPublicIpv6Prefix": {
+        "type": "integer", "minimum": 0, "maximum": 128, "default": WIDEST_PUBLIC_PREFIX[6],
+        "description": "Admitting more public IPv6 addresses than one block of this prefix length counts as open "
+                       "to the internet.",
+    },
+}
 
 
-def _approved_networks(check: Check) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+def widest(config: Any) -> dict[int, int]:
+    """The configured "very wide" thresholds, per IP version."""
+    return {4: int(config.get("widestPublicIpv4Prefix", WIDEST_PUBLIC_PREFIX[4])),
+            6: int(config.get("widestPublicIpv6Prefix", WIDEST_PUBLIC_PREFIX[6]))}
+
+
+def _approved_networks(check: Check) -> list[Any]:
     networks = []
     for cidr in check.config.get("approvedCidrs") or ():
-        try:
-            network = ipaddress.ip_network(str(cidr), strict=False)
-        except ValueError:
+        network = parse_network(str(cidr))
+        if network is None:
             check.report(f"approvedCidrs entry {cidr!r} is not a CIDR; fix the policy pack config.")
-            continue
-        if network.prefixlen == 0:
-            check.report(f"approvedCidrs entry {cidr!r} is the whole internet and is ignored.")
-            continue
-        networks.append(network)
+        elif exposure([network], widest(check.config)) is not None:
+            check.report(f"approvedCidrs entry {cidr!r} admits {exposure([network], widest(check.config))} and is "
+                         "ignored.")
+        else:
+            networks.append(network)
     return networks
 
 
@@ -51,23 +75,25 @@ def _clickhouse_public_access(check: Check) -> None:
                      "verified at preview.")
         return
     approved = _approved_networks(check)
-    for index, entry in enumerate(entries):
+    admitted = []
+    for index, entry in enumerate(entries if isinstance(entries, list) else [entries]):
         source = dig(entry, "source")
         where = f"ipAccesses[{index}].source"
+        network = parse_network(source)
         if is_unknown(source):
             check.report(f"{where} is unknown until the update; it cannot be verified at preview.")
-            continue
-        if is_all_addresses(source):
-            check.report(f"{where} is {source!r}: the service would be open to the whole internet.")
-            continue
-        try:
-            network = ipaddress.ip_network(str(source).strip(), strict=False)
-        except ValueError:
+        elif network is None:
             check.report(f"{where} is {source!r}, which is not an IP address or CIDR.")
-            continue
-        if not any(network.version == a.version and network.subnet_of(a) for a in approved):
+        elif exposure([network], WHOLE_INTERNET_ONLY):
+            check.report(f"{where} is {source!r}: the service would be open to the whole internet.")
+        elif not any(network.version == a.version and network.subnet_of(a) for a in approved):
             check.report(f"{where} is {source!r}, which is not inside the approvedCidrs of this stack's policy "
                          f"config ({[str(a) for a in approved] or 'none'}); use [] for PrivateLink-only access.")
+        else:
+            admitted.append(network)
+    together = exposure(admitted, widest(check.config))
+    if together and len(admitted) > 1:
+        check.report(f"ipAccesses together admit {together}.")
 
 
 clickhouse_no_public_access = resource_policy(
@@ -80,140 +106,104 @@ clickhouse_no_public_access = resource_policy(
         "approvedCidrs": {
             "type": "array",
             "items": {"type": "string"},
-            "description": "CIDRs a ClickHouse service's ipAccesses may contain (never 0.0.0.0/0 or ::/0).",
+            "description": "CIDRs a ClickHouse service's ipAccesses may contain (never the whole internet, nor wider "
+                           "than the widest public prefixes).",
             "default": [],
         },
+        **WIDE_SCHEMA,
     }),
 )
 
 
-def _ports(rule: Any) -> str:
-    protocol = dig(rule, "protocol") or dig(rule, "ipProtocol")
-    low, high = dig(rule, "fromPort"), dig(rule, "toPort")
-    if str(protocol) in ("-1", "all"):
-        return "all traffic"
-    ports = f"{low}" if low == high else f"{low}-{high}"
-    return f"{protocol} {ports}"
-
-
-def _public_cidrs(check: Check, rule: Any, where: str, *fields: str) -> None:
-    """Report every world-open (or unknown) CIDR in ``rule``'s ``fields``."""
-    for name in fields:
-        value = dig(rule, name)
-        values = value if isinstance(value, list) else [value]
-        if is_unknown(value) or any(is_unknown(v) for v in values):
-            check.report(f"{where}.{name} is unknown until the update; the ingress source cannot be verified.")
-        for cidr in values:
-            if is_all_addresses(cidr):
-                check.report(f"{where} admits {cidr} on {_ports(rule)}.")
+def _report_rule_problems(check: Check, rules: list[IngressRule]) -> None:
+    for rule in rules:
+        for key in dict.fromkeys(rule.unknown):
+            check.report(f"{rule.where}: {key} is unknown until the update; the ingress it admits cannot be "
+                         "verified at preview.")
+        for cidr in rule.invalid:
+            check.report(f"{rule.where} admits {cidr!r}, which is not a CIDR.")
 
 
 def _security_group_ingress(check: Check) -> None:
-    rtype = check.resource.type
-    if rtype in ("aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"):
-        rules = check.props.get("ingress")
-        if is_unknown(rules):
-            check.report("ingress is unknown until the update; the inline rules cannot be verified.")
-            return
-        for index, rule in enumerate(rules or []):
-            _public_cidrs(check, rule, f"ingress[{index}]", "cidrBlocks", "ipv6CidrBlocks")
-    elif rtype == "aws:ec2/securityGroupRule:SecurityGroupRule":
-        # An unknown type may still be ingress, so only a known "egress" is skipped.
-        if check.props.get("type") != "egress":
-            _public_cidrs(check, check.props, "the rule", "cidrBlocks", "ipv6CidrBlocks")
-    else:
-        _public_cidrs(check, check.props, "the rule", "cidrIpv4", "cidrIpv6")
+    rules = list(ingress_rules(check.resource))
+    _report_rule_problems(check, rules)
+    for found in exposures(rules, widest(check.config)):
+        check.report(f"{found.describe()}.")
 
 
 security_group_no_public_ingress = resource_policy(
     "security-group-no-public-ingress",
-    "Security groups admit no ingress from 0.0.0.0/0 or ::/0.",
+    "Security groups and their rules admit no ingress from the internet (any spelling of it) on any port.",
     Severity.CRITICAL,
     _security_group_ingress,
-    types=[
-        "aws:ec2/securityGroup:SecurityGroup",
-        "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
-        "aws:ec2/securityGroupRule:SecurityGroupRule",
-        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-    ],
+    types=[*SECURITY_GROUP_TYPES, *RULE_TYPES],
+    config_schema=PolicyConfigSchema(properties=WIDE_SCHEMA),
 )
 
 
-def _forbidden(reason: str):
-    def validate(check: Check) -> None:
-        check.report(reason)
-    return validate
+def _group_of(check: StackCheck, resource: Resource) -> tuple[str, Optional[Resource]]:
+    """The key of the security group a rule belongs to: the group in the stack, else the literal group ID."""
+    if resource.type in SECURITY_GROUP_TYPES:
+        return resource.urn, resource
+    groups = check.targets(resource, "securityGroupId", SECURITY_GROUP_TYPES)
+    if groups:
+        return groups[0].urn, groups[0]
+    group_id = resource.props.get("securityGroupId")
+    return (f"id:{group_id}" if isinstance(group_id, str) and group_id else resource.urn), None
 
 
-# Egress-only gateways are included: an IPv6 path out is as good for exfiltration as an IPv4 one, and nothing in a
-# PrivateLink-only network needs it (AWS services are reached through VPC endpoints).
-no_internet_gateway = resource_policy(
-    "no-internet-gateway",
-    "The stack creates or attaches no internet gateway, egress-only ones included.",
-    Severity.HIGH,
-    _forbidden("An internet gateway gives the VPC a route to the internet; reach AWS services through VPC endpoints."),
-    types=[
-        "aws:ec2/internetGateway:InternetGateway",
-        "aws:ec2/internetGatewayAttachment:InternetGatewayAttachment",
-        "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway",
-    ],
+def _with_prefix_lists(check: StackCheck, rule: IngressRule) -> IngressRule:
+    """The rule with the CIDRs of the stack's prefix lists it names (by ID, or by a recorded dependency)."""
+    if not rule.prefix_lists:
+        return rule
+    lists = {r.urn: r for i in rule.prefix_lists if isinstance(i, str) for r in check.lookup([PREFIX_LIST], i)}
+    for urn in rule.resource.property_dependencies.get(rule.dependency_field, ()):
+        lists.update({r.urn: r for r in check.of_urns([urn], [PREFIX_LIST])})
+    cidrs: list[str] = []
+    for prefix_list in lists.values():
+        entries = check.referrers(prefix_list, "prefixListId", [PREFIX_LIST_ENTRY], [PREFIX_LIST])
+        cidrs.extend(prefix_list_cidrs(prefix_list, entries))
+    return rule.with_sources(cidrs) if cidrs else rule
+
+
+def _joined_ingress(check: StackCheck) -> None:
+    limits = widest(check.config)
+    groups: dict[str, list[IngressRule]] = defaultdict(list)
+    owners: dict[str, Optional[Resource]] = {}
+    alone: dict[str, list[Exposure]] = {}
+    for resource in check.of_types([*SECURITY_GROUP_TYPES, *RULE_TYPES]):
+        rules = list(ingress_rules(resource))
+        alone[resource.urn] = exposures(rules, limits)
+        key, owner = _group_of(check, resource)
+        owners.setdefault(key, owner)
+        groups[key].extend(_with_prefix_lists(check, r) for r in rules)
+    for key, rules in groups.items():
+        for found in exposures(rules, limits):
+            # Reported already if one resource alone shows the same verdict on these ports.
+            sources = {r.resource.urn for r in found.rules}
+            if any(found.overlaps(e) and e.reason == found.reason for urn in sources for e in alone.get(urn, ())):
+                continue
+            owner = owners[key]
+            label = f"security group {owner.name!r}" if owner else f"security group {key.removeprefix('id:')}"
+            check.report(f"{label}: {found.describe()} (rules joined across the stack and prefix lists "
+                         "resolved).", owner.urn if owner else found.rules[0].resource.urn)
+
+
+security_group_joined_no_public_ingress = stack_policy(
+    "security-group-joined-no-public-ingress",
+    "A security group's ingress joined across its definition, rule resources and prefix lists is not open to the "
+    "internet.",
+    Severity.CRITICAL,
+    _joined_ingress,
+    config_schema=PolicyConfigSchema(properties=WIDE_SCHEMA),
 )
 
-
-def _nat_gateway(check: Check) -> None:
-    connectivity = check.props.get("connectivityType")
-    if is_unknown(connectivity):
-        check.report("connectivityType is unknown until the update; only a private NAT gateway is allowed.")
-    elif connectivity != "private":
-        check.report(f"connectivityType is {connectivity or 'public (the default)'}: a public NAT gateway routes the "
-                     "VPC to the internet. Only connectivityType 'private' is allowed.")
-
-
-no_nat_gateway = resource_policy(
-    "no-nat-gateway",
-    "The stack creates no public NAT gateway.",
-    Severity.HIGH,
-    _nat_gateway,
-    types=["aws:ec2/natGateway:NatGateway"],
-)
-
-no_elastic_ip = resource_policy(
-    "no-elastic-ip",
-    "The stack allocates no Elastic IP addresses.",
-    Severity.HIGH,
-    _forbidden("An Elastic IP is a public address; nothing in this stack may be reachable from the internet."),
-    types=["aws:ec2/eip:Eip"],
-)
-
-
-def _must_be(check: Check, prop: str, wanted: bool, when_absent: bool, consequence: str) -> None:
-    """Report unless ``props[prop]`` is ``wanted``; ``when_absent`` is the value AWS uses if it is not set."""
-    value = check.props.get(prop)
-    if is_unknown(value):
-        check.report(f"{prop} is unknown until the update; {consequence} cannot be ruled out at preview.")
-    elif (when_absent if value is None else value) is not wanted:
-        shown = f"not set (AWS default {str(when_absent).lower()})" if value is None else str(value).lower()
-        check.report(f"{prop} is {shown}: {consequence}. Set it to {str(wanted).lower()}.")
-
-
-def _subnet(check: Check) -> None:
-    default_subnet = check.resource.type == "aws:ec2/defaultSubnet:DefaultSubnet"
-    _must_be(check, "mapPublicIpOnLaunch", False, default_subnet, "instances launched here get public IPs")
-
-
-subnet_no_public_ip_on_launch = resource_policy(
-    "subnet-no-public-ip-on-launch",
-    "Subnets do not assign public IPs on launch.",
-    Severity.HIGH,
-    _subnet,
-    types=["aws:ec2/subnet:Subnet", "aws:ec2/defaultSubnet:DefaultSubnet"],
-)
 
 load_balancer_internal_only = resource_policy(
     "load-balancer-internal-only",
     "Load balancers are internal, never internet-facing.",
     Severity.HIGH,
-    lambda check: _must_be(check, "internal", True, False, "the load balancer is internet-facing"),
+    lambda check: require_flag(check, "internal", True, False, "the load balancer is internet-facing"),
     types=[
         "aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer", "aws:elb/loadBalancer:LoadBalancer",
     ],
@@ -230,9 +220,10 @@ def _eks(check: Check) -> None:
         check.report(f"vpcConfig.endpointPublicAccess is {shown}: the Kubernetes API is reachable from the internet. "
                      "Set it to false and use the private endpoint.")
     cidrs = dig(check.props, "vpcConfig", "publicAccessCidrs")
-    for cidr in cidrs if isinstance(cidrs, list) else []:
-        if is_all_addresses(cidr):
-            check.report(f"vpcConfig.publicAccessCidrs contains {cidr}.")
+    networks = [n for n in (parse_network(c) for c in (cidrs if isinstance(cidrs, list) else [])) if n]
+    opened = exposure(networks)
+    if opened:
+        check.report(f"vpcConfig.publicAccessCidrs admit {opened}.")
 
 
 eks_no_public_endpoint = resource_policy(
@@ -250,7 +241,8 @@ _PUBLIC_WHEN_UNSET = frozenset({"aws:rds/cluster:Cluster", "aws:dms/replicationI
 def _databases(check: Check) -> None:
     rtype = check.resource.type
     if "publiclyAccessible" in check.props or rtype in _PUBLIC_WHEN_UNSET:
-        _must_be(check, "publiclyAccessible", False, rtype in _PUBLIC_WHEN_UNSET, "the database gets a public endpoint")
+        require_flag(check, "publiclyAccessible", False, rtype in _PUBLIC_WHEN_UNSET,
+                     "the database gets a public endpoint")
 
 
 # Every resource type with a publiclyAccessible input (RDS, Redshift, DMS, DocumentDB, Neptune, MQ, ...) is judged.
@@ -287,14 +279,6 @@ s3_bucket_public_access_block = stack_policy(
     _public_access_blocks,
 )
 
-s3_bucket_policy_no_public_principal = resource_policy(
-    "s3-bucket-policy-no-public-principal",
-    "Bucket policies grant nothing to '*' without a condition that restricts who.",
-    Severity.CRITICAL,
-    lambda check: check_document(check.report, check.props.get("policy"), public_grants, "The bucket policy"),
-    types=["aws:s3/bucketPolicy:BucketPolicy", *S3_BUCKET_TYPES],
-)
-
 
 def _route53_zone(check: Check) -> None:
     vpcs = check.props.get("vpcs")
@@ -314,9 +298,8 @@ route53_zone_private = resource_policy(
 
 
 def _flow_logs(check: StackCheck) -> None:
-    flow_logs = check.of_types(["aws:ec2/flowLog:FlowLog"])
     for vpc in check.of_types(["aws:ec2/vpc:Vpc"]):
-        if not any(referenced(log, "vpcId", [vpc]) for log in flow_logs):
+        if not check.referrers(vpc, "vpcId", ["aws:ec2/flowLog:FlowLog"], ["aws:ec2/vpc:Vpc"]):
             check.report(f"VPC {vpc.name!r} has no aws.ec2.FlowLog in this stack.", vpc.urn)
 
 
@@ -330,15 +313,11 @@ vpc_flow_logs_enabled = stack_policy(
 POLICIES = [
     clickhouse_no_public_access,
     security_group_no_public_ingress,
-    no_internet_gateway,
-    no_nat_gateway,
-    no_elastic_ip,
-    subnet_no_public_ip_on_launch,
+    security_group_joined_no_public_ingress,
     load_balancer_internal_only,
     eks_no_public_endpoint,
     no_publicly_accessible_databases,
     s3_bucket_public_access_block,
-    s3_bucket_policy_no_public_principal,
     route53_zone_private,
     vpc_flow_logs_enabled,
 ]

@@ -1,58 +1,85 @@
 """One stack, one region: nothing is created in, connects to, or replicates to another region.
 
-The stack region is the region of the stack's default AWS provider (``aws:region``); where neither is known, the
-policy config's ``allowedRegions``. A region that cannot be determined is a violation, never a pass.
+Every region-bearing input counts: the v7 per-resource ``region``, the explicit provider's region, every nested
+input named like a region (``replicas[].region``, ``sourceRegion``, ``destinationRegion``, ``regionName``,
+``stsRegion`` of a provider, ...), and every region that a string input names through an ARN, an AWS host name or an
+endpoint service name. ClickHouse resources that take a region are held to the stack's AWS region.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Optional
 
 from pulumi_policy import Severity
 
-from .helpers import (
-    ARN_REGION_RE,
+from .framework import Check, Resource, StackCheck, resource_policy, stack_policy
+from .s3_buckets import S3_BUCKET_TYPES, bucket_label
+from .stack_region import (
     REGION_RE,
     REGION_SCHEMA,
-    S3_BUCKET_TYPES,
-    Check,
-    Resource,
-    StackCheck,
-    bucket_label,
     check_region,
-    dig,
     effective_region,
-    is_unknown,
+    named_regions,
     region_problem,
-    resource_policy,
-    stack_policy,
     stack_region,
-    walk_strings,
 )
+from .values import dig, is_unknown, walk, walk_strings
+
+AWS_PROVIDER = "pulumi:providers:aws"
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+ZONE_TYPES = (
+    "aws:route53/zone:Zone",
+    "aws:route53/zoneAssociation:ZoneAssociation",
+    "aws:route53/vpcAssociationAuthorization:VpcAssociationAuthorization",
+)
+PEERING_TYPES = (
+    "aws:ec2/vpcPeeringConnection:VpcPeeringConnection",
+    "aws:ec2transitgateway/peeringAttachment:PeeringAttachment",
+)
+# A nested input is region-bearing when its name is ``region`` or ends in ``Region``/``RegionName``; plural lists
+# (Route 53 health checker ``regions``) and condition keys inside documents are not.
+_REGION_INPUT = re.compile(r"^(?:region|regionName|[a-zA-Z]+Region(?:Name)?)$")
+# Inputs a dedicated policy below judges (with a clearer message), left out of the generic walks.
+_DEDICATED = {
+    ENDPOINT: {"serviceRegion", "serviceName"},
+    **{t: {"vpcRegion"} for t in ZONE_TYPES},
+    **{t: {"peerRegion"} for t in PEERING_TYPES},
+}
 
 
 def _region_policy(name: str, description: str, validate, types=None):
     return resource_policy(name, description, Severity.HIGH, validate, types=types, config_schema=REGION_SCHEMA)
 
 
+def _region_inputs(resource: Resource) -> list[tuple[str, Any]]:
+    """(path, value) of every nested region-bearing input other than the top-level ``region``."""
+    skip = _DEDICATED.get(resource.type, set())
+    found = []
+    for path, key, value in walk(resource.props):
+        if path == "region" or key in skip or not _REGION_INPUT.match(key) or isinstance(value, (dict, list, bool)):
+            continue
+        if is_unknown(value) or (isinstance(value, str) and value):
+            found.append((path, value))
+    return found
+
+
 def _resource_region(check: Check) -> None:
     resource = check.resource
-    if resource.type == "pulumi:providers:aws":
+    if resource.type == AWS_PROVIDER:
         check_region(check, check.props.get("region"), "the provider's region")
+    elif resource.type.startswith("aws:"):
+        region, where = effective_region(resource)
+        check_region(check, region, where)
+    else:
         return
-    if not resource.type.startswith("aws:"):
-        return
-    region, where = effective_region(resource)
-    check_region(check, region, where)
-    if resource.type == "aws:secretsmanager/secret:Secret":
-        replicas = check.props.get("replicas")
-        for index, replica in enumerate(replicas if isinstance(replicas, list) else [replicas] if replicas else []):
-            check_region(check, dig(replica, "region"), f"replicas[{index}].region")
+    for path, value in _region_inputs(resource):
+        check_region(check, value, path)
 
 
 resource_region_matches_stack = _region_policy(
     "resource-region-matches-stack",
-    "AWS resources and providers are in the stack's region (v7 per-resource region included).",
+    "AWS resources and providers are in the stack's region, every region-bearing input included.",
     _resource_region,
 )
 
@@ -95,7 +122,7 @@ vpc_endpoint_same_region = _region_policy(
     "vpc-endpoint-same-region",
     "VPC endpoints connect only to endpoint services in the stack's region.",
     _vpc_endpoint,
-    types=["aws:ec2/vpcEndpoint:VpcEndpoint"],
+    types=[ENDPOINT],
 )
 
 
@@ -118,32 +145,33 @@ route53_zone_vpc_same_region = _region_policy(
     "route53-zone-vpc-same-region",
     "Private hosted zones are associated only with VPCs in the stack's region.",
     _zone_vpc_regions,
-    types=[
-        "aws:route53/zone:Zone",
-        "aws:route53/zoneAssociation:ZoneAssociation",
-        "aws:route53/vpcAssociationAuthorization:VpcAssociationAuthorization",
-    ],
+    types=ZONE_TYPES,
 )
 
 
-def _arn_inputs(check: Check) -> None:
+def _named_regions(check: Check) -> None:
     # Unknown inputs are not judged: most are ARNs of resources in this stack, whose own region
     # resource-region-matches-stack checks, and an unknown value cannot be told apart from any other string.
-    if check.resource.type.startswith("pulumi:providers:"):
+    rtype = check.resource.type
+    if rtype.startswith("pulumi:providers:") and rtype != AWS_PROVIDER:
         return
     expected = stack_region(check.config, check.resource)
+    skip = _DEDICATED.get(rtype, set())
+    reported = set()
     for path, text in walk_strings(check.props):
-        for match in ARN_REGION_RE.finditer(text):
-            problem = region_problem(match.group("region"), f"{path} holds a {match.group('service')} ARN whose region",
-                                     expected)
-            if problem:
+        if path in skip:
+            continue
+        for region, what in named_regions(text):
+            problem = region_problem(region, f"{path} names a {what} whose region", expected)
+            if problem and problem not in reported:
+                reported.add(problem)
                 check.report(problem)
 
 
 arn_inputs_same_region = _region_policy(
     "arn-inputs-same-region",
-    "Inputs reference no ARNs (KMS keys, secrets, log groups, ...) from another region.",
-    _arn_inputs,
+    "Inputs name no ARN, AWS host name or endpoint service of another region (KMS keys, secrets, queues, ...).",
+    _named_regions,
 )
 
 
@@ -158,10 +186,7 @@ no_cross_region_peering = _region_policy(
     "no-cross-region-peering",
     "VPC and transit gateway peerings stay within the stack's region.",
     _peering,
-    types=[
-        "aws:ec2/vpcPeeringConnection:VpcPeeringConnection",
-        "aws:ec2transitgateway/peeringAttachment:PeeringAttachment",
-    ],
+    types=PEERING_TYPES,
 )
 
 
@@ -173,16 +198,16 @@ def _bucket_arn(bucket: Resource) -> Optional[str]:
     return f"arn:aws:s3:::{name}" if isinstance(name, str) and name else None
 
 
-def _destinations(config: Resource, value: Any, buckets: list[Resource]) -> list[Resource]:
+def _destinations(config: Resource, value: Any, check: StackCheck, by_arn: dict[str, Resource]) -> list[Resource]:
     """The stack's buckets a replication destination names: by ARN if known, else through the rules' dependencies."""
     if isinstance(value, str):
-        return [b for b in buckets if _bucket_arn(b) == value]
-    rule_deps = set(config.property_dependencies.get("rules", ()))
-    return [b for b in buckets if b.urn in rule_deps]
+        return [by_arn[value]] if value in by_arn else []
+    return check.targets(config, "rules", S3_BUCKET_TYPES)
 
 
 def _replication(check: StackCheck) -> None:
     buckets = check.of_types(S3_BUCKET_TYPES)
+    by_arn = {arn: b for b in buckets for arn in [_bucket_arn(b)] if arn}
     for bucket in buckets:
         if bucket.props.get("replicationConfiguration") or bucket.props.get("replicationConfigurations"):
             check.report(f"{bucket_label(bucket)} configures replication inline; use aws.s3.BucketReplicationConfig "
@@ -197,7 +222,7 @@ def _replication(check: StackCheck) -> None:
         for index, rule in enumerate(rules or []):
             value = dig(rule, "destination", "bucket")
             where = f"rules[{index}].destination.bucket"
-            targets = _destinations(config, value, buckets)
+            targets = _destinations(config, value, check, by_arn)
             if not targets:
                 shown = "unknown until the update" if is_unknown(value) else repr(value)
                 check.report(f"{where} is {shown} and is not a bucket this stack creates, so its region cannot be "
@@ -219,18 +244,19 @@ s3_replication_same_region = stack_policy(
 
 
 def _clickhouse_region(check: Check) -> None:
+    if "region" not in check.props and "cloudProvider" not in check.props:
+        return
     provider = check.props.get("cloudProvider")
     if provider != "aws":
         check.report(f"cloudProvider is {'unknown until the update' if is_unknown(provider) else repr(provider)}; "
-                     "the service must run on AWS to be reached over PrivateLink.")
+                     "it must be aws, in the stack's region, to be reached over PrivateLink.")
     check_region(check, check.props.get("region"), "region")
 
 
 clickhouse_region_matches_stack = _region_policy(
     "clickhouse-region-matches-stack",
-    "ClickHouse services run in the stack's AWS region.",
-    _clickhouse_region,
-    types=["clickhouse:index/service:Service"],
+    "ClickHouse resources that take a region (services, private endpoint registrations) are in the stack's region.",
+    lambda check: _clickhouse_region(check) if check.resource.type.startswith("clickhouse:") else None,
 )
 
 POLICIES = [

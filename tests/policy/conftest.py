@@ -4,7 +4,8 @@
 config before each test and wraps it in ``Pack``, which builds CLI-shaped requests: inputs travel as a protobuf
 Struct, an unknown value is the engine's sentinel (``pulumi.runtime.rpc.UNKNOWN``), and AWS resources get the default
 AWS provider of a us-east-1 stack unless a test passes another (``provider={}`` means none). ``pack_for`` starts, once
-per session, a pack for a stack with other config.
+per session, a pack for a stack with other config; ``policy_configs`` names the policy configurations cases are judged
+in.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequenc
 import pytest
 from pulumi.runtime.proto import analyzer_pb2
 
-from scripts.analyzer import Analyzer, Diagnostic, analyzer_env, to_struct
+from scripts.analyzer import PACK_DIR, Analyzer, Diagnostic, analyzer_env, to_struct
 
 REGION = "us-east-1"
 STACK_CONFIG = {"aws:region": REGION}
 DEFAULT_AWS = {"type": "pulumi:providers:aws", "name": "default_7_51_1", "props": {"region": REGION}}
+# An office range and a single host, both public addresses.
+APPROVED_CIDRS = ["52.94.76.0/24", "2600:1f18:1234::/56"]
 
 
 def _urn(type_: str, name: str) -> str:
@@ -90,6 +93,16 @@ class Pack:
         """What ``policy`` reports for one resource."""
         return [d.message for d in self.analyze(type_, props, policy=policy, **kwargs)]
 
+    def judge(self, resources: Sequence[analyzer_pb2.AnalyzerResource]) -> list[Diagnostic]:
+        """What the CLI asks of a preview: Analyze for every resource, then AnalyzeStack for all of them."""
+        diagnostics = []
+        for r in resources:
+            request = analyzer_pb2.AnalyzeRequest(type=r.type, name=r.name, urn=r.urn, properties=r.properties,
+                                                  options=analyzer_pb2.AnalyzerResourceOptions(),
+                                                  provider=r.provider if r.HasField("provider") else None)
+            diagnostics.extend(self.analyzer.analyze(request))
+        return diagnostics + self.analyzer.analyze_stack(list(resources))
+
     def blocking(self, policy: str, type_: str, props: Mapping[str, Any], **kwargs: Any) -> list[str]:
         """``messages``, also asserting that every one of them blocks (the policy is mandatory)."""
         diagnostics = self.analyze(type_, props, policy=policy, **kwargs)
@@ -114,6 +127,15 @@ def analyzer() -> Iterator[Analyzer]:
 def pack(analyzer: Analyzer) -> Pack:
     analyzer.configure({})
     return Pack(analyzer)
+
+
+@pytest.fixture(scope="session")
+def policy_configs() -> dict[str, dict[str, Any]]:
+    """The policy configurations a pack is judged in: the pack's defaults, each stack's file, and dev's with an
+    approved CIDR for ClickHouse's IP access list."""
+    configs = {name: json.loads((PACK_DIR / f"config.{name}.json").read_text()) for name in ("dev", "prod")}
+    approved = {**configs["dev"], "clickhouse-no-public-access": {"approvedCidrs": APPROVED_CIDRS}}
+    return {"default": {}, **configs, "approved-cidr": approved}
 
 
 @pytest.fixture(scope="session")

@@ -17,26 +17,32 @@ RESOURCE, STACK = analyzer_pb2.POLICY_TYPE_RESOURCE, analyzer_pb2.POLICY_TYPE_ST
 EXPECTED = {
     # network_exposure
     "clickhouse-no-public-access": ("mandatory", RESOURCE), "security-group-no-public-ingress": ("mandatory", RESOURCE),
-    "no-internet-gateway": ("mandatory", RESOURCE), "no-nat-gateway": ("mandatory", RESOURCE),
-    "no-elastic-ip": ("mandatory", RESOURCE), "subnet-no-public-ip-on-launch": ("mandatory", RESOURCE),
+    "security-group-joined-no-public-ingress": ("mandatory", STACK),
     "load-balancer-internal-only": ("mandatory", RESOURCE), "eks-no-public-endpoint": ("mandatory", RESOURCE),
     "no-publicly-accessible-databases": ("mandatory", RESOURCE), "s3-bucket-public-access-block": ("mandatory", STACK),
-    "s3-bucket-policy-no-public-principal": ("mandatory", RESOURCE), "route53-zone-private": ("mandatory", RESOURCE),
-    "vpc-flow-logs-enabled": ("mandatory", STACK),
+    "route53-zone-private": ("mandatory", RESOURCE), "vpc-flow-logs-enabled": ("mandatory", STACK),
+    # internet_paths
+    "no-internet-gateway": ("mandatory", RESOURCE), "no-internet-route": ("mandatory", RESOURCE),
+    "no-nat-gateway": ("mandatory", RESOURCE), "no-elastic-ip": ("mandatory", RESOURCE),
+    "no-public-ip-address": ("mandatory", RESOURCE), "subnet-no-public-ip-on-launch": ("mandatory", RESOURCE),
+    # resource_policies
+    "s3-bucket-policy-no-public-principal": ("mandatory", RESOURCE),
+    "kms-key-policy-no-public-principal": ("mandatory", RESOURCE),
+    "resource-policy-no-public-principal": ("mandatory", RESOURCE),
     # region
     "resource-region-matches-stack": ("mandatory", RESOURCE), "vpc-endpoint-same-region": ("mandatory", RESOURCE),
     "route53-zone-vpc-same-region": ("mandatory", RESOURCE), "arn-inputs-same-region": ("mandatory", RESOURCE),
     "no-cross-region-peering": ("mandatory", RESOURCE), "s3-replication-same-region": ("mandatory", STACK),
     "clickhouse-region-matches-stack": ("mandatory", RESOURCE),
     # encryption
-    "kms-key-rotation-enabled": ("mandatory", RESOURCE), "kms-key-policy-no-public-principal": ("mandatory", RESOURCE),
+    "kms-key-rotation-enabled": ("mandatory", RESOURCE),
     "s3-bucket-sse-kms": ("mandatory", STACK), "s3-bucket-versioning": ("mandatory", STACK),
     "s3-log-bucket-versioning": ("advisory", STACK), "s3-bucket-tls-only": ("mandatory", STACK),
     "cloudwatch-log-group-kms": ("mandatory", RESOURCE), "cloudwatch-log-group-retention": ("mandatory", RESOURCE),
     # iam
     "iam-trust-no-wildcard-principal": ("mandatory", RESOURCE),
     "iam-cross-account-requires-external-id": ("mandatory", RESOURCE),
-    "iam-oidc-trust-requires-sub-aud": ("mandatory", RESOURCE), "iam-no-admin-policy": ("advisory", RESOURCE),
+    "iam-oidc-trust-requires-sub-aud": ("mandatory", RESOURCE), "iam-no-admin-policy": ("mandatory", RESOURCE),
     # credentials
     "secret-customer-kms-key": ("advisory", RESOURCE), "no-plaintext-secrets": ("mandatory", STACK),
 }

@@ -484,7 +484,8 @@ def subject_pins(value: Any) -> bool:
 
 
 def issuer_of(federated: Any) -> str:
-    """``arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com`` -> ``token.actions.githubusercontent.com``."""
+    """The issuer of a federated principal: ``token.actions.githubusercontent.com`` for
+    ``arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com``; Google, Cognito as named."""
     text = str(federated)
     return text.split("oidc-provider/", 1)[1] if "oidc-provider/" in text else text
 
@@ -532,9 +533,22 @@ def _covers_all_resources(statement: Statement) -> bool:
     return False
 
 
+# Actions that let a principal rewrite what an identity may do: attach or write a policy, replace a policy version,
+# rewrite a trust policy, join a group, or mint credentials for another user. On every identity, with no condition
+# narrowing which, any of them is one step from administrator.
+ESCALATION_ACTIONS = (
+    "iam:AttachRolePolicy", "iam:AttachUserPolicy", "iam:AttachGroupPolicy", "iam:PutRolePolicy",
+    "iam:PutUserPolicy", "iam:PutGroupPolicy", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion",
+    "iam:UpdateAssumeRolePolicy", "iam:AddUserToGroup", "iam:CreateAccessKey", "iam:CreateLoginProfile",
+    "iam:UpdateLoginProfile", "iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary",
+)
+_IDENTITIES = ("role/", "user/", "group/", "policy/")
+
+
 def admin_findings(document: Document) -> list[Grant]:
     """Allow statements equivalent to administrator access: every action (``*``, ``NotAction``) on every resource,
-    every IAM action (enough to grant itself the rest), or passing any role to a service."""
+    every IAM action (enough to grant itself the rest), passing any role to a service, or an unconditioned
+    privilege-escalation action on every identity."""
     found = []
     for s in document.allow_statements():
         if s.principals():
@@ -545,9 +559,14 @@ def admin_findings(document: Document) -> list[Grant]:
             found.append(Grant(s, f"allows {what} on {where}"))
         elif not s.not_action and s.covers_all_actions("iam:") and _may_reach(s, "arn:aws:iam::"):
             found.append(Grant(s, "allows every IAM action (enough to grant itself anything)"))
-        elif s.covers_action("iam:PassRole") and _passes_any_role(s):
+        elif s.covers_action("iam:PassRole") and _on_every(s, ("role/",)):
             found.append(Grant(s, "allows iam:PassRole on every role (any role's permissions can be handed to a "
                                   "service it controls)"))
+        elif not s.conditions() and _on_every(s, _IDENTITIES):
+            escalations = [a for a in ESCALATION_ACTIONS if s.covers_action(a)]
+            if escalations:
+                found.append(Grant(s, f"allows {', '.join(escalations)} on every identity without a condition "
+                                      "(a step from administrator access)"))
     return found
 
 
@@ -565,12 +584,13 @@ def _may_reach(statement: Statement, arn_prefix: str) -> bool:
     return False
 
 
-def _passes_any_role(statement: Statement) -> bool:
+def _on_every(statement: Statement, kinds: tuple[str, ...]) -> bool:
+    """The statement applies to every IAM identity of some kind (``role/``, ``user/``, ...) of an account."""
     if statement.not_resource or _covers_all_resources(statement):
         return True
     for pattern in statement.resources():
         if isinstance(pattern, str):
             parts = pattern.split(":", 5)
-            if len(parts) == 6 and parts[2] in ("iam", "*") and covers(parts[5], "role/", min_rest=1):
+            if len(parts) == 6 and parts[2] in ("iam", "*") and any(covers(parts[5], k, min_rest=1) for k in kinds):
                 return True
     return False

@@ -45,6 +45,21 @@ class TestStackOutputs:
         }
         assert stack_outputs(pack, outputs) == []
 
+    @pytest.mark.parametrize("name", [
+        "clickhouse_password_secret_arn", "clickhouse_password_kms_key_id", "api_token_secret_name",
+        "external_id_secret_arns", "db_credentials_ids", "private_key_id",
+    ])
+    def test_reference_names_are_not_credentials_whatever_precedes_them(self, pack, name: str) -> None:
+        assert stack_outputs(pack, {name: "s3cr3t-l00king-value"}) == []
+
+    @pytest.mark.parametrize("value", [
+        "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+        "arn:aws:kms:us-east-1:123456789012:alias/clickhouse-password",
+    ])
+    def test_kms_key_arns_are_references(self, pack, value: str) -> None:
+        assert stack_outputs(pack, {"clickhouse_password_kms_key_id": value, "clickhouse_password_key": value}) == []
+
     @pytest.mark.parametrize("outputs,path", [
         ({"clickhouse_password": "hunter2hunter2"}, "clickhouse_password"),
         ({"clickhouse_password": secret("hunter2hunter2")}, "clickhouse_password"),
@@ -62,6 +77,17 @@ def byoc_pack(pack_for):
     return pack_for(config, ["clickhouse-aws:byocExternalId"])
 
 
+@pytest.mark.parametrize("key_arn", [
+    "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+    "arn:aws:kms:us-east-1:123456789012:alias/clickhouse-password",
+])
+def test_the_password_kms_key_config_is_not_a_credential(pack_for, key_arn: str) -> None:
+    """passwordKmsKey's documented forms: the output naming the key carries the config value, which is a reference."""
+    pack = pack_for({"aws:region": "us-east-1", "clickhouse-aws:passwordKmsKey": key_arn})
+    assert stack_outputs(pack, {"clickhouse_password_kms_key_id": key_arn}) == []
+
+
 def test_output_containing_a_secret_config_value_is_blocked(byoc_pack) -> None:
     assert stack_outputs(byoc_pack, {"trust_hint": "unrelated"}) == []
     messages = stack_outputs(byoc_pack, {"trust_hint": f"ExternalId={EXTERNAL_ID}"})
@@ -73,6 +99,8 @@ def test_output_containing_a_secret_config_value_is_blocked(byoc_pack) -> None:
     ("passwordWo", True), ("externalId", True), ("ExternalID", True), ("clickhouse-aws:byocExternalId", True),
     ("privateKey", True), ("authToken", True),
     ("passwordWoVersion", False), ("secretId", False), ("clickhouse_password_secret_arn", False),
+    ("passwordKmsKey", False), ("clickhouse_password_kms_key_id", False), ("external_id_arn", False),
+    ("apiKeyName", False), ("byoc_external_id", True), ("secret_access_key", True),
     ("kmsKeyId", False), ("minSpecial", False), ("recoveryWindowInDays", False), ("name", False),
 ])
 def test_sensitive_names(name: str, sensitive: bool) -> None:

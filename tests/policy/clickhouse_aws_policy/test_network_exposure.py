@@ -24,6 +24,12 @@ class TestClickHousePublicAccess:
         found = pack.blocking(self.policy, SERVICE, {"ipAccesses": [{"source": "0.0.0.0/0", "description": "all"}]})
         assert len(found) == 1 and "whole internet" in found[0]
 
+    @pytest.mark.parametrize("sources", [["0.0.0.0/1", "128.0.0.0/1"], ["::/0"], ["::ffff:0:0/96"]])
+    def test_the_whole_internet_in_pieces_is_blocked_even_when_approved(self, pack, sources: list[str]) -> None:
+        pack.configure({self.policy: {"approvedCidrs": ["0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1"]}})
+        entries = [{"source": s, "description": "x"} for s in sources]
+        assert pack.blocking(self.policy, SERVICE, {"ipAccesses": entries})
+
     def test_unapproved_cidr_is_blocked_and_approved_one_passes(self, pack) -> None:
         pack.configure({self.policy: {"approvedCidrs": ["10.0.0.0/8"]}})
         vpn = {"ipAccesses": [{"source": "10.20.0.0/16", "description": "vpn"}]}
@@ -78,45 +84,110 @@ class TestSecurityGroupIngress:
         unknown = pack.blocking(self.policy, token, {**base, "cidrIpv4": UNKNOWN})
         assert len(unknown) == 1 and "unknown" in unknown[0]
 
+    @pytest.mark.parametrize("cidrs", [
+        ["0.0.0.0/1", "128.0.0.0/1"],
+        ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"],
+        ["1.0.0.0/8"],
+        ["::/1", "8000::/1"],
+        ["::ffff:0:0/96"],
+    ])
+    def test_the_internet_spelled_as_several_ranges_is_blocked(self, pack, cidrs: list[str]) -> None:
+        v6 = [c for c in cidrs if ":" in c]
+        rule = {"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": [c for c in cidrs if c not in v6],
+                "ipv6CidrBlocks": v6}
+        found = pack.blocking(self.policy, SG, {"ingress": [rule]})
+        assert len(found) == 1 and "tcp 22" in found[0]
 
-@pytest.mark.parametrize("token", [
-    "aws:ec2/internetGateway:InternetGateway",
-    "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway",
-    "aws:ec2/internetGatewayAttachment:InternetGatewayAttachment",
-])
-def test_internet_gateways_are_blocked(pack, token: str) -> None:
-    assert len(pack.blocking("no-internet-gateway", token, {"vpcId": "vpc-1"})) == 1
+    def test_rules_of_one_group_are_joined_per_port(self, pack) -> None:
+        half = {"protocol": "tcp", "fromPort": 443, "toPort": 443}
+        lower, upper = {**half, "cidrBlocks": ["0.0.0.0/1"]}, {**half, "cidrBlocks": ["128.0.0.0/1"]}
+        found = pack.blocking(self.policy, SG, {"ingress": [lower, upper]})
+        assert len(found) == 1 and "ingress[0], ingress[1] together admit" in found[0] and "whole IPv4" in found[0]
+        # Halves of the internet on different ports open neither port to everyone, but each half is very wide.
+        apart = pack.blocking(self.policy, SG, {"ingress": [lower, {**upper, "fromPort": 22, "toPort": 22}]})
+        assert len(apart) == 2 and not any("whole" in m for m in apart)
+
+    def test_all_traffic_rules_count_on_every_port(self, pack) -> None:
+        everything = {"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/1"]}
+        ssh = {"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["128.0.0.0/1"]}
+        found = pack.blocking(self.policy, SG, {"ingress": [everything, ssh]})
+        assert any("tcp 22" in m and "whole IPv4" in m for m in found)
+
+    def test_very_wide_threshold_comes_from_config(self, pack) -> None:
+        rule = {"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["52.94.0.0/15"]}
+        assert len(pack.blocking(self.policy, SG, {"ingress": [rule]})) == 1
+        pack.configure({self.policy: {"widestPublicIpv4Prefix": 12}})
+        assert pack.blocking(self.policy, SG, {"ingress": [rule]}) == []
+
+    @pytest.mark.parametrize("protocol", ["6", "tcp", "TCP", "all", "-1"])
+    def test_protocol_spellings(self, pack, protocol: str) -> None:
+        rule = {"protocol": protocol, "fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"]}
+        assert len(pack.blocking(self.policy, SG, {"ingress": [rule]})) == 1
 
 
-def test_a_vpc_is_not_an_internet_gateway(pack) -> None:
-    assert pack.blocking("no-internet-gateway", "aws:ec2/vpc:Vpc", {"cidrBlock": "10.0.0.0/16"}) == []
+class TestJoinedIngress:
+    policy = "security-group-joined-no-public-ingress"
+    vpc_rule = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+    sg_rule = "aws:ec2/securityGroupRule:SecurityGroupRule"
 
+    def group(self, pack, **props):
+        return pack.resource(SG, "web", {"vpcId": "vpc-1", "id": "sg-0web", **props})
 
-@pytest.mark.parametrize("props,blocked", [
-    ({"subnetId": "subnet-1", "connectivityType": "private"}, False),
-    ({"subnetId": "subnet-1"}, True),
-    ({"subnetId": "subnet-1", "connectivityType": "public"}, True),
-    ({"subnetId": "subnet-1", "connectivityType": UNKNOWN}, True),
-])
-def test_nat_gateway(pack, props: dict, blocked: bool) -> None:
-    assert bool(pack.blocking("no-nat-gateway", "aws:ec2/natGateway:NatGateway", props)) is blocked
+    def test_halves_in_separate_rule_resources_are_blocked(self, pack) -> None:
+        by_dependency = {"securityGroupId": [pack.urn(SG, "web")]}
+        lower = pack.resource(self.vpc_rule, "lower", {"securityGroupId": UNKNOWN, "ipProtocol": "tcp",
+                                                       "fromPort": 22, "toPort": 22, "cidrIpv4": "0.0.0.0/1"},
+                              deps=by_dependency)
+        upper = pack.resource(self.sg_rule, "upper", {"type": "ingress", "securityGroupId": "sg-0web",
+                                                      "protocol": "tcp", "fromPort": 0, "toPort": 1024,
+                                                      "cidrBlocks": ["128.0.0.0/1"]})
+        found = pack.analyze_stack([self.group(pack), lower, upper], policy=self.policy)
+        assert len(found) == 1 and found[0].urn == pack.urn(SG, "web") and "tcp 22" in found[0].message
+        assert found[0].level == "mandatory"
 
+    def test_inline_rule_and_rule_resource_are_joined(self, pack) -> None:
+        inline = [{"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/1"]}]
+        upper = pack.resource(self.vpc_rule, "upper", {"securityGroupId": "sg-0web", "ipProtocol": "tcp",
+                                                       "fromPort": 443, "toPort": 443, "cidrIpv4": "128.0.0.0/1"})
+        found = pack.analyze_stack([self.group(pack, ingress=inline), upper], policy=self.policy)
+        assert len(found) == 1 and "whole IPv4 internet" in found[0].message
 
-def test_elastic_ip_is_blocked_and_other_resources_pass(pack) -> None:
-    assert len(pack.blocking("no-elastic-ip", "aws:ec2/eip:Eip", {"domain": "vpc"})) == 1
-    assert pack.blocking("no-elastic-ip", "aws:ec2/subnet:Subnet", {"vpcId": "vpc-1"}) == []
+    def test_rules_on_a_group_outside_the_stack_are_joined_by_id(self, pack) -> None:
+        rules = [pack.resource(self.vpc_rule, f"half{i}", {"securityGroupId": "sg-0existing", "ipProtocol": "-1",
+                                                           "cidrIpv4": cidr})
+                 for i, cidr in enumerate(["0.0.0.0/1", "128.0.0.0/1"])]
+        found = pack.analyze_stack(rules, policy=self.policy)
+        assert len(found) == 1 and "sg-0existing" in found[0].message
 
+    def test_prefix_lists_declared_in_the_stack_are_resolved(self, pack) -> None:
+        prefix_list = pack.resource("aws:ec2/managedPrefixList:ManagedPrefixList", "everyone", {
+            "name": "everyone", "addressFamily": "IPv4", "maxEntries": 2, "id": "pl-0everyone",
+            "entries": [{"cidr": "0.0.0.0/1"}]})
+        entry = pack.resource("aws:ec2/managedPrefixListEntry:ManagedPrefixListEntry", "upper",
+                              {"prefixListId": UNKNOWN, "cidr": "128.0.0.0/1"},
+                              deps={"prefixListId": [pack.urn("aws:ec2/managedPrefixList:ManagedPrefixList",
+                                                              "everyone")]})
+        rule = pack.resource(self.vpc_rule, "via-list", {"securityGroupId": "sg-0web", "ipProtocol": "tcp",
+                                                         "fromPort": 5432, "toPort": 5432,
+                                                         "prefixListId": "pl-0everyone"})
+        found = pack.analyze_stack([self.group(pack), prefix_list, entry, rule], policy=self.policy)
+        assert len(found) == 1 and "tcp 5432" in found[0].message
+        private = pack.resource("aws:ec2/managedPrefixList:ManagedPrefixList", "everyone", {
+            "name": "everyone", "id": "pl-0everyone", "entries": [{"cidr": "10.0.0.0/8"}]})
+        assert pack.analyze_stack([self.group(pack), private, rule], policy=self.policy) == []
 
-@pytest.mark.parametrize("token,props,blocked", [
-    ("aws:ec2/subnet:Subnet", {"mapPublicIpOnLaunch": False}, False),
-    ("aws:ec2/subnet:Subnet", {}, False),
-    ("aws:ec2/subnet:Subnet", {"mapPublicIpOnLaunch": True}, True),
-    ("aws:ec2/subnet:Subnet", {"mapPublicIpOnLaunch": UNKNOWN}, True),
-    # Default subnets assign public IPs unless told otherwise.
-    ("aws:ec2/defaultSubnet:DefaultSubnet", {}, True),
-])
-def test_subnet_public_ip_on_launch(pack, token: str, props: dict, blocked: bool) -> None:
-    assert bool(pack.blocking("subnet-no-public-ip-on-launch", token, props)) is blocked
+    def test_what_one_resource_shows_is_left_to_the_resource_policy(self, pack) -> None:
+        world = [{"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"]}]
+        assert pack.analyze_stack([self.group(pack, ingress=world)], policy=self.policy) == []
+        assert pack.analyze(SG, {"ingress": world}, policy="security-group-no-public-ingress")
+
+    def test_private_rules_pass(self, pack) -> None:
+        rules = [pack.resource(self.vpc_rule, "app", {"securityGroupId": "sg-0web", "ipProtocol": "tcp",
+                                                      "fromPort": 8443, "toPort": 8443, "cidrIpv4": "10.0.0.0/8"}),
+                 pack.resource(self.vpc_rule, "peer", {"securityGroupId": "sg-0web", "ipProtocol": "tcp",
+                                                       "fromPort": 8443, "toPort": 8443,
+                                                       "referencedSecurityGroupId": "sg-0app"})]
+        assert pack.analyze_stack([self.group(pack), *rules], policy=self.policy) == []
 
 
 @pytest.mark.parametrize("token", [
@@ -196,33 +267,6 @@ class TestPublicAccessBlock:
     def test_unknown_flag_is_blocked(self, pack) -> None:
         found = self.stack(pack, {**ALL_BLOCKED, "blockPublicPolicy": UNKNOWN})
         assert len(found) == 1 and "unknown" in found[0].message
-
-
-class TestBucketPolicyPrincipal:
-    policy = "s3-bucket-policy-no-public-principal"
-    token = "aws:s3/bucketPolicy:BucketPolicy"
-    public_read = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}
-
-    def test_public_grant_is_blocked(self, pack) -> None:
-        for principal in ("*", {"AWS": "*"}, {"AWS": ["arn:aws:iam::123456789012:root", "*"]}):
-            statement = {**self.public_read, "Principal": principal}
-            assert len(pack.blocking(self.policy, self.token, {"bucket": "b", "policy": pack.doc(statement)})) == 1
-
-    def test_grant_restricted_to_an_endpoint_or_deny_passes(self, pack) -> None:
-        scoped = {**self.public_read, "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1"}}}
-        deny = {**self.public_read, "Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
-        assert pack.blocking(self.policy, self.token, {"bucket": "b", "policy": pack.doc(scoped, deny)}) == []
-
-    def test_transport_condition_does_not_restrict_who(self, pack) -> None:
-        tls_only = {**self.public_read, "Condition": {"Bool": {"aws:SecureTransport": "true"}}}
-        assert len(pack.blocking(self.policy, self.token, {"bucket": "b", "policy": pack.doc(tls_only)})) == 1
-
-    def test_inline_bucket_policy_is_judged(self, pack) -> None:
-        assert len(pack.blocking(self.policy, BUCKET, {"bucket": "b", "policy": pack.doc(self.public_read)})) == 1
-
-    def test_unknown_policy_is_blocked(self, pack) -> None:
-        found = pack.blocking(self.policy, self.token, {"bucket": "b", "policy": UNKNOWN})
-        assert len(found) == 1 and "unknown" in found[0]
 
 
 @pytest.mark.parametrize("props,blocked", [

@@ -137,7 +137,7 @@ class TestArnInputs:
 
     def test_kms_key_from_another_region_is_blocked(self, pack) -> None:
         found = pack.blocking(self.policy, LOG_GROUP, {"kmsKeyId": "arn:aws:kms:eu-west-1:123456789012:key/abc"})
-        assert len(found) == 1 and "kmsKeyId holds a kms ARN" in found[0]
+        assert len(found) == 1 and "kmsKeyId names a kms ARN" in found[0]
 
     def test_arns_inside_policy_documents_are_found(self, pack) -> None:
         statement = {"Effect": "Allow", "Action": "logs:PutLogEvents",
@@ -208,3 +208,61 @@ class TestClickHouseRegion:
     def test_mismatch_is_blocked(self, pack, props: dict, text: str) -> None:
         found = pack.blocking(self.policy, SERVICE, props)
         assert len(found) == 1 and text in found[0]
+
+
+class TestEveryRegionInput:
+    policy = "resource-region-matches-stack"
+
+    @pytest.mark.parametrize("token,props,where", [
+        ("aws:dynamodb/table:Table", {"name": "t", "replicas": [{"regionName": "eu-west-1"}]},
+         "replicas[0].regionName"),
+        ("aws:ec2/amiCopy:AmiCopy", {"sourceAmiId": "ami-1", "sourceAmiRegion": "eu-west-1"}, "sourceAmiRegion"),
+        ("aws:ecr/replicationConfiguration:ReplicationConfiguration", {"replicationConfiguration": {"rules": [
+            {"destinations": [{"region": "ap-south-1", "registryId": "123456789012"}]}]}},
+         "replicationConfiguration.rules[0].destinations[0].region"),
+        ("aws:s3control/multiRegionAccessPoint:MultiRegionAccessPoint",
+         {"details": {"name": "m", "regions": [{"bucket": "b", "region": "eu-west-1"}]}}, "details.regions[0].region"),
+        ("pulumi:providers:aws", {"region": "us-east-1", "stsRegion": "eu-west-1"}, "stsRegion"),
+    ])
+    def test_nested_region_inputs_elsewhere_are_blocked(self, pack, token: str, props: dict, where: str) -> None:
+        provider = {} if token.startswith("pulumi:providers:") else None
+        found = pack.blocking(self.policy, token, props, provider=provider)
+        assert len(found) == 1 and where in found[0]
+
+    def test_nested_region_inputs_in_the_stack_region_and_flags_pass(self, pack) -> None:
+        props = {"name": "t", "replicas": [{"regionName": "us-east-1"}], "multiRegion": True}
+        assert pack.blocking(self.policy, "aws:dynamodb/table:Table", props) == []
+        assert "unknown" in pack.blocking(self.policy, "aws:ec2/amiCopy:AmiCopy", {"sourceAmiRegion": UNKNOWN})[0]
+
+
+class TestRegionsNamedInStrings:
+    policy = "arn-inputs-same-region"
+
+    @pytest.mark.parametrize("props,text", [
+        ({"endpoint": "https://sqs.eu-west-1.amazonaws.com/123456789012/q"}, "host name"),
+        ({"records": ["dualstack.my-lb-123.eu-west-1.elb.amazonaws.com"]}, "host name"),
+        ({"serviceName": "com.amazonaws.vpce.eu-west-1.vpce-svc-0abc"}, "service name"),
+        ({"targetArn": "arn:aws-us-gov:sns:us-gov-west-1:123456789012:t"}, "sns ARN"),
+    ])
+    def test_other_regions_in_strings_are_blocked(self, pack, props: dict, text: str) -> None:
+        found = pack.blocking(self.policy, "aws:route53/record:Record", props)
+        assert len(found) == 1 and text in found[0]
+
+    def test_provider_endpoints_are_judged(self, pack) -> None:
+        props = {"region": "us-east-1", "endpoints": '[{"sts": "https://sts.eu-central-1.amazonaws.com"}]'}
+        assert len(pack.blocking(self.policy, "pulumi:providers:aws", props, provider={})) == 1
+
+    def test_same_region_names_pass(self, pack) -> None:
+        props = {"records": ["vpce-1.vpce-svc-1.us-east-1.vpce.amazonaws.com"],
+                 "note": "service ec2.us-east-1.amazonaws.com, host my-lb-123.example.com"}
+        assert pack.blocking(self.policy, "aws:route53/record:Record", props) == []
+
+
+def test_clickhouse_private_endpoint_registration_region(pack) -> None:
+    token = "clickhouse:PrivateEndpoint/registration:Registration"
+    base = {"cloudProvider": "aws", "privateEndpointId": "vpce-1"}
+    assert pack.blocking("clickhouse-region-matches-stack", token, {**base, "region": "us-east-1"}) == []
+    found = pack.blocking("clickhouse-region-matches-stack", token, {**base, "region": "eu-central-1"})
+    assert len(found) == 1 and "eu-central-1" in found[0]
+    assert pack.blocking("clickhouse-region-matches-stack", "clickhouse:ServicePrivateEndpoints/attachment:Attachment",
+                         {"serviceId": "s", "privateEndpointIds": ["vpce-1"]}) == []

@@ -1,4 +1,4 @@
-"""The IAM document evaluator: parsing every spelling, and which conditions narrow who can call, operator by operator."""
+"""The IAM document evaluator: parsing every spelling, and which conditions narrow who can call, by operator."""
 
 from __future__ import annotations
 
@@ -95,7 +95,8 @@ class TestParse:
         assert parse(doc(raw)).statements[0].covers_action(action) is expected
 
     def test_condition_operators_are_split(self) -> None:
-        [condition] = statement(Condition={"ForAllValues:StringLikeIfExists": {"AWS:SourceVpce": "vpce-1"}}).conditions()
+        block = {"ForAllValues:StringLikeIfExists": {"AWS:SourceVpce": "vpce-1"}}
+        [condition] = statement(Condition=block).conditions()
         assert (condition.qualifier, condition.base, condition.if_exists, condition.key) == (
             "forallvalues", "stringlike", True, "aws:sourcevpce")
 
@@ -294,6 +295,10 @@ class TestAdmin:
         {"Action": "iam:PassRole", "Resource": "*"},
         {"Action": "iam:Pass*", "Resource": f"arn:aws:iam::{ACCOUNT}:role/*"},
         {"Action": "iam:PassRole", "Resource": "arn:aws:iam::*:role/*"},
+        {"Action": "iam:AttachRolePolicy", "Resource": "*"},
+        {"Action": ["iam:Put*Policy"], "Resource": f"arn:aws:iam::{ACCOUNT}:user/*"},
+        {"Action": "iam:CreatePolicyVersion", "Resource": f"arn:aws:iam::{ACCOUNT}:policy/*"},
+        {"Action": "iam:UpdateAssumeRolePolicy", "Resource": "*"},
     ])
     def test_admin_equivalent(self, fields: dict) -> None:
         assert admin_findings(parse(doc({"Effect": "Allow", **fields})))
@@ -304,6 +309,9 @@ class TestAdmin:
         {"Action": "iam:PassRole", "Resource": f"arn:aws:iam::{ACCOUNT}:role/*-k8s-control-plane"},
         {"Action": "iam:GetRole", "Resource": "*"},
         {"Action": "*", "Resource": "arn:aws:s3:::bucket/*"},
+        {"Action": "iam:AttachRolePolicy", "Resource": f"arn:aws:iam::{ACCOUNT}:role/app-*"},
+        {"Action": "iam:AttachRolePolicy", "Resource": f"arn:aws:iam::{ACCOUNT}:role/*",
+         "Condition": {"StringEquals": {"aws:ResourceTag/team": "data"}}},
     ])
     def test_scoped(self, fields: dict) -> None:
         assert not admin_findings(parse(doc({"Effect": "Allow", **fields})))
