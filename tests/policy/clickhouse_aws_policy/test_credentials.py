@@ -7,6 +7,7 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from policy.clickhouse_aws_policy.credentials import is_sensitive_name, plaintext_findings
 from scripts.analyzer import secret
+from scripts.preview import gate
 
 SECRET = "aws:secretsmanager/secret:Secret"
 STACK = "pulumi:pulumi:Stack"
@@ -125,3 +126,14 @@ class TestPlaintextOnTheWire:
 
     def test_unknowns_and_short_values_are_not_findings(self) -> None:
         assert plaintext_findings({"password": UNKNOWN, "flag": "true"}, ["true"]) == []
+
+
+@pytest.mark.parametrize("key_arn", [
+    "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+    "arn:aws:kms:us-east-1:123456789012:alias/clickhouse-password",
+])
+def test_the_documented_password_kms_key_forms_pass_the_gate(key_arn: str) -> None:
+    """The real program with passwordKmsKey set exports the key's ARN; the gate must not take it for a credential."""
+    result = gate("dev", overrides={"clickhouse-aws:passwordKmsKey": key_arn})
+    assert result.error is None and result.mandatory == [], [v.message for v in result.mandatory]
