@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install preview test bench clean
+.PHONY: install preview test bench bench-policy clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt policy/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ test: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(PY) -m bench.gate_bench
+
+bench-policy: $(INSTALLED)
+	$(PY) -m bench.policy_bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache
