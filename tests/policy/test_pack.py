@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 
 import pytest
@@ -131,3 +132,13 @@ def test_nothing_in_the_pack_directory_shadows_another_module() -> None:
     assert names == {"clickhouse_aws_policy"}
     assert not names & set(sys.stdlib_module_names)
     assert all(importlib.util.find_spec(name) is None for name in names)
+
+
+def test_every_policy_has_its_row_in_the_docs(info: analyzer_pb2.AnalyzerInfo) -> None:
+    """docs/policy.md lists each policy once, with the level and kind the pack reports."""
+    rows = re.findall(r"^\| `([a-z0-9-]+)` \| ([MA])(, stack)? \|", (PACK_DIR.parent / "docs" / "policy.md").read_text(),
+                      re.M)
+    documented = {name: (level, bool(stack)) for name, level, stack in rows}
+    assert len(documented) == len(rows)
+    assert documented == {p.name: ("M" if LEVELS[p.enforcementLevel] == "mandatory" else "A", p.policy_type == STACK)
+                          for p in info.policies}
