@@ -148,14 +148,22 @@ def resource_policy(
     validate: Callable[[Check], None],
     *,
     types: Optional[Iterable[str]] = None,
+    type_prefixes: Optional[tuple[str, ...]] = None,
     advisory: bool = False,
     config_schema: Optional[PolicyConfigSchema] = None,
 ) -> ResourceValidationPolicy:
-    """A resource policy that only runs ``validate`` for ``types`` (all types when None)."""
+    """A resource policy that only runs ``validate`` for ``types`` or types starting with one of ``type_prefixes``
+    (all types when neither is given). The filter runs before the properties are copied, which is most of the cost."""
     wanted = frozenset(types) if types is not None else None
 
+    def applies(resource_type: str) -> bool:
+        if wanted is None and type_prefixes is None:
+            return True
+        return (wanted is not None and resource_type in wanted) or (
+            type_prefixes is not None and resource_type.startswith(type_prefixes))
+
     def run(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        if wanted is not None and args.resource_type not in wanted:
+        if not applies(args.resource_type):
             return
         provider_type, provider_name, provider_props = _provider_view(args.provider)
         resource = Resource(args.resource_type, args.urn, args.name, plain(args.props),

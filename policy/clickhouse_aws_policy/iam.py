@@ -207,7 +207,8 @@ iam_no_admin_policy = resource_policy(
     "iam-no-admin-policy",
     "IAM policies and attachments grant nothing equivalent to administrator access.",
     Severity.MEDIUM,
-    lambda check: _admin(check) if check.resource.type.startswith(("aws:iam/", "aws:ssoadmin/")) else None,
+    _admin,
+    type_prefixes=("aws:iam/", "aws:ssoadmin/"),
 )
 
 POLICIES = [

@@ -145,6 +145,7 @@ no_public_ip_address = resource_policy(
     "Nothing asks for a public IP address (instances, launch templates, spot requests, ECS services, ...).",
     Severity.HIGH,
     _public_addresses,
+    type_prefixes=("aws:",),
 )
 
 POLICIES = [

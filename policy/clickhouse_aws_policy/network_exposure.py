@@ -251,6 +251,7 @@ no_publicly_accessible_databases = resource_policy(
     "Databases and brokers are never publicly accessible.",
     Severity.CRITICAL,
     _databases,
+    type_prefixes=("aws:",),
 )
 
 

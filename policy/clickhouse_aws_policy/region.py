@@ -40,6 +40,9 @@ PEERING_TYPES = (
 # A nested input is region-bearing when its name is ``region`` or ends in ``Region``/``RegionName``; plural lists
 # (Route 53 health checker ``regions``) and condition keys inside documents are not.
 _REGION_INPUT = re.compile(r"^(?:region|regionName|[a-zA-Z]+Region(?:Name)?)$")
+# Availability zone names carry their region: eu-west-1a, us-east-1-bos-1a (a Local Zone); zone IDs (use1-az1) do not.
+_ZONE_INPUT = re.compile(r"^(?:availabilityZones?|[a-zA-Z]+AvailabilityZones?)$")
+_ZONE_REGION = re.compile(r"^([a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d+)(?:[a-z]|-[a-z0-9-]+)$")
 # Inputs a dedicated policy below judges (with a clearer message), left out of the generic walks.
 _DEDICATED = {
     ENDPOINT: {"serviceRegion", "serviceName"},
@@ -48,19 +51,25 @@ _DEDICATED = {
 }
 
 
-def _region_policy(name: str, description: str, validate, types=None):
-    return resource_policy(name, description, Severity.HIGH, validate, types=types, config_schema=REGION_SCHEMA)
+def _region_policy(name: str, description: str, validate, types=None, type_prefixes=None):
+    return resource_policy(name, description, Severity.HIGH, validate, types=types, type_prefixes=type_prefixes,
+                           config_schema=REGION_SCHEMA)
 
 
 def _region_inputs(resource: Resource) -> list[tuple[str, Any]]:
-    """(path, value) of every nested region-bearing input other than the top-level ``region``."""
+    """(where, region) of every nested region-bearing input other than the top-level ``region``, availability
+    zone names included (their region is the name without the zone letter)."""
     skip = _DEDICATED.get(resource.type, set())
     found = []
     for path, key, value in walk(resource.props):
-        if path == "region" or key in skip or not _REGION_INPUT.match(key) or isinstance(value, (dict, list, bool)):
+        if path == "region" or key in skip or isinstance(value, (dict, list, bool)):
             continue
-        if is_unknown(value) or (isinstance(value, str) and value):
+        if _REGION_INPUT.match(key) and (is_unknown(value) or (isinstance(value, str) and value)):
             found.append((path, value))
+        elif _ZONE_INPUT.match(key) and isinstance(value, str):
+            zone = _ZONE_REGION.match(value)
+            if zone:
+                found.append((f"the region of {path} ({value})", zone.group(1)))
     return found
 
 
@@ -68,11 +77,9 @@ def _resource_region(check: Check) -> None:
     resource = check.resource
     if resource.type == AWS_PROVIDER:
         check_region(check, check.props.get("region"), "the provider's region")
-    elif resource.type.startswith("aws:"):
+    else:
         region, where = effective_region(resource)
         check_region(check, region, where)
-    else:
-        return
     for path, value in _region_inputs(resource):
         check_region(check, value, path)
 
@@ -81,6 +88,7 @@ resource_region_matches_stack = _region_policy(
     "resource-region-matches-stack",
     "AWS resources and providers are in the stack's region, every region-bearing input included.",
     _resource_region,
+    type_prefixes=("aws:", AWS_PROVIDER),
 )
 
 
@@ -244,6 +252,7 @@ s3_replication_same_region = stack_policy(
 
 
 def _clickhouse_region(check: Check) -> None:
+    # Only ClickHouse resources that take a region (services, endpoint registrations) are placed somewhere.
     if "region" not in check.props and "cloudProvider" not in check.props:
         return
     provider = check.props.get("cloudProvider")
@@ -256,7 +265,8 @@ def _clickhouse_region(check: Check) -> None:
 clickhouse_region_matches_stack = _region_policy(
     "clickhouse-region-matches-stack",
     "ClickHouse resources that take a region (services, private endpoint registrations) are in the stack's region.",
-    lambda check: _clickhouse_region(check) if check.resource.type.startswith("clickhouse:") else None,
+    _clickhouse_region,
+    type_prefixes=("clickhouse:",),
 )
 
 POLICIES = [

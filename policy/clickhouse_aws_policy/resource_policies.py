@@ -114,35 +114,38 @@ def _s3_acls(check: Check) -> None:
         check.report("acl is unknown until the update; a public canned ACL cannot be ruled out at preview.")
     elif isinstance(acl, str) and acl.lower() in _PUBLIC_ACLS:
         check.report(f"acl is {acl!r}: everyone (or every AWS account) can read the bucket or its objects.")
-    grants = dig(check.props, "accessControlPolicy", "grants")
-    for index, grant in enumerate(grants if isinstance(grants, list) else []):
-        uri = dig(grant, "grantee", "uri")
-        if isinstance(uri, str) and uri.endswith(_PUBLIC_GRANTEES):
-            check.report(f"accessControlPolicy.grants[{index}] grants {dig(grant, 'permission')} to {uri}.")
+    # Grants to the global groups, wherever the resource keeps them (accessControlPolicy.grants, grants, ...).
+    for path, key, value in walk(check.props):
+        if key == "uri" and isinstance(value, str) and value.endswith(_PUBLIC_GRANTEES):
+            check.report(f"{path} grants access to {value}.")
 
 
-def _family(prefixes: tuple[str, ...], what: str, extra: Callable[[Check], None] | None = None):
+def _family(what: str, extra: Callable[[Check], None] | None = None):
     def validate(check: Check) -> None:
-        if not check.resource.type.startswith(prefixes):
-            return
         _judge_documents(check, what)
         if extra is not None:
             extra(check)
     return validate
 
 
+S3_FAMILY = ("aws:s3/", "aws:s3control/")
+KMS_FAMILY = ("aws:kms/",)
+
+
 s3_bucket_policy_no_public_principal = resource_policy(
     "s3-bucket-policy-no-public-principal",
     "S3 bucket and access point policies and ACLs grant nothing to everyone.",
     Severity.CRITICAL,
-    _family(("aws:s3/", "aws:s3control/"), "bucket policy", _s3_acls),
+    _family("bucket policy", _s3_acls),
+    type_prefixes=S3_FAMILY,
 )
 
 kms_key_policy_no_public_principal = resource_policy(
     "kms-key-policy-no-public-principal",
     "KMS key policies grant nothing to '*' without a condition that restricts who.",
     Severity.CRITICAL,
-    _family(("aws:kms/",), "key policy"),
+    _family("key policy"),
+    type_prefixes=KMS_FAMILY,
 )
 
 
@@ -167,7 +170,7 @@ def _open_principal(check: Check, principal: Any, guards: dict[str, str], what: 
 
 def _permissions(check: Check) -> None:
     rtype = check.resource.type
-    if rtype.startswith(("aws:s3/", "aws:s3control/", "aws:kms/")):
+    if rtype.startswith(S3_FAMILY + KMS_FAMILY):
         return
     _judge_documents(check, "resource policy")
     if rtype == "aws:lambda/permission:Permission":
@@ -190,6 +193,7 @@ resource_policy_no_public_principal = resource_policy(
     "Resource policies (Secrets Manager, SNS, SQS, ECR, VPC endpoints, Lambda, ...) grant nothing to everyone.",
     Severity.CRITICAL,
     _permissions,
+    type_prefixes=("aws:",),
 )
 
 POLICIES = [

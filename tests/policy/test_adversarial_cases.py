@@ -235,6 +235,9 @@ CASES = [
         "AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "s3:*", "Resource": "*"})], "block"),
     Case("bucket-policy-negated-account", [bucket_policy(public_grant(
         {"StringNotEquals": {"aws:PrincipalAccount": OTHER}}))], "block"),
+    Case("bucket-grants-all-users", [R("aws:s3/bucketAclV2:BucketAclV2", {"bucket": "data", "accessControlPolicy": {
+        "owner": {"id": "o"}, "grants": [{"permission": "FULL_CONTROL", "grantee": {
+            "type": "Group", "uri": "http://acs.amazonaws.com/groups/global/AllUsers"}}]}})], "block"),
     Case("bucket-acl-public-read", [R("aws:s3/bucketAcl:BucketAcl", {"bucket": "data", "acl": "public-read"})],
          "block"),
     Case("key-policy-caller-account-wildcard", [R(KEY, {"enableKeyRotation": True, "policy": doc(public_grant(
@@ -370,6 +373,8 @@ CASES = [
                                                    "ipAccesses": []})], "block"),
     Case("region-clickhouse-registration", [R("clickhouse:PrivateEndpoint/registration:Registration", {
         "cloudProvider": "aws", "region": "us-west-2", "privateEndpointId": "vpce-1"})], "block"),
+    Case("region-availability-zone", [R("aws:ec2/subnet:Subnet", {"vpcId": "vpc-1", "cidrBlock": "10.0.0.0/24",
+                                                                   "availabilityZone": "eu-central-1b"})], "block"),
     Case("region-unknown", [R("aws:sqs/queue:Queue", {"name": "q", "region": UNKNOWN})], "block"),
     Case("region-same-everywhere", [
         R("aws:sqs/queue:Queue", {"name": "q", "region": "us-east-1",

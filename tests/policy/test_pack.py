@@ -136,8 +136,8 @@ def test_nothing_in_the_pack_directory_shadows_another_module() -> None:
 
 def test_every_policy_has_its_row_in_the_docs(info: analyzer_pb2.AnalyzerInfo) -> None:
     """docs/policy.md lists each policy once, with the level and kind the pack reports."""
-    rows = re.findall(r"^\| `([a-z0-9-]+)` \| ([MA])(, stack)? \|", (PACK_DIR.parent / "docs" / "policy.md").read_text(),
-                      re.M)
+    docs = (PACK_DIR.parent / "docs" / "policy.md").read_text()
+    rows = re.findall(r"^\| `([a-z0-9-]+)` \| ([MA])(, stack)? \|", docs, re.M)
     documented = {name: (level, bool(stack)) for name, level, stack in rows}
     assert len(documented) == len(rows)
     assert documented == {p.name: ("M" if LEVELS[p.enforcementLevel] == "mandatory" else "A", p.policy_type == STACK)

@@ -229,6 +229,19 @@ class TestEveryRegionInput:
         found = pack.blocking(self.policy, token, props, provider=provider)
         assert len(found) == 1 and where in found[0]
 
+    @pytest.mark.parametrize("token,props", [
+        ("aws:ec2/subnet:Subnet", {"vpcId": "vpc-1", "availabilityZone": "eu-west-1a"}),
+        ("aws:autoscaling/group:Group", {"availabilityZones": ["us-east-1a", "ap-south-1b"]}),
+        ("aws:ec2/subnet:Subnet", {"vpcId": "vpc-1", "availabilityZone": "us-west-2-lax-1a"}),
+    ])
+    def test_availability_zones_of_another_region_are_blocked(self, pack, token: str, props: dict) -> None:
+        found = pack.blocking(self.policy, token, props)
+        assert len(found) == 1 and "availabilityZone" in found[0]
+
+    def test_availability_zones_and_zone_ids_of_the_stack_region_pass(self, pack) -> None:
+        props = {"vpcId": "vpc-1", "availabilityZone": "us-east-1a", "availabilityZoneId": "euw1-az1"}
+        assert pack.blocking(self.policy, "aws:ec2/subnet:Subnet", props) == []
+
     def test_nested_region_inputs_in_the_stack_region_and_flags_pass(self, pack) -> None:
         props = {"name": "t", "replicas": [{"regionName": "us-east-1"}], "multiRegion": True}
         assert pack.blocking(self.policy, "aws:dynamodb/table:Table", props) == []

@@ -138,5 +138,10 @@ class TestBucketAcls:
     def test_public_acls_are_blocked(self, pack, props: dict) -> None:
         assert len(pack.blocking(self.policy, "aws:s3/bucketAcl:BucketAcl", props)) == 1
 
+    def test_grants_in_any_input_are_found(self, pack) -> None:
+        grants = [{"permissions": ["READ"], "type": "Group",
+                   "uri": "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"}]
+        assert len(pack.blocking(self.policy, "aws:s3/bucketV2:BucketV2", {"bucket": "b", "grants": grants})) == 1
+
     def test_private_acl_passes(self, pack) -> None:
         assert pack.blocking(self.policy, "aws:s3/bucketAcl:BucketAcl", {"bucket": "b", "acl": "private"}) == []
