@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import pulumi.runtime
 from pulumi.runtime.rpc import UNKNOWN as WIRE_UNKNOWN, is_rpc_secret

@@ -14,8 +14,8 @@ It does not when
 * it ends in ``IfExists``: a request without the key (an anonymous one, a call through a VPC endpoint) passes;
 * it is ``ForAllValues:``: a request without the key satisfies it vacuously;
 * it is ``Null`` or ``Bool``: presence or a flag says nothing about *who*;
-* a value is a pattern any caller satisfies (``*``, ``?*``, ``????????????``, ``arn:aws:iam::*:*``, ``o-*``) or a
-  policy variable, or an ``aws:SourceIp`` set that admits the public internet (see ``addresses``);
+* a value is a pattern any caller satisfies (``*``, ``?*``, ``????????????``, ``arn:aws:iam::*:*``, ``o-*``), a
+  policy variable other than the resource owner's, or an ``aws:SourceIp`` set open to the internet (``addresses``);
 * its key does not identify the caller or the network (``aws:SecureTransport``, ``kms:ViaService``, ...).
 
 An ARN pattern still restricts when it pins the account (``arn:aws:sns:us-east-1:111122223333:*``), an org path when it
