@@ -10,6 +10,7 @@ answers are returned as None, because a missing VPC or endpoint is a finding of 
 from __future__ import annotations
 
 import ipaddress
+import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator, Union
@@ -84,6 +85,25 @@ def _translate(err: Exception, action: str) -> VerifyError:
         return VerifyError(f"No usable AWS credentials were found ({err}). Configure credentials for the stack's "
                            "account (AWS_PROFILE, an instance or task role, `aws sso login`) and run again.")
     return VerifyError(f"The AWS SDK failed on {action}: {err}.")
+
+
+class _NoResponseBodies(logging.Filter):
+    """Drops botocore's DEBUG record of a response body, which for GetSecretValue is the secret itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Response body")
+
+
+@contextmanager
+def _unlogged_response_bodies() -> Iterator[None]:
+    # Only matters when an embedding program turns on botocore's DEBUG logging; the CLI never does.
+    parsers = logging.getLogger("botocore.parsers")
+    quiet = _NoResponseBodies()
+    parsers.addFilter(quiet)
+    try:
+        yield
+    finally:
+        parsers.removeFilter(quiet)
 
 
 @contextmanager
@@ -192,8 +212,9 @@ class VerifyAws:
 
     def secret_string(self, secret_arn: str) -> str | None:
         """The secret's current value (never logged or shown); None when the secret does not exist."""
-        answer = self._call("secretsmanager", "get_secret_value",
-                            frozenset({"ResourceNotFoundException"}), SecretId=secret_arn)
+        with _unlogged_response_bodies():
+            answer = self._call("secretsmanager", "get_secret_value",
+                                frozenset({"ResourceNotFoundException"}), SecretId=secret_arn)
         if answer is None:
             return None
         if "SecretString" not in answer:

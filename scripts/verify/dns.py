@@ -111,10 +111,10 @@ def check_dns(check_id: str, title: str, host: str, expectation: Expectation, ne
     verified = tuple(address for address, reasons in verdicts.items() if not reasons)
     details = tuple(f"{address}: {'; '.join(reasons) if reasons else 'ok'}" for address, reasons in verdicts.items())
     facts = {"addresses": [str(a) for a in addresses], "expected": sorted(str(a) for a in expectation.interfaces.addresses)}
-    if len(verified) < len(addresses):
-        bad = len(addresses) - len(verified)
-        return DnsOutcome(failed(check_id, title, f"{host} resolves to {shown}: {bad} of {len(addresses)} "
-                                 f"address{'es are' if bad > 1 else ' is'} not the {expectation.interfaces.owner}'s "
+    wrong = [str(address) for address in addresses if address not in verified]
+    if wrong:
+        return DnsOutcome(failed(check_id, title, f"{host} resolves to {shown}: {', '.join(wrong)} "
+                                 f"{'are' if len(wrong) > 1 else 'is'} not the {expectation.interfaces.owner}'s "
                                  f"private address in {expectation.vpc_id}.", details, **facts), verified)
     return DnsOutcome(passed(check_id, title, f"{host} resolves to {shown}: private addresses of the "
                              f"{expectation.interfaces.owner} in {expectation.vpc_id}.", **facts), verified)

@@ -32,8 +32,8 @@ def redact(text: str, secret: str) -> str:
 
 def _why(err: Exception, user: str) -> str:
     text = str(err)
-    # ClickHouse answers a bad user or password with code 516 (AUTHENTICATION_FAILED); older servers with 192/193.
-    if any(mark in text for mark in ("AUTHENTICATION_FAILED", "Code: 516", "Code: 193", "Code: 192")):
+    # ClickHouse answers a bad user or password with HTTP 401 and code 516 (AUTHENTICATION_FAILED), older servers 192/193.
+    if any(mark in text for mark in ("AUTHENTICATION_FAILED", "Code: 516", "Code: 193", "Code: 192", "status 401")):
         return f"ClickHouse refused user {user}'s credentials from the secret: {text}"
     return text or type(err).__name__
 
