@@ -69,7 +69,7 @@ def refuse_others(model: OperationModel, **_: Any) -> None:
 
 def _translate(err: Exception, action: str) -> VerifyError:
     if isinstance(err, ClientError):
-        code = str(err.response.get("Error", {}).get("Code", ""))
+        code = _code(err)
         detail = err.response.get("Error", {}).get("Message") or "no message"
         if code in _ACCESS_DENIED:
             return VerifyError(f"AWS denied {action} ({code}: {detail}). The check needs the permissions in "
@@ -114,6 +114,11 @@ def _translated(action: str) -> Iterator[None]:
         raise _translate(err, action) from None
 
 
+def _action(client: BaseClient, method: str) -> str:
+    """The IAM action of a client method, as the policy document names it (e.g. ``ec2:DescribeVpcs``)."""
+    return f"{client.meta.service_model.signing_name}:{client.meta.method_to_api_mapping[method]}"
+
+
 def _code(err: ClientError) -> str:
     return str(err.response.get("Error", {}).get("Code", ""))
 
@@ -148,9 +153,9 @@ class VerifyAws:
         return self._clients[service]
 
     def _call(self, service: str, method: str, missing: frozenset[str] = frozenset(), **params: Any) -> Any:
+        """``client.<method>(**params)``; None when AWS answers with one of the ``missing`` error codes."""
         client = self._client(service)
-        action = f"{client.meta.service_model.signing_name}:{client.meta.method_to_api_mapping[method]}"
-        with _translated(action):
+        with _translated(_action(client, method)):
             try:
                 return getattr(client, method)(**params)
             except ClientError as err:
@@ -159,9 +164,9 @@ class VerifyAws:
                 raise
 
     def _pages(self, service: str, method: str, key: str, **params: Any) -> list[Any]:
+        """Every ``key`` item across all pages of a paginated call."""
         client = self._client(service)
-        action = f"{client.meta.service_model.signing_name}:{client.meta.method_to_api_mapping[method]}"
-        with _translated(action):
+        with _translated(_action(client, method)):
             return [item for page in client.get_paginator(method).paginate(**params) for item in page.get(key, [])]
 
     def account_id(self) -> str:

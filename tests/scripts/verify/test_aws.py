@@ -93,6 +93,14 @@ def test_malformed_aws_settings_stop_the_run_with_a_message(stack, capsys, monke
     assert "Traceback" not in err
 
 
+def test_the_checks_own_retry_and_timeout_settings_win_over_malformed_ones(stack, capsys, monkeypatch):
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "abc")
+    monkeypatch.setenv("AWS_RETRY_MODE", "bogus")
+    exit_code, out, err, network = verify(stack, capsys)
+    assert exit_code == 1 and err == ""  # ran every AWS read; the name does not resolve in this test's network
+    assert network.resolved and json.loads(out)["checks"][0]["id"] == "dns"
+
+
 def test_no_credentials_stop_the_run(stack, capsys, monkeypatch):
     for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.delenv(variable)
