@@ -1,4 +1,4 @@
-"""CLI: ``python -m scripts.verify --outputs outputs.json|- [--json] [--ca-file PEM] [--timeout S] [--min-cert-days N]``."""
+"""CLI: ``python -m scripts.verify --outputs FILE|- [--json] [--ca-file PEM] [--timeout S] [--min-cert-days N]``."""
 
 from __future__ import annotations
 

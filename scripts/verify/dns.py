@@ -110,7 +110,8 @@ def check_dns(check_id: str, title: str, host: str, expectation: Expectation, ne
     verdicts = {address: _judge(address, expectation) for address in addresses}
     verified = tuple(address for address, reasons in verdicts.items() if not reasons)
     details = tuple(f"{address}: {'; '.join(reasons) if reasons else 'ok'}" for address, reasons in verdicts.items())
-    facts = {"addresses": [str(a) for a in addresses], "expected": sorted(str(a) for a in expectation.interfaces.addresses)}
+    facts = {"addresses": [str(a) for a in addresses],
+             "expected": sorted(str(a) for a in expectation.interfaces.addresses)}
     wrong = [str(address) for address in addresses if address not in verified]
     if wrong:
         return DnsOutcome(failed(check_id, title, f"{host} resolves to {shown}: {', '.join(wrong)} "

@@ -32,7 +32,7 @@ def redact(text: str, secret: str) -> str:
 
 def _why(err: Exception, user: str) -> str:
     text = str(err)
-    # ClickHouse answers a bad user or password with HTTP 401 and code 516 (AUTHENTICATION_FAILED), older servers 192/193.
+    # A bad user or password: HTTP 401 with code 516 (AUTHENTICATION_FAILED); older servers answer 192 or 193.
     if any(mark in text for mark in ("AUTHENTICATION_FAILED", "Code: 516", "Code: 193", "Code: 192", "status 401")):
         return f"ClickHouse refused user {user}'s credentials from the secret: {text}"
     return text or type(err).__name__
@@ -69,7 +69,7 @@ def check_query(host: str, port: int, addresses: tuple[IPAddress, ...], credenti
             client.close()
         pool.clear()
     if rows != [(1,)]:
-        return failed(CHECK_ID, TITLE, f"SELECT 1 at {address}:{port} returned {redact(repr(rows), credentials.password)}"
-                      ", not a single 1.")
+        shown = redact(repr(rows), credentials.password)
+        return failed(CHECK_ID, TITLE, f"SELECT 1 at {address}:{port} returned {shown}, not a single 1.")
     return passed(CHECK_ID, TITLE, f"SELECT 1 at {address}:{port} returned 1 over HTTPS as {credentials.username} "
                   f"(ClickHouse {version}).", server_version=version)

@@ -29,6 +29,13 @@ BYOC_DNS = ("byoc-dns", "The BYOC record resolves to the internal NLB's private 
 BYOC_PORTS = ("byoc-ports", "The internal NLB accepts TCP on the HTTPS and native TLS ports")
 
 
+@dataclass(frozen=True)
+class Options:
+    ca_file: str | None = None  # PEM bundle to trust instead of the system's CAs
+    timeout: float = 5.0  # seconds for each resolution, connection, handshake and HTTP read
+    min_cert_days: int = 7  # a certificate expiring sooner is a failure
+
+
 def _byoc_checks(record_name: str | None, expectation: Expectation | None, ports: tuple[int, ...], network: Network,
                  timeout: float) -> list[CheckResult]:
     if record_name is None or expectation is None:
@@ -36,13 +43,6 @@ def _byoc_checks(record_name: str | None, expectation: Expectation | None, ports
         return [skipped(*BYOC_DNS, reason), skipped(*BYOC_PORTS, reason)]
     dns = check_dns(*BYOC_DNS, record_name, expectation, network, timeout)
     return [dns.result, check_ports(*BYOC_PORTS, record_name, dns.verified, ports, network, timeout)]
-
-
-@dataclass(frozen=True)
-class Options:
-    ca_file: str | None = None  # PEM bundle to trust instead of the system's CAs
-    timeout: float = 5.0  # seconds for each resolution, connection, handshake and HTTP read
-    min_cert_days: int = 7  # a certificate expiring sooner is a failure
 
 
 def _context(ca_file: str | None) -> ssl.SSLContext:
@@ -74,7 +74,7 @@ def run_verify(outputs: Mapping[str, Any], *, options: Options = Options(), sess
 
     dns = check_dns("dns", "The service's hostname resolves to the endpoint's private addresses in the VPC",
                     target.host, service, network, options.timeout)
-    ports = (target.https_port, NATIVE_TLS_PORT)
+    ports = tuple(dict.fromkeys((target.https_port, NATIVE_TLS_PORT)))
     checks: list[CheckResult] = [dns.result]
     checks += [check_tls(target.host, port, dns.verified, network, context, options.timeout, options.min_cert_days,
                          now) for port in ports]

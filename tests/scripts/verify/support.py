@@ -48,7 +48,7 @@ PASSWORD = "Pw-7hJq2-NeverPrinted-x9Lk"
 INSTALL_HINT = (
     "clickhouse-server is not installed, and the connectivity tests need a real server. Install it with "
     "`make clickhouse-server` (Debian/Ubuntu: apt-get update && apt-get install -y clickhouse-server); "
-    "CI does this in .ci/run."
+    "`make test` does it when run as root, as in CI."
 )
 
 

@@ -53,8 +53,9 @@ def test_the_policy_document_grants_exactly_the_operations_the_check_may_call():
 
 
 @pytest.mark.parametrize("operation, code, message", [
-    ("GetSecretValue", "AccessDeniedException", "AWS denied secretsmanager:GetSecretValue (AccessDeniedException: "
-                                                "test). The check needs the permissions in docs/verify-iam-policy.json"),
+    ("GetSecretValue", "AccessDeniedException",
+     "AWS denied secretsmanager:GetSecretValue (AccessDeniedException: test). The check needs the permissions in "
+     "docs/verify-iam-policy.json"),
     ("GetSecretValue", "DecryptionFailure", "Secrets Manager could not decrypt the password secret (test). The "
                                             "identity needs kms:Decrypt"),
     ("DescribeVpcEndpoints", "UnauthorizedOperation", "AWS denied ec2:DescribeVpcEndpoints"),
