@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install preview test bench bench-policy clean
+.PHONY: install clickhouse-server preview test bench bench-policy clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt policy/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +19,21 @@ $(INSTALLED): requirements.txt requirements-dev.txt policy/requirements.txt
 
 install: $(INSTALLED)
 
+# The connectivity check's tests run a real ClickHouse server: Debian's clickhouse-server package, installed once as
+# root (CI runs as root) or through passwordless sudo. Otherwise this only says how; those tests then fail saying so.
+CLICKHOUSE_SERVER := $(firstword $(wildcard /usr/sbin/clickhouse-server /usr/bin/clickhouse-server))
+clickhouse-server:
+ifeq ($(CLICKHOUSE_SERVER),)
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
+		echo "clickhouse-server is missing: run 'sudo make clickhouse-server' for the connectivity tests"; exit 0; fi; \
+	$$SUDO apt-get update -qq && \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clickhouse-server >/dev/null
+endif
+
 preview: $(INSTALLED)
 	$(PY) -m scripts.preview --stack $(STACK)
 
-test: $(INSTALLED)
+test: $(INSTALLED) clickhouse-server
 	$(PY) -m pytest
 
 bench: $(INSTALLED)
