@@ -10,9 +10,9 @@ import pulumi
 
 import stack_config
 from components.account import AwsAccount
-from components.byoc import ByocInputs, deploy_byoc
-from components.byoc_common import BYOC_SUBNET_TAGS, BYOC_TAGS
-from components.byoc_network import resolve_byoc_layout
+from components.byoc.deploy import ByocInputs, deploy_byoc
+from components.byoc.names import BYOC_SUBNET_TAGS, BYOC_TAGS
+from components.byoc.network import resolve_byoc_layout
 from components.clickhouse_service import DEFAULT_USER, HTTPS_PORT, ClickHouseService, ClickHouseServiceArgs
 from components.kms_key import KmsKey, KmsKeyArgs, logs_usage_statement
 from components.network import PrivateNetwork, PrivateNetworkArgs, resolve_layout

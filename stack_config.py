@@ -471,7 +471,7 @@ def _byoc_network(r: ConfigReader, network: NetworkConfig) -> None:
                 "one private subnet of at least /23 in each of three availability zones")
         r.check(network.az_count == BYOC_AZ_COUNT, "azCount",
                 f"is {network.az_count} but ClickHouse BYOC needs exactly {BYOC_AZ_COUNT} availability zones")
-        vpc_cidr = None  # known only after the VPC is looked up (components.byoc_network.resolve_byoc_layout)
+        vpc_cidr = None  # known only after the VPC is looked up (components.byoc.network.resolve_byoc_layout)
         # _network checks reservedCidrs only for a VPC it creates; BYOC compares the adopted VPC with them later.
         for reserved in r.get("reservedCidrs"):
             try:

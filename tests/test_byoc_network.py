@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from components.byoc_common import BYOC_SUBNET_TAGS
+from components.byoc.names import BYOC_SUBNET_TAGS
 from stack_config import BYOC_INTERFACE_ENDPOINTS
 from tests.byoc_support import (
     ADOPTED, ADOPTED_SUBNETS, ADOPTED_VPC, MAIN_ROUTE_TABLE, REGION, children, custom, route_table_of, run,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.byoc_common import CLIENT_PORTS, CLUSTER_PORTS
+from components.byoc.security_groups import CLIENT_PORTS, CLUSTER_PORTS
 from tests.byoc_support import APP_SECURITY_GROUPS, CONTROL_PLANE_SG, S3_PREFIX_LIST, children, custom, phase3, run
 
 GROUPS = "clickhouse-aws:byoc:SecurityGroups"

@@ -12,11 +12,22 @@ from typing import Mapping, Optional, Sequence
 
 import pulumi
 
-from components.byoc_common import CLIENT_PORTS, CLUSTER_PORTS, HTTP_PORT
+from components.clickhouse_service import HTTPS_PORT, NATIVE_TLS_PORT
 from components.security_group_rules import Peer, Ports, port_label, security_group, security_group_rule
 
 HTTPS = 443
 EPHEMERAL = (1025, 65535)
+HTTP_PORT = 8123
+NATIVE_PORT = 9000
+# What a client speaks to ClickHouse: HTTP and native, each in plain and TLS form.
+CLIENT_PORTS = {
+    HTTP_PORT: "HTTP interface",
+    NATIVE_PORT: "native protocol",
+    HTTPS_PORT: "HTTPS interface",
+    NATIVE_TLS_PORT: "native protocol over TLS",
+}
+# What ClickHouse replicas and Keeper speak among themselves: interserver replication, Keeper client, Keeper Raft.
+CLUSTER_PORTS = {9009: "interserver replication", 9181: "Keeper client", 9234: "Keeper Raft"}
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.account import policy_document
-from components.byoc_common import ByocNames
+from components.byoc.names import ByocNames
 
 # How long an overwritten or deleted object stays recoverable as a noncurrent version.
 NONCURRENT_VERSION_DAYS = 30

@@ -12,14 +12,14 @@ from typing import Any, Mapping
 import pulumi
 
 from components.account import AwsAccount
-from components.byoc_common import ByocNames
-from components.byoc_dns import ByocDns, ByocDnsArgs
-from components.byoc_iam import ByocIam, ByocIamArgs
-from components.byoc_keys import ByocKeys, ByocKeysArgs
-from components.byoc_logging import ByocLogging, ByocLoggingArgs
-from components.byoc_network import ByocLayout, ByocNetwork, ByocNetworkArgs
-from components.byoc_security_groups import ByocSecurityGroups, ByocSecurityGroupsArgs
-from components.byoc_storage import ByocStorage, ByocStorageArgs
+from components.byoc.names import ByocNames
+from components.byoc.dns import ByocDns, ByocDnsArgs
+from components.byoc.iam import ByocIam, ByocIamArgs
+from components.byoc.keys import ByocKeys, ByocKeysArgs
+from components.byoc.logs import ByocLogging, ByocLoggingArgs
+from components.byoc.network import ByocLayout, ByocNetwork, ByocNetworkArgs
+from components.byoc.security_groups import ByocSecurityGroups, ByocSecurityGroupsArgs
+from components.byoc.storage import ByocStorage, ByocStorageArgs
 from components.network import PrivateNetwork
 from stack_config import ByocConfig, NetworkConfig
 

@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components.byoc_common import BYOC_SUBNET_TAGS, BYOC_TAGS
+from components.byoc.names import BYOC_SUBNET_TAGS, BYOC_TAGS
 from components.network import NetworkLayout
 from components.security_group_rules import Peer, security_group, security_group_rule
 from stack_config import (

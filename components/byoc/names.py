@@ -1,4 +1,4 @@
-"""Names, tags and ports the BYOC components share.
+"""Names and tags the BYOC components share.
 
 Key and bucket policies name the IAM roles, and the IAM policies name the buckets and log groups, so every component
 derives those names here, from the config and the account, rather than from each other's resources.
@@ -9,34 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components.account import AwsAccount
-from components.clickhouse_service import HTTPS_PORT, NATIVE_TLS_PORT
 from stack_config import ByocConfig
 
-# ClickHouse discovers the VPC and subnets by these tags; the internal-elb tag lets the AWS Load Balancer Controller
-# place the internal NLB in the private subnets.
-BYOC_TAGS = {"clickhouse-byoc": "true"}
+# ClickHouse discovers the VPC and subnets by this tag, and its management role may change only what carries it; the
+# internal-elb tag lets the AWS Load Balancer Controller place the internal NLB in the private subnets.
+BYOC_TAG = "clickhouse-byoc"
+BYOC_TAGS = {BYOC_TAG: "true"}
 BYOC_SUBNET_TAGS = {"kubernetes.io/role/internal-elb": "1", **BYOC_TAGS}
-
-HTTP_PORT = 8123
-NATIVE_PORT = 9000
-INTERSERVER_PORT = 9009
-KEEPER_PORT = 9181
-KEEPER_RAFT_PORT = 9234
-# What a client speaks to ClickHouse: HTTP and native, each in plain and TLS form.
-CLIENT_PORTS = {
-    HTTP_PORT: "HTTP interface",
-    NATIVE_PORT: "native protocol",
-    HTTPS_PORT: "HTTPS interface",
-    NATIVE_TLS_PORT: "native protocol over TLS",
-}
-# What ClickHouse replicas and Keeper speak among themselves.
-CLUSTER_PORTS = {
-    INTERSERVER_PORT: "interserver replication",
-    KEEPER_PORT: "Keeper client",
-    KEEPER_RAFT_PORT: "Keeper Raft",
-}
-
-LOG_GROUP_KEYS = ("query", "error", "eks_cluster")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Mapping
 import pulumi
 import pulumi_aws as aws
 
-from components.byoc_common import ByocNames
+from components.byoc.names import ByocNames
 from components.kms_key import KmsKey, KmsKeyArgs
 
 
