@@ -5,9 +5,9 @@ from __future__ import annotations
 import ipaddress
 
 from components.byoc.names import BYOC_SUBNET_TAGS
-from stack_config import BYOC_INTERFACE_ENDPOINTS
+from stack_config.keys import BYOC_INTERFACE_ENDPOINTS
 from tests.byoc_support import (
-    ADOPTED, ADOPTED_SUBNETS, ADOPTED_VPC, MAIN_ROUTE_TABLE, REGION, children, custom, route_table_of, run,
+    ADOPTED, ADOPTED_SUBNETS, ADOPTED_VPC, MAIN_ROUTE_TABLE, NS, REGION, children, custom, error_of, route_table_of, run,
 )
 
 NETWORK = "clickhouse-aws:byoc:Network"
@@ -124,3 +124,15 @@ class TestAdoptedVpc:
 
     def test_subnets_of_exactly_23_pass(self):
         assert run("prod", ADOPTED, subnet_prefix=23).error is None
+
+    def test_subnets_smaller_than_23_are_rejected_after_lookup(self):
+        error = error_of({**ADOPTED}, subnet_prefix=24)
+        assert f"{NS}:subnetIds:" in error and "smaller than the /23" in error
+
+    def test_subnets_without_any_route_table_are_rejected(self):
+        error = error_of({**ADOPTED}, route_tables="none")
+        assert f"{NS}:subnetIds: no route table found" in error
+
+    def test_a_vpc_without_dns_hostnames_is_rejected(self):
+        error = error_of({**ADOPTED}, vpc_dns=False)
+        assert f"{NS}:vpcId:" in error and "DNS hostnames" in error

@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-import stack_config
 from components.clickhouse_service import ClickHouseService, ClickHouseServiceArgs, clickhouse_password_hash
 from scripts.engine import run_inline
+from stack_config.clickhouse import BackupConfig, ClickHouseConfig
+from stack_config.secret import SecretConfig
 from tests.helpers import by_name, generated_password, is_secret_on_wire, plain_wire_strings
 
 SERVICE = "clickhouse:index/service:Service"
@@ -102,15 +103,15 @@ def test_a_given_key_arn_is_used_without_creating_a_key():
 
 
 def test_outputs_derived_from_the_password_are_pulumi_secrets():
-    cfg = stack_config.ClickHouseConfig(
+    cfg = ClickHouseConfig(
         service_name="unit", region="us-east-1", idle_scaling=True, idle_timeout_minutes=5, min_replica_memory_gb=8,
         max_replica_memory_gb=8, num_replicas=1, release_channel="default",
-        backup=stack_config.BackupConfig(retention_hours=24, period_hours=24, start_time=None),
+        backup=BackupConfig(retention_hours=24, period_hours=24, start_time=None),
     )
 
     def build():
         component = ClickHouseService("unit", ClickHouseServiceArgs(
-            config=cfg, secret=stack_config.SecretConfig(0, False, None), secret_name="unit/password",
+            config=cfg, secret=SecretConfig(0, False, None), secret_name="unit/password",
             secret_kms_key_arn=None, protect=False, tags={},
         ))
         return {

@@ -17,18 +17,19 @@ from components.byoc.dns import ByocDns, ByocDnsArgs
 from components.byoc.iam import ByocIam, ByocIamArgs
 from components.byoc.keys import ByocKeys, ByocKeysArgs
 from components.byoc.logs import ByocLogging, ByocLoggingArgs
-from components.byoc.network import ByocLayout, ByocNetwork, ByocNetworkArgs
+from components.byoc.network import ByocNetwork, ByocNetworkArgs
 from components.byoc.security_groups import ByocSecurityGroups, ByocSecurityGroupsArgs
 from components.byoc.storage import ByocStorage, ByocStorageArgs
 from components.network import PrivateNetwork
-from stack_config import ByocConfig, NetworkConfig
+from stack_config.byoc import ByocConfig
+from stack_config.network import NetworkConfig, NetworkLayout
 
 
 @dataclass(frozen=True)
 class ByocInputs:
     config: ByocConfig
     network_config: NetworkConfig
-    layout: ByocLayout
+    layout: NetworkLayout
     network: PrivateNetwork
     account: AwsAccount
     name_prefix: str

@@ -14,7 +14,7 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_aws as aws
 
-from stack_config import ByocConfig
+from stack_config.byoc import ByocConfig
 
 
 @dataclass(frozen=True)

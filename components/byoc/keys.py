@@ -3,7 +3,7 @@
 Each is a KmsKey (rotation on, alias, the account root administers it). Beyond that, each key policy names only the
 principals that use the key, and only through the AWS service that encrypts with it: the management role through EC2
 (EBS) and EKS (secrets), the IRSA role through S3 once it exists. The deletion window is 30 days on a protected stack
-and 7 otherwise (stack_config.ByocConfig.kms_deletion_window_days).
+and 7 otherwise (stack_config.byoc.ByocConfig.kms_deletion_window_days).
 """
 
 from __future__ import annotations

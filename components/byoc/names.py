@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components.account import AwsAccount
-from stack_config import ByocConfig
+from stack_config.byoc import ByocConfig
 
 # ClickHouse discovers the VPC and subnets by this tag, and its management role may change only what carries it; the
 # internal-elb tag lets the AWS Load Balancer Controller place the internal NLB in the private subnets.

@@ -7,7 +7,6 @@ call (ECR, EC2, EKS, STS, CloudWatch Logs, ELB by default), behind a security gr
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -15,70 +14,11 @@ import pulumi
 import pulumi_aws as aws
 
 from components.byoc.names import BYOC_SUBNET_TAGS, BYOC_TAGS
-from components.network import NetworkLayout
 from components.security_group_rules import Peer, security_group, security_group_rule
-from stack_config import (
-    BYOC_MAX_SUBNET_PREFIX,
-    PROJECT,
-    ByocConfig,
-    ConfigError,
-    NetworkConfig,
-    application_cidr_problems,
-)
+from stack_config.byoc import ByocConfig
+from stack_config.network import NetworkConfig
 
 ENDPOINT_PORT = 443
-
-
-@dataclass(frozen=True)
-class ByocLayout:
-    """The adopted VPC's route tables (where the S3 gateway endpoint goes); empty for a VPC the stack creates."""
-
-    route_table_ids: tuple[str, ...] = ()
-
-
-def _route_table_ids(vpc_id: str, filter_name: str, value: str) -> list[str]:
-    filters = [aws.ec2.GetRouteTablesFilterArgs(name=filter_name, values=[value])]
-    return aws.ec2.get_route_tables(vpc_id=vpc_id, filters=filters).ids or []
-
-
-def _route_tables(vpc_id: str, subnet_ids: Sequence[str]) -> tuple[str, ...]:
-    """Each subnet's route table: its explicit association, else the VPC's main table (which such subnets use)."""
-    found: set[str] = set()
-    for subnet_id in subnet_ids:
-        found.update(_route_table_ids(vpc_id, "association.subnet-id", subnet_id)
-                     or _route_table_ids(vpc_id, "association.main", "true"))
-    return tuple(sorted(found))
-
-
-def resolve_byoc_layout(network: NetworkConfig, byoc: ByocConfig, layout: NetworkLayout) -> ByocLayout:
-    """Check an adopted VPC the way stack_config checks one it creates (subnet size, application and reserved CIDRs)
-    and find its route tables; raise ConfigError before any resource is declared."""
-    if network.creates_vpc:
-        return ByocLayout()
-    problems = []
-    small = [f"{subnet_id} ({cidr})" for subnet_id, cidr in zip(network.existing_subnet_ids, layout.existing_subnet_cidrs)
-             if ipaddress.IPv4Network(cidr).prefixlen > BYOC_MAX_SUBNET_PREFIX]
-    if small:
-        problems.append(f"{PROJECT}:subnetIds: {', '.join(small)} {'is' if len(small) == 1 else 'are'} smaller than the "
-                        f"/{BYOC_MAX_SUBNET_PREFIX} ClickHouse BYOC needs; use subnets of /{BYOC_MAX_SUBNET_PREFIX} or larger")
-    found = aws.ec2.get_vpc(id=network.existing_vpc_id)
-    if not (found.enable_dns_support and found.enable_dns_hostnames):
-        problems.append(f"{PROJECT}:vpcId: {network.existing_vpc_id} has DNS support or DNS hostnames turned off; the "
-                        "interface endpoints' private DNS and the private hosted zone need both on")
-    vpc = ipaddress.IPv4Network(layout.existing_vpc_cidr)
-    for reserved in byoc.reserved_cidrs:
-        if vpc.overlaps(ipaddress.IPv4Network(reserved)):
-            problems.append(f"{PROJECT}:reservedCidrs: {reserved} overlaps the adopted VPC {vpc}; "
-                            "the VPC must not overlap the ranges routed to it")
-    problems += [f"{PROJECT}:byocApplicationCidrs: {message}"
-                 for message in application_cidr_problems(byoc.application_cidrs, str(vpc), byoc.reserved_cidrs)]
-    route_tables = _route_tables(network.existing_vpc_id, network.existing_subnet_ids)
-    if not route_tables:
-        problems.append(f"{PROJECT}:subnetIds: no route table found for {', '.join(network.existing_subnet_ids)} "
-                        f"in {network.existing_vpc_id}; the S3 gateway endpoint needs the subnets' route tables")
-    if problems:
-        raise ConfigError(problems)
-    return ByocLayout(route_tables)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,29 @@
+"""The whole configuration through the program: every committed stack loads, and a bad one stops it before any
+resource is declared, with one plain message per problem."""
+
+from __future__ import annotations
+
+import pytest
+
+from scripts.engine import REPO
+from tests.helpers import config_error
+
+STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in REPO.glob("Pulumi.*.yaml"))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stack_file_loads(load, stack):
+    cfg = load(stack=stack)
+    assert cfg.stack == stack and cfg.tags["stack"] == stack
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    ({"aws:region": "us-east1"}, "aws:region: 'us-east1' is not an AWS region name such as us-east-1"),
+    ({"vpcCidr": "10.41.0.0/33"}, "clickhouse-aws:vpcCidr: '10.41.0.0/33' is not a valid IPv4 CIDR"),
+    ({"vpcCird": "10.41.0.0/16"}, "clickhouse-aws:vpcCird: unknown key; did you mean 'vpcCidr'?"),
+])
+def test_a_bad_config_stops_the_program_before_any_resource(overrides, expected):
+    message = config_error("dev", overrides)  # asserts that nothing was declared
+    lines = message.splitlines()
+    assert lines[0] == "Invalid configuration for this stack:"
+    assert len(lines) == 2 and lines[1].startswith(f"  - {expected}")
