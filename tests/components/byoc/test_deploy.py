@@ -1,4 +1,4 @@
-"""BYOC across the stack: the ``byoc`` output contract, prod protection, dev without BYOC, and the policy gate."""
+"""deploy_byoc: the ``byoc`` output contract, prod protection, dev without BYOC, and the policy gate over all of it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from scripts.analyzer import Analyzer, analyzer_env
 from scripts.engine import load_stack_config, project_name
 from scripts.handoff import render_handoff
 from scripts.preview import gate
-from tests.byoc_support import EXTERNAL_ID_PLACEHOLDER, PHASE3, phase3, run
 
 CONTRACT = {
     "region", "account_id", "vpc_id", "vpc_cidr", "subnet_ids", "availability_zones", "route_table_ids",
@@ -19,8 +18,12 @@ CONTRACT = {
 LATER = {"clickhouse_record_name"}
 
 
-def test_prod_exports_the_whole_contract_before_clickhouse_replies():
-    byoc = run().outputs["byoc"]
+def external_id(result) -> str:
+    return result.config["clickhouse-aws:byocExternalId"]
+
+
+def test_prod_exports_the_whole_contract_before_clickhouse_replies(phase1):
+    byoc = phase1.outputs["byoc"]
     assert set(byoc) == CONTRACT - LATER
     assert set(byoc["interface_endpoint_ids"]) == {"ecr.api", "ecr.dkr", "ec2", "eks", "sts", "logs",
                                                    "elasticloadbalancing"}
@@ -33,19 +36,18 @@ def test_prod_exports_the_whole_contract_before_clickhouse_replies():
     assert len(byoc["subnet_ids"]) == len(byoc["availability_zones"]) == len(byoc["route_table_ids"]) == 3
 
 
-def test_prod_after_phase3_exports_irsa_and_the_record():
-    byoc = phase3().outputs["byoc"]
+def test_prod_after_phase3_exports_irsa_and_the_record(phase3):
+    byoc = phase3.outputs["byoc"]
     assert set(byoc) == CONTRACT
     assert set(byoc["role_arns"]) == {"eks_node", "management", "irsa"}
 
 
-def test_the_byoc_output_matches_the_stacks_network_and_is_never_secret():
-    result = run()
-    byoc = result.outputs["byoc"]
-    assert byoc["vpc_id"] == result.outputs["vpc_id"] and byoc["subnet_ids"] == result.outputs["subnet_ids"]
-    assert "byoc" not in result.secret_outputs
+def test_the_byoc_output_matches_the_stacks_network_and_is_never_secret(phase1):
+    byoc = phase1.outputs["byoc"]
+    assert byoc["vpc_id"] == phase1.outputs["vpc_id"] and byoc["subnet_ids"] == phase1.outputs["subnet_ids"]
+    assert "byoc" not in phase1.secret_outputs
     assert not any("externalid" in key.lower().replace("_", "") for key in _keys(byoc))
-    assert EXTERNAL_ID_PLACEHOLDER not in str(byoc)
+    assert external_id(phase1) not in str(byoc)
 
 
 def _keys(value) -> list[str]:
@@ -54,24 +56,23 @@ def _keys(value) -> list[str]:
     return []
 
 
-def test_the_handoff_renders_from_the_output():
-    document = render_handoff(run().outputs)
-    byoc = run().outputs["byoc"]
+def test_the_handoff_renders_from_the_output(phase1):
+    document = render_handoff(phase1.outputs)
+    byoc = phase1.outputs["byoc"]
     assert byoc["vpc_id"] in document and byoc["role_arns"]["management"] in document
     assert "missing from the outputs" not in document
-    assert EXTERNAL_ID_PLACEHOLDER not in document
+    assert external_id(phase1) not in document
 
 
-def test_prod_protects_every_byoc_key_and_bucket():
-    result = run()
-    stateful = [r for r in result.resources if r.type in ("aws:kms/key:Key", "aws:s3/bucket:Bucket")
+def test_prod_protects_every_byoc_key_and_bucket(phase1):
+    stateful = [r for r in phase1.resources if r.type in ("aws:kms/key:Key", "aws:s3/bucket:Bucket")
                 and "byoc" in r.urn]
     assert len(stateful) == 4 + 2  # ebs, s3, eks secrets, alarms; backups, logs
     assert all(r.protect for r in stateful)
 
 
-def test_dev_has_none_of_byoc():
-    result = run("dev")
+def test_dev_has_none_of_byoc(byoc_run):
+    result = byoc_run("dev")
     assert result.error is None
     assert "byoc" not in result.outputs
     assert not [r for r in result.resources if r.type.startswith("clickhouse-aws:byoc:") or "byoc" in r.urn]
@@ -80,14 +81,13 @@ def test_dev_has_none_of_byoc():
     assert all("kubernetes.io/role/internal-elb" not in s.inputs["tags"] for s in result.of_type("aws:ec2/subnet:Subnet"))
 
 
-def test_every_byoc_resource_sits_under_a_byoc_component():
-    result = run()
-    components = {r.urn: r for r in result.resources if r.type.startswith("clickhouse-aws:byoc:")}
+def test_every_byoc_resource_sits_under_a_byoc_component(phase1):
+    components = {r.urn: r for r in phase1.resources if r.type.startswith("clickhouse-aws:byoc:")}
     assert {c.type for c in components.values()} == {f"clickhouse-aws:byoc:{n}" for n in (
         "Network", "SecurityGroups", "Iam", "Keys", "Storage", "Logging", "Dns")}
-    assert {c.parent for c in components.values()} == {result.stack_urn}
-    parents = {r.urn: r.parent for r in result.resources}
-    for resource in result.resources:
+    assert {c.parent for c in components.values()} == {phase1.stack_urn}
+    parents = {r.urn: r.parent for r in phase1.resources}
+    for resource in phase1.resources:
         if resource.name.startswith("byoc-") and resource.urn not in components:
             ancestor = resource.parent
             while ancestor in parents and ancestor not in components:
@@ -102,9 +102,9 @@ def analyzer():
         yield pack
 
 
-@pytest.mark.parametrize("overrides", [{}, PHASE3], ids=["phase1", "phase3"])
-def test_prod_passes_the_policy_pack_with_no_mandatory_violation(analyzer, overrides):
-    result = gate("prod", overrides, analyzer=analyzer)
+@pytest.mark.parametrize("phase", ["phase1", "phase3"])
+def test_prod_passes_the_policy_pack_with_no_mandatory_violation(analyzer, phase3_overrides, phase):
+    result = gate("prod", phase3_overrides if phase == "phase3" else {}, analyzer=analyzer)
     assert result.error is None
     assert result.mandatory == [], [f"{v.policy}: {v.urn}: {v.message}" for v in result.mandatory]
     assert any(r.type.startswith("clickhouse-aws:byoc:") for r in result.run.resources)
