@@ -31,7 +31,7 @@ BYOC_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "ec2", "eks", "sts", "logs", "
 
 _REGION = r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d"
 _DNS_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
-_SECURITY_GROUP_ID = r"sg-[0-9a-f]{8,17}"
+_SECURITY_GROUP_ID = {"pattern": r"sg-[0-9a-f]{8,17}", "expected": "a security group ID such as sg-0123456789abcdef0"}
 
 
 class ConfigError(pulumi.RunError):
@@ -79,6 +79,11 @@ def _retention(name: str, default: int, description: str) -> Key:
                why="CloudWatch Logs accepts only these retentions")
 
 
+def _replica_memory(name: str, default: int, description: str) -> Key:
+    return Key(name, int, default, description, minimum=8, multiple_of=4,
+               why="ClickHouse sizes replicas in steps of 4 GiB from 8 GiB")
+
+
 def _fqdn(value: str) -> str:
     return value.rstrip(".")
 
@@ -108,10 +113,8 @@ KEYS: tuple[Key, ...] = (
     Key("idleScaling", bool, True, "Let the service scale to zero when idle."),
     Key("idleTimeoutMinutes", int, 15, "Minutes of inactivity before idling (at least 5).",
         minimum=5, why="the shortest idle timeout ClickHouse accepts"),
-    Key("minReplicaMemoryGb", int, 8, "Minimum memory per replica in GiB (multiple of 4, at least 8).",
-        minimum=8, multiple_of=4, why="ClickHouse sizes replicas in steps of 4 GiB from 8 GiB"),
-    Key("maxReplicaMemoryGb", int, 16, "Maximum memory per replica in GiB (multiple of 4, not below the minimum).",
-        minimum=8, multiple_of=4, why="ClickHouse sizes replicas in steps of 4 GiB from 8 GiB"),
+    _replica_memory("minReplicaMemoryGb", 8, "Minimum memory per replica in GiB (multiple of 4, at least 8)."),
+    _replica_memory("maxReplicaMemoryGb", 16, "Maximum memory per replica in GiB (multiple of 4, not below the minimum)."),
     Key("numReplicas", int, 3, "Number of replicas (at least 1).", minimum=1),
     Key("releaseChannel", str, "default", "ClickHouse release channel: default, fast or slow.",
         choices=("default", "fast", "slow")),
@@ -159,9 +162,9 @@ KEYS: tuple[Key, ...] = (
         expected="an EKS cluster name starting with 'clickhouse-cloud-' (ClickHouse's management role may only manage "
                  "clusters named so): letters, digits, '-' and '_', at most 100 characters"),
     Key("byocControlPlaneSecurityGroupId", str, "", "EKS control plane security group, once EKS exists; '' until then.",
-        pattern=_SECURITY_GROUP_ID, expected="a security group ID such as sg-0123456789abcdef0"),
+        **_SECURITY_GROUP_ID),
     Key("byocApplicationSecurityGroupIds", list, [], "Security groups of applications that query ClickHouse; defaults to the PrivateLink client group.",
-        pattern=_SECURITY_GROUP_ID, unique=True, expected="a security group ID such as sg-0123456789abcdef0"),
+        unique=True, **_SECURITY_GROUP_ID),
     Key("byocApplicationCidrs", list, [], "Application subnet CIDRs the internal NLB admits; each inside the VPC or a reservedCidrs range.",
         cidr=True, private=True, unique=True,
         expected="the private IPv4 CIDR of an application subnet, e.g. 10.50.0.0/20 (the NLB never admits 0.0.0.0/0)"),

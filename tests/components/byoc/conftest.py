@@ -184,6 +184,18 @@ def children() -> Callable[..., list[RecordedResource]]:
 
 
 @pytest.fixture(scope="session")
+def child(children) -> Callable[..., RecordedResource]:
+    """``child(run, component_type, type_, name)``: the one resource of that type and name under the component."""
+
+    def find(result: ProgramRun, component_type: str, type_: str, name: str) -> RecordedResource:
+        found = [r for r in children(result, component_type, type_) if r.name == name]
+        assert len(found) == 1, f"expected one {type_} named {name}, found {len(found)}"
+        return found[0]
+
+    return find
+
+
+@pytest.fixture(scope="session")
 def document() -> Callable[..., dict[str, Any]]:
     """``document(resource, field="policy")``: a policy document input, parsed."""
     return lambda resource, field="policy": json.loads(resource.inputs[field])

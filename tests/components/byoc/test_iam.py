@@ -16,12 +16,8 @@ CLICKHOUSE = "426924874929"
 
 
 @pytest.fixture(scope="module")
-def role(children):
-    def find(result, name: str):
-        (found,) = [r for r in children(result, IAM, ROLE) if r.name == name]
-        return found
-
-    return find
+def role(child):
+    return lambda result, name: child(result, IAM, ROLE, name)
 
 
 def external_id(result) -> str:

@@ -13,15 +13,11 @@ IRSA = "arn:aws:iam::123456789012:role/clickhouse-aws-prod-byoc-irsa"
 
 
 @pytest.fixture(scope="module")
-def key(children):
-    def find(result, label: str):
-        (found,) = [k for k in children(result, KEYS, KEY) if k.name == f"byoc-{label}"]
-        return found
-
-    return find
+def key(child):
+    return lambda result, label: child(result, KEYS, KEY, f"byoc-{label}")
 
 
-def test_three_keys_with_rotation_alias_and_prod_window(phase1, children):
+def test_three_keys_with_rotation_alias_and_prod_window(phase1, children, key):
     keys = children(phase1, KEYS, KEY)
     assert sorted(k.name for k in keys) == ["byoc-ebs", "byoc-eks-secrets", "byoc-s3"]
     for k in keys:
@@ -31,14 +27,8 @@ def test_three_keys_with_rotation_alias_and_prod_window(phase1, children):
     assert sorted(a.inputs["name"] for a in children(phase1, KEYS, ALIAS)) == [
         "alias/clickhouse-aws-prod-byoc-ebs", "alias/clickhouse-aws-prod-byoc-eks-secrets",
         "alias/clickhouse-aws-prod-byoc-s3"]
-    arns = phase1.outputs["byoc"]["kms_key_arns"]
-    assert arns == {"ebs": key_arn(keys, "byoc-ebs"), "s3": key_arn(keys, "byoc-s3"),
-                    "eks_secrets": key_arn(keys, "byoc-eks-secrets")}
-
-
-def key_arn(keys, name: str) -> str:
-    (found,) = [k for k in keys if k.name == name]
-    return found.outputs["arn"]
+    assert phase1.outputs["byoc"]["kms_key_arns"] == {
+        label.replace("-", "_"): key(phase1, label).outputs["arn"] for label in ("ebs", "s3", "eks-secrets")}
 
 
 def test_an_unprotected_stack_gets_the_short_window_and_no_protection(byoc_run, children):

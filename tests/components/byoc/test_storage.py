@@ -10,14 +10,9 @@ IRSA = f"arn:aws:iam::{ACCOUNT}:role/clickhouse-aws-prod-byoc-irsa"
 
 
 @pytest.fixture(scope="module")
-def part(children):
+def part(child):
     """``part(run, type_, suffix)``: the one aws:s3/<type_> resource of the bucket with that suffix."""
-
-    def find(result, type_: str, suffix: str):
-        (found,) = [r for r in children(result, STORAGE, f"aws:s3/{type_}") if r.name == f"byoc-storage-{suffix}"]
-        return found
-
-    return find
+    return lambda result, type_, suffix: child(result, STORAGE, f"aws:s3/{type_}", f"byoc-storage-{suffix}")
 
 
 def test_bucket_names_are_deterministic_and_protected(phase1, part):
