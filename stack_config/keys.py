@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
 import pulumi
+import pulumi_aws
 from pulumi.runtime import config as runtime_config
 
 PROJECT = "clickhouse-aws"
@@ -29,7 +30,10 @@ CLOUDWATCH_RETENTION_DAYS = (
 # token exchange, logs and the load balancer controller. S3 is always a gateway endpoint, never in this list.
 BYOC_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "ec2", "eks", "sts", "logs", "elasticloadbalancing")
 
-_REGION = r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d"
+# The regions the installed AWS provider knows: it refuses any other (unless told to skip region validation).
+AWS_REGIONS = tuple(region.value for region in pulumi_aws.Region)
+# A list of choices longer than this is named by ``expected`` in messages, with the closest choice as a hint.
+_LISTED_CHOICES = 25
 _DNS_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 _SECURITY_GROUP_ID = {"pattern": r"sg-[0-9a-f]{8,17}", "expected": "a security group ID such as sg-0123456789abcdef0"}
 
@@ -48,7 +52,8 @@ class Key:
     """One config key: its type, default and description (as Pulumi.yaml declares them), and the facts of a valid value.
 
     A fact holds for every item of a list key. ``expected`` names a valid value ("a VPC ID such as vpc-...") in the
-    messages of a broken form fact (``pattern``, ``cidr``, ``private``); ``why`` gives the reason behind a limit
+    messages of a broken form fact (``pattern``, ``cidr``, ``private``) and of a choice among more than can be listed;
+    ``why`` gives the reason behind a limit
     (``choices``, ``minimum``, ``maximum``, ``multiple_of``, ``same_region``). Both may say ``{region}`` for the
     stack's region. An empty string means unset: it is a problem only for a ``required`` key, whose text says what
     to set.
@@ -200,7 +205,7 @@ KEYS_BY_NAME: dict[str, Key] = {k.name: k for k in KEYS}
 PROVIDER_KEYS: tuple[Key, ...] = (
     Key("aws:region", str, "", "The AWS region of the stack.",
         required="run `pulumi config set aws:region us-east-1` (or your region)",
-        pattern=_REGION, expected="an AWS region name such as us-east-1"),
+        choices=AWS_REGIONS, expected="an AWS region the AWS provider knows, such as us-east-1"),
     Key("clickhouse:organizationId", str, "", "The ClickHouse Cloud organization the provider manages.",
         pattern=r"(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
         expected="an organization ID (a UUID from the ClickHouse Cloud console)"),
@@ -270,7 +275,10 @@ def _item_problems(key: Key, value: Any, region: str) -> list[str]:
             return [f"{shown} is not a private range; expected {expected}"]
     problems = []
     if key.choices and value not in key.choices:
-        problems.append(f"{shown} is not one of {', '.join(map(str, key.choices))}{why}")
+        listed = f"one of {', '.join(map(str, key.choices))}" if len(key.choices) <= _LISTED_CHOICES else expected
+        close = difflib.get_close_matches(value, key.choices, n=1) if isinstance(value, str) and not key.secret else []
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        problems.append(f"{shown} is not {listed}{hint}{why}")
     if key.minimum is not None and value < key.minimum:
         problems.append(f"{shown} is below the minimum of {key.minimum}{why}")
     if key.maximum is not None and value > key.maximum:

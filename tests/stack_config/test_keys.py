@@ -26,6 +26,9 @@ def key(**facts) -> Key:
     ({"cidr": True, "private": True, "expected": "a private CIDR"}, "0.0.0.0/0",
      ["'0.0.0.0/0' is not a private range; expected a private CIDR"]),
     ({"choices": ("a", "b")}, "c", ["'c' is not one of a, b"]),
+    ({"choices": ("fast", "slow")}, "fats", ["'fats' is not one of fast, slow; did you mean 'fast'?"]),
+    # Too many to list: the words for a valid value, and the closest one.
+    ({"choices": tuple(f"r-{i}" for i in range(40)), "expected": "a known r"}, "r-7x", ["'r-7x' is not a known r; did you mean 'r-7'?"]),
     ({"kind": int, "minimum": 2, "why": "two zones survive one outage"}, 1,
      ["1 is below the minimum of 2: two zones survive one outage"]),
     ({"kind": int, "maximum": 28}, 29, ["29 is above the maximum of 28"]),
@@ -66,7 +69,8 @@ def test_every_default_satisfies_its_own_facts(entry):
     assert value_problems(entry, entry.default, "us-east-1") == ([f"is not set: {entry.required}"] if entry.required else [])
 
 
-@pytest.mark.parametrize("entry", [k for k in KEYS + PROVIDER_KEYS if k.pattern or k.cidr], ids=lambda k: k.name)
+@pytest.mark.parametrize("entry", [k for k in KEYS + PROVIDER_KEYS if k.pattern or k.cidr or len(k.choices) > 25],
+                         ids=lambda k: k.name)
 def test_every_form_fact_says_what_is_expected(entry):
     assert entry.expected, f"{entry.name} has a form fact but no words for a valid value"
 
@@ -101,7 +105,9 @@ def test_a_derived_default_is_checked_like_a_set_value():
     ({"subnetIds": "subnet-1"}, "subnetIds", "expected a list of strings, got 'subnet-1'"),
     ({"vpcCird": "10.0.0.0/16"}, "vpcCird", "unknown key; did you mean 'vpcCidr'? (known keys are listed in Pulumi.yaml)"),
     ({"aws:region": UNSET}, "aws:region", "is not set: run `pulumi config set aws:region us-east-1` (or your region)"),
-    ({"aws:region": "us-east"}, "aws:region", "'us-east' is not an AWS region name such as us-east-1"),
+    ({"aws:region": "us-eastt-1"}, "aws:region",
+     "'us-eastt-1' is not an AWS region the AWS provider knows, such as us-east-1; did you mean 'us-east-1'?"),
+    ({"aws:region": "mars-1"}, "aws:region", "'mars-1' is not an AWS region the AWS provider knows, such as us-east-1"),
     ({"clickhouse:organizationId": "my-org"}, "clickhouse:organizationId",
      "'my-org' is not an organization ID (a UUID from the ClickHouse Cloud console)"),
 ])

@@ -18,7 +18,7 @@ def test_every_stack_file_loads(load, stack):
 
 
 @pytest.mark.parametrize(("overrides", "expected"), [
-    ({"aws:region": "us-east1"}, "aws:region: 'us-east1' is not an AWS region name such as us-east-1"),
+    ({"aws:region": "us-eastt-1"}, "aws:region: 'us-eastt-1' is not an AWS region the AWS provider knows"),
     ({"vpcCidr": "10.41.0.0/33"}, "clickhouse-aws:vpcCidr: '10.41.0.0/33' is not a valid IPv4 CIDR"),
     ({"vpcCird": "10.41.0.0/16"}, "clickhouse-aws:vpcCird: unknown key; did you mean 'vpcCidr'?"),
 ])
