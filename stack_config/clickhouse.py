@@ -33,7 +33,7 @@ def read_clickhouse(r: ConfigReader, stack: str, aws_region: str) -> ClickHouseC
     r.get("clickhouse:organizationId")
     name = r.get_or("serviceName", f"{r.project}-{stack}", f"the default, derived from the stack name {stack!r}")
     region = r.get("clickhouseRegion") or aws_region
-    r.check(region == aws_region, "clickhouseRegion",
+    r.check(region == aws_region or not r.valid("clickhouseRegion"), "clickhouseRegion",
             f"is {region!r} but aws:region is {aws_region!r}: PrivateLink here is same-region only; "
             f"use a separate regional stack for {region}")
     low, high = r.get("minReplicaMemoryGb"), r.get("maxReplicaMemoryGb")

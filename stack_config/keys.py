@@ -13,6 +13,7 @@ import difflib
 import ipaddress
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
@@ -32,6 +33,7 @@ BYOC_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "ec2", "eks", "sts", "logs", "
 
 # The regions the installed AWS provider knows: it refuses any other (unless told to skip region validation).
 AWS_REGIONS = tuple(region.value for region in pulumi_aws.Region)
+_AWS_REGION = {"choices": AWS_REGIONS, "expected": "an AWS region the AWS provider knows, such as us-east-1"}
 # A list of choices longer than this is named by ``expected`` in messages, with the closest choice as a hint.
 _LISTED_CHOICES = 25
 _DNS_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
@@ -114,7 +116,8 @@ KEYS: tuple[Key, ...] = (
     Key("serviceName", str, "", "ClickHouse service name; defaults to '<project>-<stack>'.",
         pattern=r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,49}",
         expected="a service name of 1-50 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit"),
-    Key("clickhouseRegion", str, "", "ClickHouse service region; must equal aws:region (defaults to it)."),
+    Key("clickhouseRegion", str, "", "ClickHouse service region; must equal aws:region (defaults to it).",
+        **_AWS_REGION),
     Key("idleScaling", bool, True, "Let the service scale to zero when idle."),
     Key("idleTimeoutMinutes", int, 15, "Minutes of inactivity before idling (at least 5).",
         minimum=5, why="the shortest idle timeout ClickHouse accepts"),
@@ -205,7 +208,7 @@ KEYS_BY_NAME: dict[str, Key] = {k.name: k for k in KEYS}
 PROVIDER_KEYS: tuple[Key, ...] = (
     Key("aws:region", str, "", "The AWS region of the stack.",
         required="run `pulumi config set aws:region us-east-1` (or your region)",
-        choices=AWS_REGIONS, expected="an AWS region the AWS provider knows, such as us-east-1"),
+        **_AWS_REGION),
     Key("clickhouse:organizationId", str, "", "The ClickHouse Cloud organization the provider manages.",
         pattern=r"(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
         expected="an organization ID (a UUID from the ClickHouse Cloud console)"),
@@ -248,7 +251,7 @@ def value_problems(key: Key, value: Any, region: str = "") -> list[str]:
     if key.kind is list:
         problems = [p for item in value for p in _item_problems(key, item, region)]
         if key.unique:
-            problems += [f"lists {item!r} more than once" for item in sorted({v for v in value if value.count(v) > 1})]
+            problems += [f"lists {_shown(item)} more than once" for item, n in sorted(Counter(value).items()) if n > 1]
         return problems
     return _item_problems(key, value, region) if key.kind in (str, int) else []
 
@@ -256,7 +259,7 @@ def value_problems(key: Key, value: Any, region: str = "") -> list[str]:
 def _item_problems(key: Key, value: Any, region: str) -> list[str]:
     if value == "":
         return [f"is not set: {key.required}"] if key.required else []
-    shown = "the value (not shown: it is secret)" if key.secret else repr(value) if isinstance(value, str) else str(value)
+    shown = "the value (not shown: it is secret)" if key.secret else _shown(value)
     expected = key.expected.replace("{region}", region or "<region>")
     why = f": {key.why}" if key.why else ""
     if key.pattern is not None:
@@ -286,6 +289,13 @@ def _item_problems(key: Key, value: Any, region: str) -> list[str]:
     if key.multiple_of is not None and value % key.multiple_of:
         problems.append(f"{shown} is not a multiple of {key.multiple_of}{why}")
     return problems
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """A value as a message quotes it: a string in quotes, cut short if long (a message names, it does not echo)."""
+    if not isinstance(value, str):
+        return str(value)
+    return repr(value) if len(value) <= limit else f"{value[:limit]!r}... ({len(value)} characters)"
 
 
 class Problems:
@@ -362,7 +372,7 @@ class ConfigReader(Problems):
             try:
                 value = parse(key, raw)
             except ValueError as err:
-                self.problem(key.name, f"{err}, got {raw!r}" if not key.secret else str(err))
+                self.problem(key.name, f"{err}, got {_shown(str(raw))}" if not key.secret else str(err))
                 return key.default, False
         problems = value_problems(key, value, "" if key.name == "aws:region" else self._region())
         for message in problems:

@@ -10,6 +10,8 @@ from stack_config.clickhouse import BackupConfig
 @pytest.mark.parametrize(("overrides", "key_name", "expected"), [
     ({"clickhouseRegion": "eu-west-1"}, "clickhouseRegion",
      "is 'eu-west-1' but aws:region is 'us-east-1': PrivateLink here is same-region only; use a separate regional stack for eu-west-1"),
+    ({"clickhouseRegion": "us-eastt-1"}, "clickhouseRegion",
+     "'us-eastt-1' is not an AWS region the AWS provider knows, such as us-east-1; did you mean 'us-east-1'?"),
     ({"idleTimeoutMinutes": 4}, "idleTimeoutMinutes", "4 is below the minimum of 5: the shortest idle timeout ClickHouse accepts"),
     ({"minReplicaMemoryGb": 32, "maxReplicaMemoryGb": 16}, "minReplicaMemoryGb", "32 GiB is above maxReplicaMemoryGb (16 GiB)"),
     ({"minReplicaMemoryGb": 10}, "minReplicaMemoryGb", "10 is not a multiple of 4: ClickHouse sizes replicas in steps of 4 GiB"),

@@ -50,6 +50,16 @@ def test_a_list_keys_facts_hold_for_every_item():
         "'bad' is not a security group ID", "'worse' is not a security group ID", "lists 'sg-1' more than once"]
 
 
+def test_a_long_value_is_named_not_echoed():
+    prefix = key(pattern="[a-z]+", expected="lower-case letters")
+    assert value_problems(prefix, "A" * 5000) == [f"{'A' * 80!r}... (5000 characters) is not lower-case letters"]
+
+
+def test_a_long_list_with_repeats_names_each_repeated_item_once():
+    ids = key(kind=list, pattern="sg-[0-9]+", unique=True, expected="a security group ID")
+    assert value_problems(ids, ["sg-1"] * 200_000 + ["sg-2"]) == ["lists 'sg-1' more than once"]
+
+
 def test_a_region_in_the_value_must_be_the_stacks():
     arn = key(pattern=r"arn:(?P<region>[a-z0-9-]+):x", same_region=True, expected="an ARN", why="no cross-region use")
     assert value_problems(arn, "arn:eu-west-1:x", "us-east-1") == [
