@@ -43,7 +43,7 @@ def load(stack: Optional[str] = None, config: Optional[Mapping[str, Any]] = None
         stack=stack,
         aws_region=aws_region,
         protect=protect,
-        tags={"project": PROJECT, "stack": stack, "managed-by": "pulumi", **r.get("tags")},
+        tags={"project": PROJECT, "stack": stack, "managed-by": "pulumi", **_tags(r)},
         network=network,
         clickhouse=read_clickhouse(r, stack, aws_region),
         secret=read_secret(r),
@@ -51,6 +51,17 @@ def load(stack: Optional[str] = None, config: Optional[Mapping[str, Any]] = None
     )
     r.raise_if_any()
     return cfg
+
+
+def _tags(r: ConfigReader) -> dict[str, str]:
+    """The extra tags, each one AWS accepts on every resource (keys 1-128 characters and not aws:, values at most 256)."""
+    tags = r.get("tags")
+    for key, value in tags.items():
+        shown = key if len(key) <= 40 else f"{key[:40]}... ({len(key)} characters)"
+        r.check(0 < len(key) <= 128 and not key.lower().startswith("aws:"), "tags",
+                f"tag key {shown!r} is not one AWS accepts: 1-128 characters, not starting with aws: (reserved for AWS)")
+        r.check(len(value) <= 256, "tags", f"the value of tag {shown!r} is {len(value)} characters; AWS accepts at most 256")
+    return tags
 
 
 def resolve_layout(cfg: StackConfig, found: FoundNetwork) -> NetworkLayout:

@@ -139,3 +139,4 @@ def test_config_errors_are_run_errors_so_the_cli_prints_no_traceback():
     # The Python language host prints a pulumi.RunError as its message alone; anything else gets a traceback.
     assert issubclass(stack_config.ConfigError, pulumi.RunError)
     assert str(stack_config.ConfigError(["a: b", "c: d"])) == "Invalid configuration for this stack:\n  - a: b\n  - c: d"
+

@@ -27,3 +27,18 @@ def test_a_bad_config_stops_the_program_before_any_resource(overrides, expected)
     lines = message.splitlines()
     assert lines[0] == "Invalid configuration for this stack:"
     assert len(lines) == 2 and lines[1].startswith(f"  - {expected}")
+
+
+@pytest.mark.parametrize(("tags", "expected"), [
+    ({"aws:team": "data"}, "tag key 'aws:team' is not one AWS accepts: 1-128 characters, not starting with aws:"),
+    ({"": "data"}, "tag key '' is not one AWS accepts"),
+    ({"k" * 129: "data"}, f"tag key '{'k' * 40}... (129 characters)' is not one AWS accepts"),
+    ({"team": "x" * 257}, "the value of tag 'team' is 257 characters; AWS accepts at most 256"),
+])
+def test_extra_tags_must_be_ones_aws_accepts(problem, tags, expected):
+    assert problem("tags", {"tags": tags}).startswith(expected)
+
+
+def test_extra_tags_join_the_stacks_own(load):
+    assert load({"tags": {"team": "data"}}).tags == {
+        "project": "clickhouse-aws", "stack": "dev", "managed-by": "pulumi", "team": "data"}
