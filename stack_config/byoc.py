@@ -113,9 +113,11 @@ def read_byoc(r: ConfigReader, stack: str, aws_region: str, network: NetworkConf
 
 
 def _network_shape(r: ConfigReader, network: NetworkConfig) -> None:
-    """ClickHouse BYOC's network: exactly three zones, subnets of at least /23, application CIDRs it can route.
+    """ClickHouse BYOC's network: three zones, subnets of at least /23, application CIDRs it can route.
 
-    An adopted VPC's CIDR and subnet sizes are known only after the lookups (``adopted_vpc_problems``).
+    An adopted VPC may bring more subnets, in more zones, as ClickHouse's customer-managed VPC guide allows (at least
+    three private subnets in three zones); its CIDR and subnet sizes are known only after the lookups
+    (``adopted_vpc_problems``).
     """
     r.check(network.az_count == BYOC_AZ_COUNT, "azCount",
             f"is {network.az_count} but ClickHouse BYOC needs exactly {BYOC_AZ_COUNT} availability zones (one private subnet each)")
@@ -126,11 +128,6 @@ def _network_shape(r: ConfigReader, network: NetworkConfig) -> None:
         if r.valid("vpcCidr"):
             for message in _application_cidr_problems(r.get("byocApplicationCidrs"), network.vpc_cidr, r.get("reservedCidrs")):
                 r.problem("byocApplicationCidrs", message)
-    else:
-        # Fewer subnets than zones is the network's problem, already reported; BYOC also refuses more.
-        r.check(len(network.existing_subnet_ids) <= BYOC_AZ_COUNT, "subnetIds",
-                f"has {len(network.existing_subnet_ids)} subnets but ClickHouse BYOC needs exactly {BYOC_AZ_COUNT}, "
-                "one private subnet of at least /23 in each of three availability zones")
 
 
 def _application_cidr_problems(cidrs: Sequence[str], vpc_cidr: str, reserved_cidrs: Sequence[str]) -> list[str]:

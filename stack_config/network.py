@@ -128,8 +128,13 @@ def network_layout(p: Problems, cfg: NetworkConfig, region: str, found: FoundNet
     zones = sorted({s.availability_zone for s in subnets})
     foreign = [s.id for s in subnets if s.vpc_id != vpc.id]
     p.check(not foreign, "subnetIds", f"{', '.join(foreign)} are not in {vpc.id}")
-    p.check(len(zones) >= cfg.az_count, "subnetIds",
-            f"the subnets span {len(zones)} availability zone(s) ({', '.join(zones)}) but azCount is {cfg.az_count}")
+    # An interface endpoint takes at most one subnet per zone (a second one fails the deploy), so with one subnet per
+    # zone the subnets span as many zones as read_network made sure there are subnets: at least azCount.
+    by_zone = {zone: [s.id for s in subnets if s.availability_zone == zone] for zone in zones}
+    for zone, ids in by_zone.items():
+        p.check(len(ids) == 1, "subnetIds",
+                f"{', '.join(ids)} are all in {zone}: give one private subnet per availability zone, as the interface "
+                "endpoints take one subnet per zone")
     public = [s.id for s in subnets if s.map_public_ip_on_launch]
     p.check(not public, "subnetIds", f"{', '.join(public)} assign public IPs on launch; use private subnets")
     return NetworkLayout(tuple(zones), vpc.cidr_block, tuple(s.cidr_block for s in subnets), found.route_table_ids)

@@ -99,7 +99,7 @@ def test_adopted_subnets_are_checked_against_the_live_vpc_before_anything_is_dec
     run = run_program("dev", ADOPTED, mocks=_OneZoneMocks("us-east-1"))
     assert not run.resources
     assert "subnet-0123456789abcdef1 are not in vpc-0123456789abcdef0" in run.error
-    assert "span 1 availability zone(s) (us-east-1a) but azCount is 2" in run.error
+    assert "subnet-0123456789abcdef0, subnet-0123456789abcdef1 are all in us-east-1a" in run.error
     assert "subnet-0123456789abcdef1 assign public IPs on launch" in run.error
 
 

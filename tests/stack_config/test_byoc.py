@@ -21,8 +21,6 @@ ADOPTED = {"vpcId": ADOPTED_VPC, "subnetIds": ADOPTED_SUBNETS}
     ({"azCount": 2}, "azCount", "is 2 but ClickHouse BYOC needs exactly 3 availability zones"),
     ({"subnetPrefixLength": 24}, "subnetPrefixLength", "/24 subnets are smaller than the /23 ClickHouse BYOC needs"),
     ({**ADOPTED, "subnetIds": ADOPTED_SUBNETS[:2]}, "subnetIds", "has 2 subnet(s) but azCount is 3"),
-    ({**ADOPTED, "subnetIds": [*ADOPTED_SUBNETS, "subnet-0ddddddddddddddd4"]}, "subnetIds",
-     "has 4 subnets but ClickHouse BYOC needs exactly 3"),
     # Application CIDRs: private, inside the VPC or a reserved range, never straddling the VPC.
     ({"byocApplicationCidrs": ["10.42.0.0/15"]}, "byocApplicationCidrs", "10.42.0.0/15 overlaps the VPC 10.42.0.0/16 without lying inside it"),
     ({"byocApplicationCidrs": ["10.60.0.0/20"]}, "byocApplicationCidrs", "outside every reservedCidrs range"),
@@ -183,6 +181,15 @@ class TestAdoptedVpc:
         cfg = load({**ADOPTED, "byocApplicationCidrs": ["10.90.64.0/20"]}, "prod")
         layout = stack_config.resolve_layout(cfg, self.found(prefix=23))
         assert layout.route_table_ids == ("rtb-0123456789abcdef0",)
+
+    def test_more_than_three_subnets_in_as_many_zones_pass(self, load):
+        # ClickHouse's customer-managed VPC guide asks for at least three private subnets in three zones.
+        fourth = "subnet-0ddddddddddddddd4"
+        cfg = load({**ADOPTED, "subnetIds": [*ADOPTED_SUBNETS, fourth], "byocApplicationCidrs": []}, "prod")
+        found = self.found(prefix=22)
+        found = FoundNetwork(vpc=found.vpc, route_table_ids=found.route_table_ids, subnets=(
+            *found.subnets, FoundSubnet(fourth, ADOPTED_VPC, "us-east-1d", "10.90.48.0/22", False)))
+        assert stack_config.resolve_layout(cfg, found).zones == ("us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d")
 
     def test_subnets_smaller_than_23_are_refused(self, load):
         assert self.layout_problems(load, self.found(prefix=24)) == [

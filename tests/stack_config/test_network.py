@@ -80,7 +80,7 @@ class TestLayout:
             ))
         assert raised.value.problems == [
             f"clickhouse-aws:subnetIds: {second} are not in {ADOPTED['vpcId']}",
-            "clickhouse-aws:subnetIds: the subnets span 1 availability zone(s) (us-east-1a) but azCount is 2",
+            f"clickhouse-aws:subnetIds: {first}, {second} are all in us-east-1a: give one private subnet per availability "
+            "zone, as the interface endpoints take one subnet per zone",
             f"clickhouse-aws:subnetIds: {second} assign public IPs on launch; use private subnets",
         ]
-
