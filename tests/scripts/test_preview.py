@@ -122,7 +122,8 @@ def bucket_without_access_block(run: ProgramRun) -> None:
         on_bucket)
     add(run, "aws:s3/bucketVersioning:BucketVersioning", "variant",
         {"bucket": "variant-backups", "versioningConfiguration": {"status": "Enabled"}}, on_bucket)
-    tls_only = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::variant-backups/*",
+    tls_only = {"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::variant-backups", "arn:aws:s3:::variant-backups/*"],
                 "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
     add(run, "aws:s3/bucketPolicy:BucketPolicy", "variant",
         {"bucket": "variant-backups", "policy": json.dumps({"Version": "2012-10-17", "Statement": [tls_only]})},
