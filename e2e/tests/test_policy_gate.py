@@ -1,0 +1,106 @@
+"""The policy pack under the real CLI: every stack previews clean, broken programs are blocked, and the offline gate
+(``python -m scripts.preview``) reports exactly what the CLI reports for a stack that is not deployed yet."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from conftest import PROJECT, STACKS
+
+# The CLI's exit code for an operation that ends on a mandatory policy violation (bail: the report says why).
+EXIT_BLOCKED = 1
+
+# A small resource appended to a copy of the program, and the mandatory policies that must block it.
+MUTATIONS = {
+    "open-ingress": (
+        '_e2e_aws.vpc.SecurityGroupIngressRule("e2e-open-ingress", security_group_id=link.client_security_group_id,\n'
+        '    cidr_ipv4="0.0.0.0/0", ip_protocol="tcp", from_port=22, to_port=22)\n',
+        {"security-group-no-public-ingress"},
+    ),
+    "public-zone": (
+        '_e2e_aws.route53.Zone("e2e-public-zone", name="public.example.com")\n',
+        {"route53-zone-private"},
+    ),
+    "another-region": (
+        '_e2e_west = _e2e_aws.Provider("e2e-eu-west-1", region="eu-west-1")\n'
+        '_e2e_aws.sns.Topic("e2e-other-region", kms_master_key_id="alias/aws/sns",\n'
+        '    opts=pulumi.ResourceOptions(provider=_e2e_west))\n',
+        {"resource-region-matches-stack"},
+    ),
+}
+
+
+def mutation(name: str) -> str:
+    code, _ = MUTATIONS[name]
+    return "import pulumi_aws as _e2e_aws\n" + code
+
+
+@pytest.fixture(scope="module")
+def first_previews(module_workspace) -> dict[str, Any]:
+    """``pulumi preview`` with the policy pack of every stack, before anything is deployed."""
+    runs = {}
+    for stack in STACKS:
+        module_workspace.init_stack(stack)
+        runs[stack] = module_workspace.preview(stack)
+    return runs
+
+
+def previewed_urns(run) -> set[str]:
+    """URNs of the program's resources in a preview: what the program registered, without the stack and the
+    default providers the engine adds itself."""
+    urns = {e["resourcePreEvent"]["metadata"]["urn"] for e in run.events if "resourcePreEvent" in e}
+    return {u for u in urns if "::pulumi:providers:" not in u and not u.endswith(f"::pulumi:pulumi:Stack::{PROJECT}-"
+                                                                               + u.split(":")[2])}
+
+
+def analyzer_findings(verdict: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """The offline gate's findings that came from the policy pack (its own wire checks have no CLI counterpart)."""
+    return {(v["policy"], v["urn"], v["level"]) for v in verdict["violations"] if v["source"] == "analyzer"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_preview_with_the_policy_pack_passes(first_previews, stack: str) -> None:
+    run = first_previews[stack]
+    assert run.returncode == 0, run.explain()
+    assert run.mandatory_policies() == set()
+    # The pack really ran: the CLI lists it among the packs it applied.
+    assert "clickhouse-aws-policy@v0.1.0 (local: policy)" in run.stdout, run.explain()
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_offline_gate_reports_what_the_cli_reports_on_a_first_deploy(first_previews, gate, stack: str) -> None:
+    offline = gate(stack, first_deploy=True)
+    run = first_previews[stack]
+    assert offline["exit_code"] == run.returncode == 0
+    assert run.policy_findings() == analyzer_findings(offline)
+    assert offline["violations"] == [v for v in offline["violations"] if v["source"] == "analyzer"], \
+        "the gate found plaintext secrets on the wire"
+    # The same resources, with the same types, names and parents (a URN encodes all three).
+    assert previewed_urns(run) == {r["urn"] for r in offline["resources"]}
+
+
+@pytest.mark.parametrize("name", sorted(MUTATIONS))
+def test_a_mutated_program_is_blocked_with_the_policy_names(workspace, name: str) -> None:
+    workspace.init_stack("dev")
+    workspace.append_to_program(mutation(name))
+    run = workspace.preview("dev")
+    assert run.returncode == EXIT_BLOCKED, run.explain()
+    _, expected = MUTATIONS[name]
+    assert expected <= run.mandatory_policies(), run.explain()
+    blocked = {urn for policy, urn, level in run.policy_findings() if level == "mandatory"}
+    assert all("::e2e-" in urn for urn in blocked), f"only the added resources are blocked: {blocked}"
+    for policy in expected:
+        assert policy in run.stdout
+
+
+def test_up_of_a_blocked_program_changes_nothing(workspace) -> None:
+    workspace.init_stack("dev")
+    workspace.append_to_program(mutation("open-ingress"))
+    run = workspace.up("dev")
+    assert run.returncode == EXIT_BLOCKED, run.explain()
+    assert "security-group-no-public-ingress" in run.mandatory_policies()
+    deployment = json.loads(workspace.export("dev"))["deployment"]
+    assert not deployment.get("resources"), "a blocked up must not create anything"
