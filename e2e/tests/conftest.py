@@ -1,174 +1,16 @@
-"""Fixtures for the e2e suite: a real Pulumi CLI on a copy of this project, in a throwaway state backend.
-
-Each ``Workspace`` is a temporary directory holding a copy of the project (its ``venv`` a link to the repository's),
-its own ``PULUMI_HOME`` and a ``file://`` backend with the passphrase secrets provider. The CLI finds the provider
-doubles (``e2e/plugins``) and the language host on PATH; plugin downloads and update checks are switched off, so
-nothing leaves the machine. The CLI never runs in the repository itself: ``pulumi stack init`` and ``pulumi config
-set`` write into ``Pulumi.<stack>.yaml``.
-"""
+"""Fixtures of the e2e suite (the harness itself is in support.py)."""
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
-import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import pytest
-import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-PLUGINS = REPO / "e2e" / "plugins"
-# What `pulumi up` and `python -m scripts.stack` need of the project; tests, docs and tooling stay behind.
-PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "stack_config.py", "components", "policy", "scripts",
-                 "requirements.txt")
-STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in REPO.glob("Pulumi.*.yaml"))
-PROJECT = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["name"]
-PASSPHRASE = "e2e-only-passphrase"
-# Every CLI call is bounded, so a hung plugin fails its test instead of the whole run.
-TIMEOUT = 300
-
-
-@dataclass
-class CliRun:
-    """One finished CLI (or script) run: exit code, output, and the engine events it logged."""
-
-    args: list[str]
-    returncode: int
-    stdout: str
-    stderr: str
-    events: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-    def policy_findings(self) -> set[tuple[str, str, str]]:
-        """(policy, URN, level) of every policy violation the engine reported."""
-        return {(e["policyName"], e["resourceUrn"], e["enforcementLevel"])
-                for e in (ev.get("policyEvent") for ev in self.events) if e}
-
-    def mandatory_policies(self) -> set[str]:
-        return {policy for policy, _, level in self.policy_findings() if level == "mandatory"}
-
-    def explain(self) -> str:
-        return f"$ {' '.join(self.args)}\nexit {self.returncode}\n{self.output[-6000:]}"
-
-
-class Workspace:
-    """A project copy, a Pulumi home and a state backend of its own, and the environment the CLI runs in."""
-
-    def __init__(self, root: Path, cli_bin: Path):
-        self.root = root
-        self.project = root / "project"
-        self.cli = cli_bin / "pulumi"
-        for name in PROJECT_FILES:
-            source = REPO / name
-            if source.is_dir():
-                shutil.copytree(source, self.project / name, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                self.project.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, self.project / name)
-        for stack in STACKS:
-            shutil.copy2(REPO / f"Pulumi.{stack}.yaml", self.project / f"Pulumi.{stack}.yaml")
-        (self.project / "venv").symlink_to(REPO / "venv")
-        (root / "home").mkdir()
-        (root / "state").mkdir()
-        self.env = {key: value for key, value in os.environ.items()
-                    if not key.startswith(("PULUMI_", "CLICKHOUSE_", "AWS_"))}
-        self.env.update(
-            PATH=os.pathsep.join([str(cli_bin), str(PLUGINS), os.environ.get("PATH", "")]),
-            PULUMI_HOME=str(root / "home"),
-            PULUMI_BACKEND_URL=f"file://{root / 'state'}",
-            PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
-            PULUMI_SKIP_UPDATE_CHECK="true",
-            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
-            # Unlocks the CLI's --event-log flag, which the Automation API also relies on.
-            PULUMI_DEBUG_COMMANDS="true",
-        )
-        self._logs = 0
-
-    # --- running things ----------------------------------------------------------------------------------------
-
-    def run(self, args: list[str], *, env: Optional[dict[str, str]] = None, input: Optional[str] = None,
-            event_log: bool = False) -> CliRun:
-        log = None
-        if event_log:
-            self._logs += 1
-            log = self.root / f"events-{self._logs}.jsonl"
-            args = [*args, "--event-log", str(log)]
-        proc = subprocess.run(args, cwd=self.project, env={**self.env, **(env or {})}, input=input,
-                              capture_output=True, text=True, timeout=TIMEOUT)
-        events = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log and log.exists() \
-            else []
-        return CliRun([str(a) for a in args], proc.returncode, proc.stdout, proc.stderr, events)
-
-    def pulumi(self, *args: str, stack: Optional[str] = None, event_log: bool = False, **kwargs: Any) -> CliRun:
-        stack_args = ["--stack", stack] if stack else []
-        return self.run([str(self.cli), *args, *stack_args, "--non-interactive", "--color", "never"],
-                        event_log=event_log, **kwargs)
-
-    def ok(self, *args: str, **kwargs: Any) -> CliRun:
-        """``pulumi <args>`` that must succeed."""
-        run = self.pulumi(*args, **kwargs)
-        assert run.returncode == 0, run.explain()
-        return run
-
-    def python(self, *args: str, **kwargs: Any) -> CliRun:
-        """The project's virtualenv Python in the project copy, e.g. ``python("-m", "scripts.stack", ...)``."""
-        return self.run([str(self.project / "venv" / "bin" / "python"), *args], **kwargs)
-
-    # --- stacks --------------------------------------------------------------------------------------------------
-
-    def init_stack(self, stack: str) -> dict[str, str]:
-        """Create ``stack`` and set what the repository leaves to each machine: the ClickHouse API key (the
-        provider refuses to start without it) and, where BYOC is on, the ExternalId as a secret. Returns the
-        secret values set, so a test can search the state for them."""
-        self.ok("stack", "init", stack, "--secrets-provider", "passphrase")
-        values = {
-            "clickhouse:tokenKey": "ch-key-" + secrets.token_hex(8),
-            "clickhouse:tokenSecret": "ch-secret-" + secrets.token_hex(12),
-            "clickhouse-aws:byocExternalId": "ext-id-" + secrets.token_hex(12),
-        }
-        self.ok("config", "set", "clickhouse:organizationId", "3f1e6a52-8f4e-4d1c-9a63-0c2b7de9a001", stack=stack)
-        # As the README says: the CLI refuses a key that looks like a credential in plain text.
-        self.ok("config", "set", "--secret", "clickhouse:tokenKey", values["clickhouse:tokenKey"], stack=stack)
-        self.ok("config", "set", "--secret", "clickhouse:tokenSecret", values["clickhouse:tokenSecret"], stack=stack)
-        if stack_config(stack).get(f"{PROJECT}:byocEnabled"):
-            self.ok("config", "set", "--secret", "clickhouse-aws:byocExternalId",
-                    values["clickhouse-aws:byocExternalId"], stack=stack)
-        else:
-            del values["clickhouse-aws:byocExternalId"]
-        return values
-
-    def policy_args(self, stack: str) -> list[str]:
-        return ["--policy-pack", "policy", "--policy-pack-config", f"policy/config.{stack}.json"]
-
-    def preview(self, stack: str, *extra: str) -> CliRun:
-        return self.pulumi("preview", *self.policy_args(stack), *extra, stack=stack, event_log=True)
-
-    def up(self, stack: str, *extra: str) -> CliRun:
-        return self.pulumi("up", "--yes", *self.policy_args(stack), *extra, stack=stack,
-                           event_log=True)
-
-    def outputs(self, stack: str, *extra: str) -> dict[str, Any]:
-        return json.loads(self.ok("stack", "output", "--json", *extra, stack=stack).stdout)
-
-    def export(self, stack: str, *extra: str) -> str:
-        return self.ok("stack", "export", *extra, stack=stack).stdout
-
-    def append_to_program(self, code: str) -> None:
-        with (self.project / "__main__.py").open("a") as program:
-            program.write("\n" + code)
-
-
-def stack_config(stack: str) -> dict[str, Any]:
-    return (yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text()) or {}).get("config") or {}
+from e2e.tests.support import REPO, STACKS, Deployed, OfflineGate, Workspace
 
 
 @pytest.fixture(scope="session")
@@ -187,27 +29,33 @@ def workspace(tmp_path: Path, cli_bin: Path) -> Workspace:
 
 
 @pytest.fixture(scope="module")
-def module_workspace(tmp_path_factory: pytest.TempPathFactory, cli_bin: Path) -> Iterator[Workspace]:
-    """One workspace shared by a module's tests (deploying a stack is the slow part, so it happens once)."""
-    yield Workspace(tmp_path_factory.mktemp("workspace"), cli_bin)
-
-
-def offline_gate(stack: str, *extra: str) -> dict[str, Any]:
-    """``python -m scripts.preview --json`` on the repository, as CI runs it."""
-    proc = subprocess.run([str(REPO / "venv" / "bin" / "python"), "-m", "scripts.preview", "--stack", stack,
-                           "--json", *extra], cwd=REPO, capture_output=True, text=True, timeout=TIMEOUT)
-    assert proc.returncode in (0, 1), proc.stderr
-    return json.loads(proc.stdout)
+def module_workspace(tmp_path_factory: pytest.TempPathFactory, cli_bin: Path) -> Workspace:
+    """One workspace shared by a module's tests."""
+    return Workspace(tmp_path_factory.mktemp("workspace"), cli_bin)
 
 
 @pytest.fixture(scope="session")
 def gate() -> Any:
-    """The offline gate's verdict per (stack, first_deploy), computed once per session."""
-    cache: dict[tuple[str, bool], dict[str, Any]] = {}
+    """The offline gate's verdict per (stack, first_deploy). All of them start at once in the background, so they run
+    while the CLI deploys; each is awaited on first use."""
+    runs = {(stack, first): OfflineGate(stack, first) for stack in STACKS for first in (False, True)}
+    yield lambda stack, first_deploy=False: runs[stack, first_deploy].verdict()
+    for run in runs.values():
+        run.stop()
 
-    def verdict(stack: str, first_deploy: bool = False) -> dict[str, Any]:
-        if (stack, first_deploy) not in cache:
-            cache[stack, first_deploy] = offline_gate(stack, *(["--first-deploy"] if first_deploy else []))
-        return cache[stack, first_deploy]
 
-    return verdict
+@pytest.fixture(scope="session")
+def deployed(tmp_path_factory: pytest.TempPathFactory, cli_bin: Path, gate: Any) -> Deployed:
+    """Every stack previewed (nothing deployed yet) and then deployed, once per session: shared by every test that
+    only reads a deployed stack or is refused a change. test_deploy.py destroys dev at its end; prod stays (it is
+    protected). The stacks deploy side by side (one backend, one lock per stack), as two operators would."""
+    deployed = Deployed(Workspace(tmp_path_factory.mktemp("deployed"), cli_bin))
+
+    def deploy(stack: str) -> None:
+        deployed.secrets[stack] = deployed.workspace.init_stack(stack)
+        deployed.first_previews[stack] = deployed.workspace.preview(stack)
+        deployed.ups[stack] = deployed.workspace.up(stack)
+
+    with ThreadPoolExecutor(len(STACKS)) as pool:
+        list(pool.map(deploy, STACKS))
+    return deployed

@@ -2,19 +2,20 @@
 the audit and the handoff can read, no plaintext secret in the state, the offline gate in step with the CLI on a
 deployed stack, and destroy that spares a protected stack and tears dev down.
 
-The stacks are deployed once for the module; the destroy tests come last in the file and run last.
+The stacks are deployed once per session (the ``deployed`` fixture); the destroy tests come last in the file and run
+last.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from conftest import STACKS
+from e2e.tests.support import STACKS, Deployed
 from scripts.audit_model import parse_outputs
 from scripts.handoff import render_handoff
 from scripts.offline.engine import run_program
@@ -23,27 +24,6 @@ from scripts.stack_outputs import render_env
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 PASSWORD_TYPE = "random:index/randomPassword:RandomPassword"
 BYOC_STACKS = [s for s in STACKS if s == "prod"]
-
-
-@dataclass
-class Deployed:
-    workspace: Any
-    secrets: dict[str, dict[str, str]]
-    ups: dict[str, Any]
-
-
-@pytest.fixture(scope="module")
-def deployed(module_workspace) -> Deployed:
-    secrets, ups = {}, {}
-    for stack in STACKS:
-        secrets[stack] = module_workspace.init_stack(stack)
-        ups[stack] = module_workspace.up(stack)
-    return Deployed(module_workspace, secrets, ups)
-
-
-def changes(run) -> dict[str, int]:
-    [summary] = [e["summaryEvent"] for e in run.events if "summaryEvent" in e]
-    return summary["resourceChanges"]
 
 
 def offline_outputs(stack: str) -> dict[str, Any]:
@@ -71,15 +51,15 @@ def test_up_with_the_policy_pack_creates_the_stack(deployed: Deployed, stack: st
     run = deployed.ups[stack]
     assert run.returncode == 0, run.explain()
     assert run.mandatory_policies() == set()
-    assert set(changes(run)) == {"create"} and changes(run)["create"] > 0
+    assert set(run.changes()) == {"create"} and run.changes()["create"] > 0
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_a_second_up_changes_nothing(deployed: Deployed, stack: str) -> None:
     run = deployed.workspace.up(stack, "--expect-no-changes")
     assert run.returncode == 0, run.explain()
-    assert set(changes(run)) == {"same"}
-    assert changes(run)["same"] == changes(deployed.ups[stack])["create"]
+    assert set(run.changes()) == {"same"}
+    assert run.changes()["same"] == deployed.ups[stack].changes()["create"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -143,13 +123,16 @@ def test_the_external_id_set_with_config_secret_stays_secret(deployed: Deployed,
         assert external_id not in json.dumps(workspace.outputs(stack, *show))
 
 
-def test_changing_the_vpc_cidr_replaces_the_network_only(workspace) -> None:
+def test_changing_the_vpc_cidr_replaces_the_network_only(deployed: Deployed) -> None:
     """The doubles' Diff follows the real provider: a new VPC CIDR replaces the VPC and the subnets carved from it,
-    and updates nothing that does not depend on it."""
-    workspace.init_stack("dev")
-    assert workspace.up("dev").returncode == 0
-    workspace.ok("config", "set", "clickhouse-aws:vpcCidr", "10.43.0.0/16", stack="dev")
-    run = workspace.preview("dev")
+    and nothing that does not depend on it. Previewed with a changed copy of the stack file, so the deployed stack
+    and its own file stay as they are."""
+    workspace = deployed.workspace
+    stack_file = yaml.safe_load((workspace.project / "Pulumi.dev.yaml").read_text())
+    stack_file["config"]["clickhouse-aws:vpcCidr"] = "10.43.0.0/16"
+    changed = workspace.root / "Pulumi.dev.changed-cidr.yaml"
+    changed.write_text(yaml.safe_dump(stack_file))
+    run = workspace.preview("dev", "--config-file", str(changed))
     assert run.returncode == 0, run.explain()
     replaced = {e["resourcePreEvent"]["metadata"]["type"] for e in run.events
                 if "resourcePreEvent" in e and e["resourcePreEvent"]["metadata"]["op"] == "replace"}
@@ -172,5 +155,5 @@ def test_destroy_tears_dev_down(deployed: Deployed) -> None:
     workspace = deployed.workspace
     run = workspace.pulumi("destroy", "--yes", stack="dev", event_log=True)
     assert run.returncode == 0, run.explain()
-    assert set(changes(run)) == {"delete"}
+    assert set(run.changes()) == {"delete"}
     assert not json.loads(workspace.export("dev"))["deployment"].get("resources")

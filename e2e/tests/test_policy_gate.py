@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from conftest import PROJECT, STACKS
+from e2e.tests.support import PROJECT, STACKS
 
 # The CLI's exit code for an operation that ends on a mandatory policy violation (bail: the report says why).
 EXIT_BLOCKED = 1
@@ -39,13 +39,9 @@ def mutation(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def first_previews(module_workspace) -> dict[str, Any]:
-    """``pulumi preview`` with the policy pack of every stack, before anything is deployed."""
-    runs = {}
-    for stack in STACKS:
-        module_workspace.init_stack(stack)
-        runs[stack] = module_workspace.preview(stack)
-    return runs
+def first_previews(deployed) -> dict[str, Any]:
+    """``pulumi preview`` with the policy pack of every stack, before anything was deployed."""
+    return deployed.first_previews
 
 
 def previewed_urns(run) -> set[str]:

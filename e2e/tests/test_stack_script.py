@@ -1,0 +1,115 @@
+"""``python -m scripts.stack`` for real: the Automation API drives the built CLI, with the policy pack attached, and
+every outcome ends in the exit code docs/automation.md documents.
+
+The dev lifecycle (preview, up, outputs, refresh, destroy) runs in order on this module's own workspace; prod is the
+session's deployed stack, which the script may only read or be refused.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from e2e.tests.support import CliRun
+from scripts.stack_errors import ExitCode
+
+OPEN_INGRESS = (
+    "import pulumi_aws as _e2e_aws\n"
+    '_e2e_aws.vpc.SecurityGroupIngressRule("e2e-open-ingress", security_group_id=link.client_security_group_id,\n'
+    '    cidr_ipv4="0.0.0.0/0", ip_protocol="tcp", from_port=22, to_port=22)\n'
+)
+
+
+def stack_script(workspace, *args: str, **kwargs: Any) -> CliRun:
+    return workspace.python("-m", "scripts.stack", *args, **kwargs)
+
+
+def summary(run: CliRun) -> dict[str, Any]:
+    """The one JSON document ``--json`` prints on stdout (the CLI's progress goes to stderr)."""
+    return json.loads(run.stdout)
+
+
+@pytest.fixture(scope="module")
+def dev(module_workspace):
+    """The module's workspace with the dev stack created and configured, nothing deployed yet."""
+    module_workspace.init_stack("dev")
+    return module_workspace
+
+
+def test_without_a_passphrase_nothing_runs(dev) -> None:
+    run = stack_script(dev, "preview", "--stack", "dev", unset=("PULUMI_CONFIG_PASSPHRASE",))
+    assert run.returncode == ExitCode.CREDENTIALS, run.explain()
+    assert run.stderr.startswith("error: ") and "Traceback" not in run.output
+
+
+def test_preview_runs_the_policy_pack(dev) -> None:
+    run = stack_script(dev, "preview", "--stack", "dev", "--json")
+    assert run.returncode == ExitCode.OK, run.explain()
+    result = summary(run)
+    assert result["ok"] and result["resource_changes"]["create"] > 0
+    # The pack judged the stack: dev's one advisory finding comes back from the engine's policy events.
+    assert {(v["policy"], v["enforcement_level"]) for v in result["policy_violations"]} == {
+        ("secret-customer-kms-key", "advisory")}
+
+
+def test_up_applies_and_reports_the_outputs(dev) -> None:
+    run = stack_script(dev, "up", "--stack", "dev", "--json")
+    assert run.returncode == ExitCode.OK, run.explain()
+    result = summary(run)
+    assert set(result["resource_changes"]) == {"create"}
+    assert result["outputs"] == dev.outputs("dev")
+
+
+def test_outputs_as_json_and_as_an_env_file(dev) -> None:
+    run = stack_script(dev, "outputs", "--stack", "dev")
+    assert run.returncode == ExitCode.OK, run.explain()
+    outputs = json.loads(run.stdout)
+    assert outputs == dev.outputs("dev")
+    env = stack_script(dev, "outputs", "--stack", "dev", "--format", "env")
+    assert env.returncode == ExitCode.OK, env.explain()
+    assert f"CLICKHOUSE_VPC_ID={outputs['vpc_id']}" in env.stdout.splitlines()
+
+
+def test_refresh_finds_the_cloud_as_the_state_says(dev) -> None:
+    run = stack_script(dev, "refresh", "--stack", "dev", "--json")
+    assert run.returncode == ExitCode.OK, run.explain()
+    assert set(summary(run)["resource_changes"]) == {"same"}
+
+
+def test_destroy_tears_dev_down(dev) -> None:
+    run = stack_script(dev, "destroy", "--stack", "dev", "--json")
+    assert run.returncode == ExitCode.OK, run.explain()
+    assert set(summary(run)["resource_changes"]) == {"delete"}
+    assert not json.loads(dev.export("dev"))["deployment"].get("resources")
+
+
+def test_up_of_a_blocked_program_applies_nothing(workspace) -> None:
+    workspace.init_stack("dev")
+    workspace.append_to_program(OPEN_INGRESS)
+    run = stack_script(workspace, "up", "--stack", "dev", "--json")
+    assert run.returncode == ExitCode.POLICY_VIOLATION, run.explain()
+    mandatory = {v["policy"] for v in summary(run)["policy_violations"] if v["enforcement_level"] == "mandatory"}
+    assert mandatory == {"security-group-no-public-ingress"}
+    assert not json.loads(workspace.export("dev"))["deployment"].get("resources")
+
+
+def test_a_missing_stack_is_reported_as_such(workspace) -> None:
+    run = stack_script(workspace, "outputs", "--stack", "dev")
+    assert run.returncode == ExitCode.STACK_NOT_FOUND, run.explain()
+
+
+def test_prod_up_without_yes_previews_and_stops(deployed) -> None:
+    run = stack_script(deployed.workspace, "up", "--stack", "prod", "--json")
+    assert run.returncode == ExitCode.CONFIRMATION_REQUIRED, run.explain()
+    assert summary(run)["resource_changes"] == {"same": sum(deployed.ups["prod"].changes().values())}
+
+
+def test_destroy_refuses_the_protected_prod_stack(deployed) -> None:
+    before = deployed.workspace.export("prod")
+    run = stack_script(deployed.workspace, "destroy", "--stack", "prod", "--yes")
+    assert run.returncode == ExitCode.PROTECTED_RESOURCES, run.explain()
+    assert "protected resource(s)" in run.stderr
+    assert json.loads(deployed.workspace.export("prod"))["deployment"]["resources"] == \
+        json.loads(before)["deployment"]["resources"]
