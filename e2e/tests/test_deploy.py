@@ -56,10 +56,12 @@ def test_up_with_the_policy_pack_creates_the_stack(deployed: Deployed, stack: st
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_a_second_up_changes_nothing(deployed: Deployed, stack: str) -> None:
+    password = password_value(deployed.workspace, stack)
     run = deployed.workspace.up(stack, "--expect-no-changes")
     assert run.returncode == 0, run.explain()
     assert set(run.changes()) == {"same"}
     assert run.changes()["same"] == deployed.ups[stack].changes()["create"]
+    assert password_value(deployed.workspace, stack) == password, "the generated password must not rotate"
 
 
 @pytest.mark.parametrize("stack", STACKS)
