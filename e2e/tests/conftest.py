@@ -46,15 +46,20 @@ def gate() -> Any:
 
 @pytest.fixture(scope="session")
 def deployed(tmp_path_factory: pytest.TempPathFactory, cli_bin: Path, gate: Any) -> Deployed:
-    """Every stack previewed (nothing deployed yet) and then deployed, once per session: shared by every test that
-    only reads a deployed stack or is refused a change. test_deploy.py destroys dev at its end; prod stays (it is
-    protected). The stacks deploy side by side (one backend, one lock per stack), as two operators would."""
+    """Every stack, once per session: previewed before anything exists, deployed, deployed again with nothing to
+    change, and previewed again. Shared by the tests that read what happened or are refused a change, in whatever
+    order they run. The stacks go side by side (one backend, one lock per stack), as two operators' would."""
     deployed = Deployed(Workspace(tmp_path_factory.mktemp("deployed"), cli_bin))
 
     def deploy(stack: str) -> None:
-        deployed.secrets[stack] = deployed.workspace.init_stack(stack)
-        deployed.first_previews[stack] = deployed.workspace.preview(stack)
-        deployed.ups[stack] = deployed.workspace.up(stack)
+        workspace = deployed.workspace
+        deployed.secrets[stack] = workspace.init_stack(stack)
+        deployed.first_previews[stack] = workspace.preview(stack)
+        deployed.ups[stack] = workspace.up(stack)
+        deployed.passwords[stack] = workspace.password(stack)
+        deployed.second_ups[stack] = workspace.up(stack, "--expect-no-changes")
+        deployed.passwords_after_second_up[stack] = workspace.password(stack)
+        deployed.previews[stack] = workspace.preview(stack)
 
     with ThreadPoolExecutor(len(STACKS)) as pool:
         list(pool.map(deploy, STACKS))

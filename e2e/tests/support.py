@@ -29,6 +29,7 @@ PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "stack_config.py", "components", 
 STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in REPO.glob("Pulumi.*.yaml"))
 PROJECT = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["name"]
 PASSPHRASE = "e2e-only-passphrase"
+PASSWORD_TYPE = "random:index/randomPassword:RandomPassword"
 # Every CLI call is bounded, so a hung plugin fails its test instead of the whole run.
 TIMEOUT = 300
 
@@ -166,6 +167,12 @@ class Workspace:
     def export(self, stack: str, *extra: str) -> str:
         return self.ok("stack", "export", *extra, stack=stack).stdout
 
+    def password(self, stack: str) -> str:
+        """The generated ClickHouse password, from the state decrypted with the stack's passphrase."""
+        deployment = json.loads(self.export(stack, "--show-secrets"))["deployment"]
+        [password] = [r for r in deployment["resources"] if r["type"] == PASSWORD_TYPE]
+        return json.loads(password["outputs"]["result"]["plaintext"])
+
     def append_to_program(self, code: str) -> None:
         with (self.project / "__main__.py").open("a") as program:
             program.write("\n" + code)
@@ -177,13 +184,17 @@ def stack_config(stack: str) -> dict[str, Any]:
 
 @dataclass
 class Deployed:
-    """A workspace where every stack was previewed before anything existed, then deployed with ``pulumi up`` and the
-    policy pack; and the secret values set for each stack."""
+    """What happened to every stack in one workspace (see the ``deployed`` fixture), and the secret values set."""
 
     workspace: Workspace
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
     first_previews: dict[str, CliRun] = field(default_factory=dict)
     ups: dict[str, CliRun] = field(default_factory=dict)
+    second_ups: dict[str, CliRun] = field(default_factory=dict)
+    previews: dict[str, CliRun] = field(default_factory=dict)
+    # The generated ClickHouse password after the first and the second up.
+    passwords: dict[str, str] = field(default_factory=dict)
+    passwords_after_second_up: dict[str, str] = field(default_factory=dict)
 
 
 class OfflineGate:

@@ -2,8 +2,8 @@
 the audit and the handoff can read, no plaintext secret in the state, the offline gate in step with the CLI on a
 deployed stack, and destroy that spares a protected stack and tears dev down.
 
-The stacks are deployed once per session (the ``deployed`` fixture); the destroy tests come last in the file and run
-last.
+The stacks are deployed once per session (the ``deployed`` fixture) and no test here changes them: the replacement is
+previewed from a copy of the stack file, destroy of prod is refused, and dev is torn down in a workspace of its own.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from scripts.offline.engine import run_program
 from scripts.stack_outputs import render_env
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
-PASSWORD_TYPE = "random:index/randomPassword:RandomPassword"
 BYOC_STACKS = [s for s in STACKS if s == "prod"]
 
 
@@ -38,14 +37,6 @@ def state_files(workspace) -> dict[Path, str]:
     return {p: p.read_text(errors="replace") for p in (workspace.root / "state").rglob("*") if p.is_file()}
 
 
-def password_value(workspace, stack: str) -> str:
-    """The generated ClickHouse password, from the state decrypted with the stack's passphrase."""
-    deployment = json.loads(workspace.export(stack, "--show-secrets"))["deployment"]
-    [password] = [r for r in deployment["resources"] if r["type"] == PASSWORD_TYPE]
-    plaintext = password["outputs"]["result"]["plaintext"]
-    return json.loads(plaintext)
-
-
 @pytest.mark.parametrize("stack", STACKS)
 def test_up_with_the_policy_pack_creates_the_stack(deployed: Deployed, stack: str) -> None:
     run = deployed.ups[stack]
@@ -56,18 +47,17 @@ def test_up_with_the_policy_pack_creates_the_stack(deployed: Deployed, stack: st
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_a_second_up_changes_nothing(deployed: Deployed, stack: str) -> None:
-    password = password_value(deployed.workspace, stack)
-    run = deployed.workspace.up(stack, "--expect-no-changes")
+    run = deployed.second_ups[stack]
     assert run.returncode == 0, run.explain()
-    assert set(run.changes()) == {"same"}
-    assert run.changes()["same"] == deployed.ups[stack].changes()["create"]
-    assert password_value(deployed.workspace, stack) == password, "the generated password must not rotate"
+    assert run.changes() == {"same": deployed.ups[stack].changes()["create"]}
+    assert deployed.passwords_after_second_up[stack] == deployed.passwords[stack], "the password must not rotate"
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_offline_gate_reports_what_the_cli_reports_on_a_deployed_stack(deployed: Deployed, gate, stack: str) -> None:
-    run = deployed.workspace.preview(stack)
+    run = deployed.previews[stack]
     assert run.returncode == 0, run.explain()
+    assert set(run.changes()) == {"same"}
     offline = gate(stack)
     assert offline["exit_code"] == 0
     assert run.policy_findings() == {(v["policy"], v["urn"], v["level"]) for v in offline["violations"]
@@ -93,7 +83,7 @@ def test_stack_outputs_satisfy_the_audit_and_handoff_contract(deployed: Deployed
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_state_holds_no_plaintext_secret(deployed: Deployed, stack: str) -> None:
     workspace = deployed.workspace
-    secrets = {"generated password": password_value(workspace, stack), **deployed.secrets[stack]}
+    secrets = {"generated password": deployed.passwords[stack], **deployed.secrets[stack]}
     decrypted = workspace.export(stack, "--show-secrets")
     exported = workspace.export(stack)
     files = state_files(workspace)
@@ -153,9 +143,11 @@ def test_destroy_refuses_a_protected_stack(deployed: Deployed) -> None:
     assert {r["urn"] for r in protected} <= {r["urn"] for r in after}
 
 
-def test_destroy_tears_dev_down(deployed: Deployed) -> None:
-    workspace = deployed.workspace
+def test_destroy_tears_dev_down(workspace) -> None:
+    workspace.init_stack("dev")
+    up = workspace.up("dev")
+    assert up.returncode == 0, up.explain()
     run = workspace.pulumi("destroy", "--yes", stack="dev", event_log=True)
     assert run.returncode == 0, run.explain()
-    assert set(run.changes()) == {"delete"}
+    assert run.changes() == {"delete": up.changes()["create"]}
     assert not json.loads(workspace.export("dev"))["deployment"].get("resources")

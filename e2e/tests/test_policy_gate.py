@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from e2e.tests.support import PROJECT, STACKS
+from e2e.tests.support import PROJECT, STACKS, CliRun, Workspace
 
 # The CLI's exit code for an operation that ends on a mandatory policy violation (bail: the report says why).
 EXIT_BLOCKED = 1
@@ -78,24 +80,37 @@ def test_offline_gate_reports_what_the_cli_reports_on_a_first_deploy(first_previ
     assert previewed_urns(run) == {r["urn"] for r in offline["resources"]}
 
 
+@pytest.fixture(scope="module")
+def blocked(tmp_path_factory: pytest.TempPathFactory, cli_bin: Path) -> dict[str, tuple[Workspace, CliRun]]:
+    """Each mutation previewed in a dev stack of its own, and the open ingress also put through ``pulumi up``; side
+    by side, since nothing is shared."""
+
+    def attempt(key: tuple[str, str]) -> tuple[Workspace, CliRun]:
+        operation, name = key
+        workspace = Workspace(tmp_path_factory.mktemp(f"{operation}-{name}"), cli_bin)
+        workspace.init_stack("dev")
+        workspace.append_to_program(mutation(name))
+        return workspace, (workspace.preview if operation == "preview" else workspace.up)("dev")
+
+    keys = [("preview", name) for name in MUTATIONS] + [("up", "open-ingress")]
+    with ThreadPoolExecutor(len(keys)) as pool:
+        return dict(zip(keys, pool.map(attempt, keys)))
+
+
 @pytest.mark.parametrize("name", sorted(MUTATIONS))
-def test_a_mutated_program_is_blocked_with_the_policy_names(workspace, name: str) -> None:
-    workspace.init_stack("dev")
-    workspace.append_to_program(mutation(name))
-    run = workspace.preview("dev")
+def test_a_mutated_program_is_blocked_with_the_policy_names(blocked, name: str) -> None:
+    _, run = blocked["preview", name]
     assert run.returncode == EXIT_BLOCKED, run.explain()
     _, expected = MUTATIONS[name]
     assert expected <= run.mandatory_policies(), run.explain()
-    blocked = {urn for policy, urn, level in run.policy_findings() if level == "mandatory"}
-    assert all("::e2e-" in urn for urn in blocked), f"only the added resources are blocked: {blocked}"
+    blocked_urns = {urn for _, urn, level in run.policy_findings() if level == "mandatory"}
+    assert all("::e2e-" in urn for urn in blocked_urns), f"only the added resources are blocked: {blocked_urns}"
     for policy in expected:
         assert policy in run.stdout
 
 
-def test_up_of_a_blocked_program_changes_nothing(workspace) -> None:
-    workspace.init_stack("dev")
-    workspace.append_to_program(mutation("open-ingress"))
-    run = workspace.up("dev")
+def test_up_of_a_blocked_program_changes_nothing(blocked) -> None:
+    workspace, run = blocked["up", "open-ingress"]
     assert run.returncode == EXIT_BLOCKED, run.explain()
     assert "security-group-no-public-ingress" in run.mandatory_policies()
     deployment = json.loads(workspace.export("dev"))["deployment"]

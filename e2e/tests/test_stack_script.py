@@ -1,13 +1,15 @@
 """``python -m scripts.stack`` for real: the Automation API drives the built CLI, with the policy pack attached, and
 every outcome ends in the exit code docs/automation.md documents.
 
-The dev lifecycle (preview, up, outputs, refresh, destroy) runs in order on this module's own workspace; prod is the
-session's deployed stack, which the script may only read or be refused.
+The dev lifecycle (preview, up, outputs, refresh, destroy) runs in order in one fixture on this module's own
+workspace; prod is the session's deployed stack, which the script may only read or be refused. No test depends on
+another's order.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -31,58 +33,86 @@ def summary(run: CliRun) -> dict[str, Any]:
     return json.loads(run.stdout)
 
 
+@dataclass
+class Lifecycle:
+    """What each step of the dev lifecycle returned, and what the CLI itself saw in between."""
+
+    workspace: Any
+    no_passphrase: CliRun
+    preview: CliRun
+    up: CliRun
+    outputs_after_up: dict[str, Any]
+    outputs_json: CliRun
+    outputs_env: CliRun
+    refresh: CliRun
+    destroy: CliRun
+    resources_after_destroy: list[Any]
+
+
 @pytest.fixture(scope="module")
-def dev(module_workspace):
-    """The module's workspace with the dev stack created and configured, nothing deployed yet."""
-    module_workspace.init_stack("dev")
-    return module_workspace
+def lifecycle(module_workspace) -> Lifecycle:
+    """The dev stack through the script, step by step in the order an operator runs them. The steps run here, in
+    order, and the tests only read what each returned, so they hold in any test order."""
+    ws = module_workspace
+    ws.init_stack("dev")
+    no_passphrase = stack_script(ws, "preview", "--stack", "dev", unset=("PULUMI_CONFIG_PASSPHRASE",))
+    preview = stack_script(ws, "preview", "--stack", "dev", "--json")
+    up = stack_script(ws, "up", "--stack", "dev", "--json")
+    outputs_after_up = ws.outputs("dev")
+    outputs_json = stack_script(ws, "outputs", "--stack", "dev")
+    outputs_env = stack_script(ws, "outputs", "--stack", "dev", "--format", "env")
+    refresh = stack_script(ws, "refresh", "--stack", "dev", "--json")
+    destroy = stack_script(ws, "destroy", "--stack", "dev", "--json")
+    after = json.loads(ws.export("dev"))["deployment"].get("resources") or []
+    return Lifecycle(ws, no_passphrase, preview, up, outputs_after_up, outputs_json, outputs_env, refresh, destroy,
+                     after)
 
 
-def test_without_a_passphrase_nothing_runs(dev) -> None:
-    run = stack_script(dev, "preview", "--stack", "dev", unset=("PULUMI_CONFIG_PASSPHRASE",))
+def test_without_a_passphrase_nothing_runs(lifecycle: Lifecycle) -> None:
+    run = lifecycle.no_passphrase
     assert run.returncode == ExitCode.CREDENTIALS, run.explain()
     assert run.stderr.startswith("error: ") and "Traceback" not in run.output
 
 
-def test_preview_runs_the_policy_pack(dev) -> None:
-    run = stack_script(dev, "preview", "--stack", "dev", "--json")
+def test_preview_runs_the_policy_pack(lifecycle: Lifecycle) -> None:
+    run = lifecycle.preview
     assert run.returncode == ExitCode.OK, run.explain()
     result = summary(run)
-    assert result["ok"] and result["resource_changes"]["create"] > 0
+    assert result["ok"] and set(result["resource_changes"]) == {"create"}
     # The pack judged the stack: dev's one advisory finding comes back from the engine's policy events.
     assert {(v["policy"], v["enforcement_level"]) for v in result["policy_violations"]} == {
         ("secret-customer-kms-key", "advisory")}
 
 
-def test_up_applies_and_reports_the_outputs(dev) -> None:
-    run = stack_script(dev, "up", "--stack", "dev", "--json")
+def test_up_applies_and_reports_the_outputs(lifecycle: Lifecycle) -> None:
+    run = lifecycle.up
     assert run.returncode == ExitCode.OK, run.explain()
     result = summary(run)
-    assert set(result["resource_changes"]) == {"create"}
-    assert result["outputs"] == dev.outputs("dev")
+    assert result["resource_changes"] == summary(lifecycle.preview)["resource_changes"]
+    assert result["outputs"] == lifecycle.outputs_after_up
+    assert result["outputs"]["clickhouse_url"].startswith("https://")
 
 
-def test_outputs_as_json_and_as_an_env_file(dev) -> None:
-    run = stack_script(dev, "outputs", "--stack", "dev")
+def test_outputs_as_json_and_as_an_env_file(lifecycle: Lifecycle) -> None:
+    run, env = lifecycle.outputs_json, lifecycle.outputs_env
     assert run.returncode == ExitCode.OK, run.explain()
     outputs = json.loads(run.stdout)
-    assert outputs == dev.outputs("dev")
-    env = stack_script(dev, "outputs", "--stack", "dev", "--format", "env")
+    assert outputs == lifecycle.outputs_after_up
     assert env.returncode == ExitCode.OK, env.explain()
     assert f"CLICKHOUSE_VPC_ID={outputs['vpc_id']}" in env.stdout.splitlines()
 
 
-def test_refresh_finds_the_cloud_as_the_state_says(dev) -> None:
-    run = stack_script(dev, "refresh", "--stack", "dev", "--json")
+def test_refresh_finds_the_cloud_as_the_state_says(lifecycle: Lifecycle) -> None:
+    run = lifecycle.refresh
     assert run.returncode == ExitCode.OK, run.explain()
-    assert set(summary(run)["resource_changes"]) == {"same"}
+    assert summary(run)["resource_changes"] == {"same": summary(lifecycle.up)["resource_changes"]["create"]}
 
 
-def test_destroy_tears_dev_down(dev) -> None:
-    run = stack_script(dev, "destroy", "--stack", "dev", "--json")
+def test_destroy_tears_dev_down(lifecycle: Lifecycle) -> None:
+    run = lifecycle.destroy
     assert run.returncode == ExitCode.OK, run.explain()
-    assert set(summary(run)["resource_changes"]) == {"delete"}
-    assert not json.loads(dev.export("dev"))["deployment"].get("resources")
+    assert summary(run)["resource_changes"] == {"delete": summary(lifecycle.up)["resource_changes"]["create"]}
+    assert lifecycle.resources_after_destroy == []
 
 
 def test_up_of_a_blocked_program_applies_nothing(workspace) -> None:
