@@ -29,6 +29,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
 from scripts.offline import fakes
+from scripts.offline.engine import unwrap_secrets as unwrap
 
 Computed = Callable[[str, str, Mapping[str, Any], str, Optional[Mapping[str, Any]]], tuple[str, dict[str, Any]]]
 
@@ -71,17 +72,6 @@ def _struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
     out = struct_pb2.Struct()
     out.update(dict(value))
     return out
-
-
-def unwrap(value: Any) -> Any:
-    """The value with every secret marker removed."""
-    if rpc.is_rpc_secret(value):
-        return unwrap(rpc.unwrap_rpc_secret(value))
-    if isinstance(value, dict):
-        return {k: unwrap(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unwrap(v) for v in value]
-    return value
 
 
 def has_unknown(value: Any) -> bool:

@@ -123,6 +123,19 @@ func options(info *pulumirpc.ProgramInfo, isPlugin bool) (toolchain.PythonOption
 	return opts, nil
 }
 
+// toolchainFor resolves the Python toolchain (virtualenv, python command) of a program or plugin; without program
+// info (an About request from an old CLI) it is the ambient pip one.
+func toolchainFor(info *pulumirpc.ProgramInfo, isPlugin bool) (toolchain.Toolchain, error) {
+	if info == nil {
+		return toolchain.ResolveToolchain(toolchain.PythonOptions{Toolchain: toolchain.Pip})
+	}
+	opts, err := options(info, isPlugin)
+	if err != nil {
+		return nil, err
+	}
+	return toolchain.ResolveToolchain(opts)
+}
+
 func (h *pythonHost) Handshake(
 	ctx context.Context, req *pulumirpc.LanguageHandshakeRequest,
 ) (*pulumirpc.LanguageHandshakeResponse, error) {
@@ -143,11 +156,7 @@ func (h *pythonHost) GetRequiredPackages(
 }
 
 func (h *pythonHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
-	opts, err := options(req.GetInfo(), false)
-	if err != nil {
-		return nil, err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := toolchainFor(req.GetInfo(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +224,7 @@ func (h *pythonHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulum
 func (h *pythonHost) InstallDependencies(
 	req *pulumirpc.InstallDependenciesRequest, server pulumirpc.LanguageRuntime_InstallDependenciesServer,
 ) error {
-	opts, err := options(req.GetInfo(), req.GetIsPlugin())
+	tc, err := toolchainFor(req.GetInfo(), req.GetIsPlugin())
 	if err != nil {
 		return err
 	}
@@ -224,10 +233,6 @@ func (h *pythonHost) InstallDependencies(
 		return err
 	}
 	defer closer.Close()
-	tc, err := toolchain.ResolveToolchain(opts)
-	if err != nil {
-		return err
-	}
 	if err := tc.InstallDependencies(server.Context(), req.GetInfo().GetProgramDirectory(),
 		req.GetUseLanguageVersionTools(), true, stdout, stderr); err != nil {
 		return err
@@ -236,14 +241,7 @@ func (h *pythonHost) InstallDependencies(
 }
 
 func (h *pythonHost) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
-	opts := toolchain.PythonOptions{Toolchain: toolchain.Pip}
-	if req.GetInfo() != nil {
-		var err error
-		if opts, err = options(req.GetInfo(), false); err != nil {
-			return nil, err
-		}
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := toolchainFor(req.GetInfo(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -261,11 +259,7 @@ func (h *pythonHost) About(ctx context.Context, req *pulumirpc.AboutRequest) (*p
 func (h *pythonHost) GetProgramDependencies(
 	ctx context.Context, req *pulumirpc.GetProgramDependenciesRequest,
 ) (*pulumirpc.GetProgramDependenciesResponse, error) {
-	opts, err := options(req.GetInfo(), false)
-	if err != nil {
-		return nil, err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := toolchainFor(req.GetInfo(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -289,11 +283,7 @@ func (h *pythonHost) RunPlugin(
 ) error {
 	ctx := server.Context()
 	analyzer := req.GetKind() == string(apitype.AnalyzerPlugin)
-	opts, err := options(req.GetInfo(), !analyzer)
-	if err != nil {
-		return err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := toolchainFor(req.GetInfo(), !analyzer)
 	if err != nil {
 		return err
 	}
@@ -355,8 +345,11 @@ func (h *pythonHost) RunPlugin(
 		return fmt.Errorf("cannot start the plugin: %w", err)
 	}
 	if proxy != nil {
-		// The proxy waits for the pack, relays the engine's calls to it, and reports when it exits.
-		return proxy.Attach(ctx, cmd)
+		// The proxy waits for the pack, relays the engine's calls to it, and returns when it exits.
+		if err := proxy.Attach(ctx, cmd); err != nil {
+			return fmt.Errorf("cannot attach to the policy pack: %w", err)
+		}
+		return closer.Close()
 	}
 	if err := cmd.Wait(); err != nil {
 		var exitErr *exec.ExitError
