@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 import grpc
 import jsonschema
@@ -28,7 +28,8 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-REPO = Path(__file__).resolve().parents[2]
+from scripts.project import REPO
+
 PACK_DIR = REPO / "policy"
 # pulumi.policy's entry point requires an engine address; the pack never dials it.
 _ENGINE_PLACEHOLDER = "127.0.0.1:0"
@@ -131,6 +132,9 @@ class Analyzer:
             stderr=self._stderr,
             env=self._env,
             cwd=str(self._pack_dir),
+            # Its own process group: a Ctrl-C at the terminal (or a runner's SIGINT to the job's group) reaches only
+            # the process that owns the pack, which stops it in order, instead of killing it mid-call.
+            process_group=0,
         )
         return self
 
@@ -203,7 +207,10 @@ class Analyzer:
         try:
             return getattr(self._stub, method)(request, timeout=self._timeout)
         except grpc.RpcError as err:
-            raise AnalyzerError(f"{method} failed: {err.code().name}: {err.details()}{self._stderr_tail()}") from None
+            raise self._failed(method, err) from None
+
+    def _failed(self, method: str, err: grpc.RpcError) -> AnalyzerError:
+        return AnalyzerError(f"{method} failed: {err.code().name}: {err.details()}{self._stderr_tail()}")
 
     def info(self) -> analyzer_pb2.AnalyzerInfo:
         if self._info is None:
@@ -229,7 +236,24 @@ class Analyzer:
         ))
 
     def analyze(self, request: analyzer_pb2.AnalyzeRequest) -> list[Diagnostic]:
-        return _diagnostics(self._call("Analyze", request), request.urn)
+        return self.analyze_later(request)()
+
+    def analyze_later(self, request: analyzer_pb2.AnalyzeRequest) -> Callable[[], list[Diagnostic]]:
+        """Send Analyze without waiting; the returned function waits for the diagnostics.
+
+        Many may be in flight at once, as the CLI sends them for steps that run in parallel.
+        """
+        self.connect()
+        assert self._stub is not None
+        call = self._stub.Analyze.future(request, timeout=self._timeout)
+
+        def diagnostics() -> list[Diagnostic]:
+            try:
+                return _diagnostics(call.result(), request.urn)
+            except grpc.RpcError as err:
+                raise self._failed("Analyze", err) from None
+
+        return diagnostics
 
     def analyze_stack(
         self, resources: Sequence[analyzer_pb2.AnalyzerResource], stack_urn: str = ""
@@ -304,20 +328,34 @@ def reconcile_config(info: analyzer_pb2.AnalyzerInfo, given: Mapping[str, Any]) 
 # --- requests from recorded resources ----------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
 def plugin_version(package: str) -> str:
     """The version of the installed SDK for Pulumi package ``package`` (from its pulumi-plugin.json or wheel)."""
-    for dist in metadata.distributions():
-        for file in dist.files or ():
-            if file.name != "pulumi-plugin.json":
-                continue
+    return _plugin_versions().get(package, "")
+
+
+@lru_cache(maxsize=None)
+def _plugin_versions() -> dict[str, str]:
+    """Every installed Pulumi SDK by package name. An SDK ships ``<module>/pulumi-plugin.json`` at the top of its
+    wheel; when that file names no version, the wheel's version is the plugin's. Found by one look into each import
+    directory rather than a walk over every installed file."""
+    versions: dict[str, str] = {}
+    for entry in map(Path, sys.path):
+        for path in sorted(entry.glob("*/pulumi-plugin.json")) if entry.is_dir() else ():
             try:
-                plugin = json.loads(file.read_text() or "{}")
+                plugin = json.loads(path.read_text() or "{}")
             except (OSError, ValueError):
                 continue
-            if plugin.get("name") == package:
-                return plugin.get("version") or dist.version
-    return ""
+            name = plugin.get("name") if isinstance(plugin, dict) else None
+            if isinstance(name, str) and name and name not in versions:
+                versions[name] = str(plugin.get("version") or _distribution_version(path.parent.name))
+    return versions
+
+
+def _distribution_version(module: str) -> str:
+    try:
+        return metadata.version(module)
+    except metadata.PackageNotFoundError:
+        return ""
 
 
 def secret(value: Any) -> dict[str, Any]:
@@ -346,12 +384,20 @@ class ProviderResource:
 
 
 class Providers:
-    """Resolves a resource's provider reference the way the engine does, creating default providers on first use."""
+    """Resolves a resource's provider reference the way the engine does, creating default providers on first use.
 
-    def __init__(self, run: Any):
-        self._run = run
-        self._explicit = {r.urn: r for r in run.resources if r.type.startswith("pulumi:providers:")}
+    Explicit providers are the ones ``note`` has seen; a program registers a provider before anything that uses it.
+    """
+
+    def __init__(self, project: str, stack: str, config: Mapping[str, str], secret_keys: Iterable[str]):
+        self._project, self._stack, self._config = project, stack, dict(config)
+        self._secret_keys = set(secret_keys)
+        self._explicit: dict[str, Any] = {}
         self.defaults: dict[str, ProviderResource] = {}
+
+    def note(self, resource: Any) -> None:
+        if resource.type.startswith("pulumi:providers:"):
+            self._explicit[resource.urn] = resource
 
     def _default(self, package: str) -> ProviderResource:
         if package not in self.defaults:
@@ -359,13 +405,12 @@ class Providers:
             name = f"default_{version.replace('.', '_')}" if version else "default"
             prefix = f"{package}:"
             properties: dict[str, Any] = {
-                key[len(prefix):]: secret(value) if key in self._run.secret_keys else value
-                for key, value in self._run.config.items() if key.startswith(prefix)
+                key[len(prefix):]: secret(value) if key in self._secret_keys else value
+                for key, value in self._config.items() if key.startswith(prefix)
             }
             if version:
                 properties["version"] = version
-            run = self._run
-            urn = f"urn:pulumi:{run.stack}::{run.project}::pulumi:providers:{package}::{name}"
+            urn = f"urn:pulumi:{self._stack}::{self._project}::pulumi:providers:{package}::{name}"
             self.defaults[package] = ProviderResource(f"pulumi:providers:{package}", urn, name, to_struct(properties))
         return self.defaults[package]
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import json
 import runpy
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +28,8 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.mocks import MockMonitor
 
 from scripts.offline import fakes
+from scripts.project import REPO, stack_file, stack_names
 
-REPO = Path(__file__).resolve().parents[2]
 UNSET = object()  # an override value that removes a key from the stack config
 
 
@@ -127,11 +129,15 @@ class OfflineMocks(pulumi.runtime.Mocks):
 
 
 class RecordingMonitor(MockMonitor):
-    """The SDK's mock monitor, also keeping every registration as the CLI's engine would see it."""
+    """The SDK's mock monitor, also keeping every registration as the CLI's engine would see it.
 
-    def __init__(self, mocks: OfflineMocks):
+    ``on_record`` sees each record as it is made, on the monitor's thread, while the program continues.
+    """
+
+    def __init__(self, mocks: OfflineMocks, on_record: Optional[Callable[[RecordedResource], None]] = None):
         super().__init__(mocks)
         self.records: list[RecordedResource] = []
+        self._on_record = on_record
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         """The URN the engine gives: a child's type is qualified with its parent's whole type chain, and the root
@@ -148,7 +154,7 @@ class RecordingMonitor(MockMonitor):
         wire = struct_pb2.Struct()
         wire.CopyFrom(request.object)
         outputs = rpc.deserialize_properties(response.object) if response.object else {}
-        self.records.append(RecordedResource(
+        record = RecordedResource(
             urn=response.urn,
             id=response.id,
             type=request.type,
@@ -167,7 +173,10 @@ class RecordingMonitor(MockMonitor):
             inputs=unwrap_secrets(rpc.deserialize_properties(request.object)),
             wire=wire,
             outputs=unwrap_secrets(outputs),
-        ))
+        )
+        self.records.append(record)
+        if self._on_record is not None:
+            self._on_record(record)
         return response
 
 
@@ -206,14 +215,10 @@ def load_stack_config(
     """
     project_file = _project_file(project_dir)
     project = project_file["name"]
-    stack_path = project_dir / f"Pulumi.{stack}.yaml"
-    if not stack_path.is_file():
-        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
-        raise StackFileError(f"no stack file {stack_path.name}; known stacks: {', '.join(known) or 'none'}")
-    try:
-        stack_values = (yaml.safe_load(stack_path.read_text()) or {}).get("config") or {}
-    except yaml.YAMLError as err:
-        raise StackFileError(f"{stack_path.name} is not valid YAML: {err}") from None
+    known = stack_names(project_dir)
+    if stack not in known:
+        raise StackFileError(f"no stack file Pulumi.{stack}.yaml; known stacks: {', '.join(known) or 'none'}")
+    stack_values = _stack_file_config(stack_file(stack, project_dir))
 
     def qualify(key: str) -> str:
         return key if ":" in key else f"{project}:{key}"
@@ -238,6 +243,18 @@ def load_stack_config(
     return config, sorted(set(secret_keys))
 
 
+def _stack_file_config(path: Path) -> dict[str, Any]:
+    """The ``config:`` mapping of a stack file; StackFileError when the file cannot be one."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise StackFileError(f"{path.name} is not valid YAML: {err}") from None
+    config = document.get("config") if isinstance(document, dict) else None
+    if not isinstance(document, dict) or not isinstance(config or {}, dict):
+        raise StackFileError(f"{path.name} must be a mapping whose `config:` is a mapping of keys to values")
+    return config or {}
+
+
 def _secret_key_names(project_dir: Path) -> list[str]:
     """The program's secret config keys (declared in its stack_config.KEYS)."""
     if str(project_dir) not in sys.path:
@@ -259,13 +276,41 @@ async def _resolve_outputs(outputs: Mapping[str, Any]) -> tuple[dict[str, Any], 
     return plain, secret, wire
 
 
+class MonitorThreads(ThreadPoolExecutor):
+    """The threads the SDK's mock monitor runs on, each with an event loop that ``close()`` closes.
+
+    The SDK awaits the monitor through the loop's default executor, and the monitor creates an event loop for any
+    thread that has none. Left to the garbage collector, those loops warn about being unclosed, or fail with "Invalid
+    file descriptor: -1" once their sockets are gone, long after the run that made them.
+    """
+
+    def __init__(self) -> None:
+        self._loops: list[asyncio.AbstractEventLoop] = []
+        super().__init__(thread_name_prefix="mock-monitor", initializer=self._new_loop)
+
+    def _new_loop(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loops.append(loop)
+
+    def close(self) -> None:
+        """Wait for the threads to finish, then close their loops."""
+        self.shutdown(wait=True)
+        for loop in self._loops:
+            loop.close()
+        self._loops.clear()
+
+
 @contextmanager
 def mock_session(
-    project: str, stack: str, config: Mapping[str, str], secret_keys: list[str], mocks: OfflineMocks
+    project: str, stack: str, config: Mapping[str, str], secret_keys: list[str], mocks: OfflineMocks,
+    on_record: Optional[Callable[[RecordedResource], None]] = None,
 ) -> Iterator[tuple[RecordingMonitor, asyncio.AbstractEventLoop]]:
     """Install the mock engine with ``config`` on a fresh event loop; always restore a clean runtime afterwards."""
-    monitor = RecordingMonitor(mocks)
+    monitor = RecordingMonitor(mocks, on_record)
     loop = asyncio.new_event_loop()
+    threads = MonitorThreads()
+    loop.set_default_executor(threads)
     asyncio.set_event_loop(loop)
     settings.reset_options()
     pulumi.runtime.set_all_config(dict(config), secret_keys)
@@ -283,6 +328,7 @@ def mock_session(
             loop.run_until_complete(asyncio.gather(*unfinished, return_exceptions=True))
         settings.reset_options()
         pulumi.runtime.set_all_config({}, [])
+        threads.close()
         loop.close()
         asyncio.set_event_loop(None)
 
@@ -294,10 +340,12 @@ def run_program(
     project_dir: Path = REPO,
     mocks: Optional[OfflineMocks] = None,
     first_preview: bool = False,
+    on_record: Optional[Callable[[RecordedResource], None]] = None,
 ) -> ProgramRun:
     """Run ``project_dir/__main__.py`` for ``stack`` under mocks; a user's config mistake lands in ``run.error``.
 
     With ``first_preview``, every computed output is unknown, as in ``pulumi preview`` of a stack not yet deployed.
+    ``on_record`` sees each registration as it is recorded (see ``RecordingMonitor``).
     """
     config, secret_keys = load_stack_config(stack, overrides, project_dir)
     project = project_name(project_dir)
@@ -306,7 +354,7 @@ def run_program(
     run = ProgramRun(project, stack, config, secret_keys, f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}")
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
-    with mock_session(project, stack, config, secret_keys, mocks) as (monitor, loop):
+    with _collector_paused(), mock_session(project, stack, config, secret_keys, mocks, on_record) as (monitor, loop):
         try:
             runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
             loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
@@ -318,6 +366,24 @@ def run_program(
             # Settle what was already scheduled (the root stack's registration) so nothing is left un-awaited.
             loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
     return run
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the length of a program run.
+
+    A run loads pulumi_aws's service modules (tens of thousands of objects that live as long as the process) and
+    allocates on every registration; the collector traverses that growing heap again and again and finds next to
+    nothing to free. Paused, a gate run takes about a third less CPU and a few MB more memory; reference counting
+    still frees everything else, and the collector resumes with what the run left.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @dataclass(frozen=True)

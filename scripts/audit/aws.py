@@ -27,7 +27,7 @@ from botocore.exceptions import (
 )
 from botocore.model import OperationModel
 
-from scripts.audit_model import AuditError
+from scripts.audit.model import AuditError
 
 READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Head")
 # Read-only by name but discloses secret material; the audit judges the secret's metadata only.

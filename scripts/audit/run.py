@@ -1,33 +1,21 @@
-"""Live conformance audit of a stack's AWS resources (read-only).
-
-The policy pack judges what a preview declares; this audit reads the live account, so drift, console edits and
-resources made outside Pulumi show up. Findings reuse the pack's policy names where a live check matches one.
-
-CLI: ``python -m scripts.audit --outputs outputs.json [--json]`` where the file is what
-``pulumi stack output --json`` prints. Exit 0 when clean, 1 on findings, 2 when the audit could not run.
-In code: ``run_audit(outputs_dict, session)`` returns an ``AuditReport`` or raises ``AuditError``.
-"""
+"""One audit run: the stack's account and region confirmed, every check run, and the report of what was found."""
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import boto3
 
-from scripts.audit_aws import ReadOnlyAws, translated
-from scripts.audit_checks import AuditContext, run_checks
-from scripts.audit_model import AuditError, CheckResult, CheckStatus, Finding, StackOutputs, parse_outputs
+from scripts.audit.aws import ReadOnlyAws, translated
+from scripts.audit.checks import AuditContext, run_checks
+from scripts.audit.model import (
+    REGENERATE, AuditError, CheckResult, CheckStatus, Finding, StackOutputs, parse_outputs,
+)
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
-
-_REGENERATE = "`pulumi stack output --json --stack <stack> > outputs.json`"
 
 
 @dataclass(frozen=True)
@@ -122,7 +110,7 @@ def _verify_account(aws: ReadOnlyAws, stack: StackOutputs) -> str:
     if len(expected) > 1:
         raise AuditError(
             f"The outputs name more than one AWS account ({', '.join(sorted(expected))}), so the audit cannot tell "
-            f"which account to check. Regenerate the file with {_REGENERATE} and run again."
+            f"which account to check. Regenerate the file with {REGENERATE} and run again."
         )
     if expected and account not in expected:
         raise AuditError(
@@ -147,46 +135,3 @@ def run_audit(outputs: dict[str, Any], session: boto3.Session | None = None) -> 
     account = _verify_account(aws, stack)
     results = run_checks(AuditContext(stack, aws))
     return AuditReport(account_id=account, region=aws.region, checks=tuple(results))
-
-
-def load_outputs(path: Path) -> Any:
-    """The parsed JSON of an outputs file; AuditError when it is missing, unreadable or not JSON."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise AuditError(
-            f"The outputs file {path} does not exist. Create it with {_REGENERATE} and run again."
-        ) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise AuditError(f"The outputs file {path} cannot be read ({err}). Regenerate it with {_REGENERATE}.") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise AuditError(
-            f"The outputs file {path} is not valid JSON ({err.msg} at line {err.lineno}, column {err.colno}). "
-            f"Regenerate it with {_REGENERATE}; redirect only stdout, so CLI messages do not end up in the file."
-        ) from None
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m scripts.audit",
-        description="Read-only live audit of a stack's AWS resources against its outputs and the project policies.",
-        epilog="Exit codes: 0 clean, 1 findings, 2 the audit could not run.",
-    )
-    parser.add_argument("--outputs", required=True, type=Path, help="file written by `pulumi stack output --json`")
-    parser.add_argument("--json", action="store_true", help="print a machine-readable JSON report")
-    args = parser.parse_args(argv)
-    try:
-        report = run_audit(load_outputs(args.outputs))
-    except AuditError as err:
-        print(f"audit could not run: {err}", file=sys.stderr)
-        if args.json:
-            print(json.dumps({"status": "error", "exit_code": EXIT_ERROR, "error": str(err)}, indent=2))
-        return EXIT_ERROR
-    print(json.dumps(report.to_dict(), indent=2) if args.json else report.render())
-    return report.exit_code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

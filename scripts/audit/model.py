@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Iterator, Mapping
 
+import stack_outputs
+
 
 class AuditError(Exception):
     """The audit could not run (exit code 2); the message tells the user what to fix."""
@@ -40,14 +42,6 @@ class CheckResult:
     findings: tuple[Finding, ...] = ()
     skip_reason: str | None = None
 
-
-# Keys of the `byoc` output that must be present, by the mapping they live in (contract in the project brief).
-BYOC_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "ec2", "eks", "sts", "logs", "elasticloadbalancing")
-BYOC_SECURITY_GROUPS = ("nodes", "pods", "nlb", "endpoints")
-BYOC_REQUIRED_ROLES = ("eks_node", "management")
-BYOC_KMS_KEYS = ("ebs", "s3", "eks_secrets")
-BYOC_BUCKETS = ("backups", "logs")
-BYOC_LOG_GROUPS = ("query", "error", "eks_cluster")
 
 _ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):(?P<service>[^:]+):(?P<region>[^:]*):(?P<account>[^:]*):.+$")
 ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -128,10 +122,14 @@ def _where(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
+# How to (re)create the file the audit reads; every message about a bad file ends with it.
+REGENERATE = "`pulumi stack output --json --stack <stack> > outputs.json`"
+
+
 def _fail(what: str) -> AuditError:
     return AuditError(
-        f"The outputs file does not follow the stack outputs contract: {what}. Regenerate it with "
-        "`pulumi stack output --json --stack <stack> > outputs.json` after a successful `pulumi up` and run again."
+        f"The outputs file does not follow the stack outputs contract: {what}. Regenerate it with {REGENERATE} "
+        "after a successful `pulumi up` and run again."
     )
 
 
@@ -139,7 +137,7 @@ def _fail(what: str) -> AuditError:
 _MASKED = "[secret]"
 
 
-def _value(source: Mapping[str, Any], key: str, path: str) -> str:
+def _value(source: Mapping[str, Any], key: str, path: str = "") -> str:
     value = source[key]
     if value == _MASKED:
         raise _fail(
@@ -151,27 +149,20 @@ def _value(source: Mapping[str, Any], key: str, path: str) -> str:
     return value
 
 
-def _req(source: Mapping[str, Any], key: str, path: str = "") -> str:
-    if key not in source:
-        raise _fail(f"required output '{_where(path, key)}' is missing")
-    return _value(source, key, path)
+# Presence is checked once against the contract (``stack_outputs.missing``); these read and type what is there.
 
 
 def _mapping(source: Mapping[str, Any], key: str, path: str = "") -> Mapping[str, Any]:
-    if key not in source:
-        raise _fail(f"required output '{_where(path, key)}' is missing")
     value = source[key]
     if not isinstance(value, Mapping):
         raise _fail(f"output '{_where(path, key)}' must be an object, got {type(value).__name__}")
     return value
 
 
-def _text_map(source: Mapping[str, Any], key: str, path: str, required: tuple[str, ...]) -> dict[str, str]:
-    """A mapping of names to non-empty strings that holds at least ``required``."""
+def _text_map(source: Mapping[str, Any], key: str, path: str) -> dict[str, str]:
+    """A mapping of names to non-empty strings (the contract names the keys that must be there)."""
     inner = _mapping(source, key, path)
     where = _where(path, key)
-    for name in required:
-        _req(inner, name, where)
     return {name: _value(inner, name, where) for name in inner}
 
 
@@ -183,7 +174,7 @@ def _checked_arn(value: str, where: str, service: str) -> str:
 
 
 def _top_arn(raw: Mapping[str, Any], key: str, service: str) -> str:
-    return _checked_arn(_req(raw, key), key, service)
+    return _checked_arn(_value(raw, key), key, service)
 
 
 def _optional_top_arn(raw: Mapping[str, Any], key: str, service: str) -> str | None:
@@ -193,30 +184,30 @@ def _optional_top_arn(raw: Mapping[str, Any], key: str, service: str) -> str | N
 
 def _parse_byoc(raw: Mapping[str, Any]) -> ByocOutputs:
     path = "byoc"
-    account_id = _req(raw, "account_id", path)
+    account_id = _value(raw, "account_id", path)
     if not ACCOUNT_ID.match(account_id):
         raise _fail(f"output 'byoc.account_id' must be a 12-digit AWS account ID, got {account_id!r}")
-    roles = _text_map(raw, "role_arns", path, BYOC_REQUIRED_ROLES)
+    roles = _text_map(raw, "role_arns", path)
     for name, value in roles.items():
         _checked_arn(value, f"byoc.role_arns.{name}", "iam")
     buckets = _mapping(raw, "buckets", path)
     return ByocOutputs(
-        region=_req(raw, "region", path),
+        region=_value(raw, "region", path),
         account_id=account_id,
-        vpc_id=_req(raw, "vpc_id", path),
-        s3_gateway_endpoint_id=_req(raw, "s3_gateway_endpoint_id", path),
-        interface_endpoint_ids=_text_map(raw, "interface_endpoint_ids", path, BYOC_INTERFACE_ENDPOINTS),
-        security_group_ids=_text_map(raw, "security_group_ids", path, BYOC_SECURITY_GROUPS),
+        vpc_id=_value(raw, "vpc_id", path),
+        s3_gateway_endpoint_id=_value(raw, "s3_gateway_endpoint_id", path),
+        # Whatever byocInterfaceEndpoints asked for: the output's keys, not a fixed list.
+        interface_endpoint_ids=_text_map(raw, "interface_endpoint_ids", path),
+        security_group_ids=_text_map(raw, "security_group_ids", path),
         role_arns=roles,
-        management_role_name=_req(raw, "management_role_name", path),
-        kms_key_arns=_text_map(raw, "kms_key_arns", path, BYOC_KMS_KEYS),
+        management_role_name=_value(raw, "management_role_name", path),
+        kms_key_arns=_text_map(raw, "kms_key_arns", path),
         bucket_names={
-            name: _req(_mapping(buckets, name, "byoc.buckets"), "name", f"byoc.buckets.{name}")
-            for name in BYOC_BUCKETS
+            name: _value(_mapping(buckets, name, "byoc.buckets"), "name", f"byoc.buckets.{name}") for name in buckets
         },
-        log_group_names=_text_map(raw, "log_group_names", path, BYOC_LOG_GROUPS),
-        hosted_zone_id=_req(raw, "hosted_zone_id", path),
-        domain=_req(raw, "domain", path),
+        log_group_names=_text_map(raw, "log_group_names", path),
+        hosted_zone_id=_value(raw, "hosted_zone_id", path),
+        domain=_value(raw, "domain", path),
     )
 
 
@@ -227,15 +218,18 @@ def parse_outputs(raw: Any) -> StackOutputs:
     byoc_raw = raw.get("byoc")
     if byoc_raw is not None and not isinstance(byoc_raw, Mapping):
         raise _fail(f"output 'byoc' must be an object, got {type(byoc_raw).__name__}")
+    absent = stack_outputs.missing(raw)
+    if absent:
+        raise _fail(f"required output '{absent[0]}' is missing")
     return StackOutputs(
-        aws_region=_req(raw, "aws_region"),
-        vpc_id=_req(raw, "vpc_id"),
-        vpc_endpoint_id=_req(raw, "vpc_endpoint_id"),
-        vpc_endpoint_service_name=_req(raw, "vpc_endpoint_service_name"),
-        endpoint_security_group_id=_req(raw, "endpoint_security_group_id"),
-        client_security_group_id=_req(raw, "client_security_group_id"),
-        private_dns_hostname=_req(raw, "private_dns_hostname"),
-        private_dns_zone_id=_req(raw, "private_dns_zone_id"),
+        aws_region=_value(raw, "aws_region"),
+        vpc_id=_value(raw, "vpc_id"),
+        vpc_endpoint_id=_value(raw, "vpc_endpoint_id"),
+        vpc_endpoint_service_name=_value(raw, "vpc_endpoint_service_name"),
+        endpoint_security_group_id=_value(raw, "endpoint_security_group_id"),
+        client_security_group_id=_value(raw, "client_security_group_id"),
+        private_dns_hostname=_value(raw, "private_dns_hostname"),
+        private_dns_zone_id=_value(raw, "private_dns_zone_id"),
         password_secret_arn=_top_arn(raw, "clickhouse_password_secret_arn", "secretsmanager"),
         password_kms_key_id=_optional_top_arn(raw, "clickhouse_password_kms_key_id", "kms"),
         byoc=_parse_byoc(byoc_raw) if byoc_raw is not None else None,

@@ -19,10 +19,10 @@ from pulumi import automation as auto
 
 from scripts.audit import AuditError, AuditReport, run_audit
 from scripts.handoff import HandoffError, render_handoff
-from scripts.stack_errors import AUTOMATION_ERRORS, ExitCode, StackScriptError, cli_missing_error, translate
-from scripts.stack_outputs import change_counts, mask_outputs, outputs_json, protected_resources, render_env
-from scripts.stack_phases import PhaseStatus, describe, detect_phase
-from scripts.stack_settings import Settings, color_for, confirmation_problem, policy_arguments
+from scripts.stack.errors import AUTOMATION_ERRORS, ExitCode, StackScriptError, cli_missing_error, translate
+from scripts.stack.outputs import change_counts, mask_outputs, outputs_json, protected_resources, render_env
+from scripts.stack.phases import PhaseStatus, describe, detect_phase
+from scripts.stack.settings import Settings, color_for, confirmation_problem, policy_arguments
 
 T = TypeVar("T")
 
@@ -46,16 +46,33 @@ class StackRequest:
     create: bool
 
 
-StackFactory = Callable[[StackRequest], StackHandle]
+class StackFactory(Protocol):
+    """Opens stacks: the one seam between the commands and ``pulumi.automation``."""
+
+    def check(self) -> None:
+        """Raise a ``StackScriptError`` when no stack can be opened at all, before anyone is asked for credentials."""
+
+    def __call__(self, request: StackRequest) -> StackHandle: ...
+
+
 # Audits the live account against a stack's outputs; tests pass a fake instead of touching AWS.
 Auditor = Callable[[dict[str, Any]], AuditReport]
 
 
-def automation_stack_factory(request: StackRequest) -> StackHandle:
-    """A local-program stack on this repository, with the backend passed to every CLI call through the environment."""
+class AutomationStacks:
+    """Local-program stacks on this repository, with the backend passed to every CLI call through the environment."""
+
+    def check(self) -> None:
+        # The Automation API drives the CLI; without it nothing else (a passphrase, credentials) matters yet.
+        if shutil.which("pulumi") is None:
+            raise cli_missing_error()
+
+    def __call__(self, request: StackRequest) -> StackHandle:
+        return _open_automation_stack(request)
+
+
+def _open_automation_stack(request: StackRequest) -> StackHandle:
     settings = request.settings
-    if shutil.which("pulumi") is None:
-        raise cli_missing_error()
     if settings.backend_url.startswith("file://"):
         # The CLI refuses a file backend whose directory does not exist yet. Like the CLI (whose cwd is the
         # project), read the rest of the URL as a path: `file://~/state` and relative paths are allowed.

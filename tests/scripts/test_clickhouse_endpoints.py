@@ -54,13 +54,15 @@ class FakeCloud:
 def cloud():
     fake = FakeCloud()
     server = ThreadingHTTPServer(("127.0.0.1", 0), fake.handler())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the serving loop to notice; the default half-second poll would cost that per test.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     fake.env = {"CLICKHOUSE_API_URL": f"http://127.0.0.1:{server.server_address[1]}", "CLICKHOUSE_ORG_ID": ORG,
                 "CLICKHOUSE_TOKEN_KEY": "key-id", "CLICKHOUSE_TOKEN_SECRET": "key-secret"}
     yield fake
     server.shutdown()
     server.server_close()
+    thread.join()
 
 
 def test_list_marks_entries_no_service_uses_as_stale(cloud, capsys):

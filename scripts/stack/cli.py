@@ -1,9 +1,4 @@
-"""Drive this Pulumi program from scripts and pipelines: ``python -m scripts.stack <command> --stack dev|prod``.
-
-Commands: preview, up, refresh, destroy, outputs, handoff, audit (read-only live audit), plan (where a stack stands
-in the apply order) and bootstrap (run the apply order). preview and up always run the policy pack with the stack's policy config. Exit codes
-are listed in docs/automation.md and in ``scripts.stack_errors.ExitCode``.
-"""
+"""The command line of ``python -m scripts.stack <command> --stack <stack>``: arguments in, one exit code out."""
 
 from __future__ import annotations
 
@@ -14,10 +9,11 @@ import sys
 from pathlib import Path
 from typing import Callable, Mapping, Sequence, TextIO
 
-from scripts.stack_errors import ExitCode, StackScriptError
 from scripts.audit import run_audit
-from scripts.stack_runner import Auditor, Console, Options, Outcome, Runner, StackFactory, automation_stack_factory
-from scripts.stack_settings import REPO_ROOT, STACKS, passphrase_problem, resolve_settings
+from scripts.stack.errors import ExitCode, StackScriptError
+from scripts.project import REPO, stack_names
+from scripts.stack.runner import AutomationStacks, Auditor, Console, Options, Outcome, Runner, StackFactory
+from scripts.stack.settings import passphrase_problem, resolve_settings
 
 DEBUG_VAR = "SCRIPTS_STACK_DEBUG"
 
@@ -36,9 +32,12 @@ COMMANDS: dict[str, Handler] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(stacks: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser; ``stacks`` (the ones with a stack file) only feed the help text, ``resolve_settings`` checks."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--stack", required=True, choices=STACKS)
+    common.add_argument("--stack", required=True, metavar="STACK",
+                        help="a stack with a stack file Pulumi.<stack>.yaml"
+                             + (f" (here: {', '.join(stacks)})" if stacks else ""))
     common.add_argument("--backend-url", help="state backend (default: $PULUMI_BACKEND_URL, else "
                                               "file://<repo>/.pulumi-state)")
     common.add_argument("--secrets-provider", help="secrets provider for a new stack (default: "
@@ -58,8 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="python -m scripts.stack",
-        description="Preview, update and inspect the dev and prod stacks through the Pulumi Automation API. preview "
-                    "and up always run the policy pack; exit codes are listed in docs/automation.md.",
+        description="Preview, update and inspect this project's stacks through the Pulumi Automation API. preview and "
+                    "up always run the policy pack; exit codes are listed in docs/automation.md.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
     sub.add_parser("preview", parents=[common, summary, targets, refresh],
@@ -87,18 +86,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(
     argv: Sequence[str] | None = None,
     *,
-    factory: StackFactory = automation_stack_factory,
+    factory: StackFactory = AutomationStacks(),
     auditor: Auditor = run_audit,
     environ: Mapping[str, str] | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
-    work_dir: Path = REPO_ROOT,
+    work_dir: Path = REPO,
 ) -> int:
     """Run one command and return its exit code; every failure is one message on stderr, never a traceback."""
     environ = os.environ if environ is None else environ
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
-    args = build_parser().parse_args(argv)
+    args = build_parser(stack_names(work_dir)).parse_args(argv)
     wants_json = getattr(args, "json", False)
     console = Console(progress=stderr if wants_json else stdout, errors=stderr, data=stdout)
     outcome = Outcome(command=args.command, stack=args.stack)
@@ -106,6 +105,7 @@ def main(
     try:
         settings = resolve_settings(args.stack, backend_flag=args.backend_url, secrets_flag=args.secrets_provider,
                                     environ=environ, work_dir=work_dir)
+        factory.check()
         problem = passphrase_problem(settings, environ)
         if problem is not None:
             raise problem
@@ -129,6 +129,3 @@ def main(
         stdout.write(json.dumps(outcome.summary(code, error), indent=2, sort_keys=True) + "\n")
     return int(code)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

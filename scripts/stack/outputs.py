@@ -10,8 +10,9 @@ from typing import Any, Mapping
 
 from pulumi.automation import OutputValue
 
+import stack_outputs
 from scripts.handoff import SECRET
-from scripts.stack_errors import ExitCode, StackScriptError
+from scripts.stack.errors import ExitCode, StackScriptError
 
 
 def mask_outputs(outputs: Mapping[str, OutputValue], *, show_secrets: bool = False) -> dict[str, Any]:
@@ -27,7 +28,11 @@ def outputs_json(values: Mapping[str, Any]) -> str:
 class EnvVar:
     name: str
     output: str
-    required: bool = True
+
+    @property
+    def required(self) -> bool:
+        """Whether the stack always exports the output (stack_outputs.py); an optional one may be left out."""
+        return stack_outputs.lookup(self.output).required
 
 
 # What an application's control service needs to reach ClickHouse over PrivateLink. The password itself is never
@@ -36,7 +41,7 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("CLICKHOUSE_URL", "clickhouse_url"),
     EnvVar("CLICKHOUSE_USER", "clickhouse_user"),
     EnvVar("CLICKHOUSE_PASSWORD_SECRET_ARN", "clickhouse_password_secret_arn"),
-    EnvVar("CLICKHOUSE_PASSWORD_KMS_KEY_ID", "clickhouse_password_kms_key_id", required=False),
+    EnvVar("CLICKHOUSE_PASSWORD_KMS_KEY_ID", "clickhouse_password_kms_key_id"),
     EnvVar("CLICKHOUSE_CLIENT_SECURITY_GROUP_ID", "client_security_group_id"),
     EnvVar("CLICKHOUSE_SERVICE_ID", "service_id"),
     EnvVar("CLICKHOUSE_PRIVATE_DNS_HOSTNAME", "private_dns_hostname"),

@@ -20,13 +20,14 @@ import pytest
 from pulumi import automation as auto
 from pulumi.automation.errors import create_command_error
 
-from scripts import stack as stack_cli
 from scripts.audit import AuditError, AuditReport
-from scripts.audit_model import CheckResult, CheckStatus, Finding
-from scripts import stack_runner
-from scripts.stack_errors import ExitCode
-from scripts.stack_runner import StackRequest
-from scripts.stack_settings import REPO_ROOT
+from scripts.audit.model import CheckResult, CheckStatus, Finding
+from scripts.project import REPO
+from scripts.stack import cli as stack_cli
+from scripts.stack import runner as stack_runner
+from scripts.stack.errors import ExitCode
+from scripts.stack.runner import StackRequest
+from tests.helpers import DATA
 
 PASSPHRASE_ENV = {"PULUMI_CONFIG_PASSPHRASE": "correct horse"}
 NAT_URN = "urn:pulumi:prod::clickhouse-aws::aws:ec2/natGateway:NatGateway::nat"
@@ -53,7 +54,7 @@ BASE_OUTPUTS: dict[str, auto.OutputValue] = {
     # A secret output the program might add later: it must never leak through any command.
     "admin_token": auto.OutputValue("hunter2-very-secret", True),
 }
-BYOC_OUTPUT = json.loads((Path(__file__).parent / "data" / "handoff_outputs.json").read_text())["byoc"]
+BYOC_OUTPUT = json.loads((DATA / "handoff_outputs.json").read_text())["byoc"]
 
 
 def policy_event(level: str, policy: str = "no-nat-gateway", urn: str = NAT_URN) -> dict[str, Any]:
@@ -146,20 +147,14 @@ class FakeFactory:
         self.error = error
         self.requests: list[StackRequest] = []
 
+    def check(self) -> None:
+        """Opening stacks always works here: the fake needs no CLI."""
+
     def __call__(self, request: StackRequest) -> FakeStack:
         self.requests.append(request)
         if self.error is not None:
             raise self.error
         return self.stack
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    """A project directory with the policy pack and both policy configs, as the scripts expect them."""
-    (tmp_path / "policy").mkdir()
-    for name in ("dev", "prod"):
-        (tmp_path / "policy" / f"config.{name}.json").write_text("{}")
-    return tmp_path
 
 
 class Run:
@@ -201,6 +196,22 @@ def test_preview_passes_refresh_and_targets(repo: Path) -> None:
     kwargs = factory.stack.kwargs("preview")
     assert kwargs["refresh"] is True
     assert kwargs["target"] == [NAT_URN, KEY_URN]
+
+
+def test_any_stack_with_a_stack_file_and_a_policy_config_can_be_previewed(repo: Path) -> None:
+    (repo / "Pulumi.staging.yaml").write_text("config: {}\n")
+    (repo / "policy" / "config.staging.json").write_text("{}")
+    factory = FakeFactory()
+    assert run(repo, factory, "preview", "--stack", "staging").code == ExitCode.OK
+    assert factory.requests[0].settings.stack == "staging"
+
+
+def test_a_stack_without_a_stack_file_exits_2_naming_the_stacks(repo: Path) -> None:
+    factory = FakeFactory()
+    result = run(repo, factory, "preview", "--stack", "staging", "--json")
+    assert result.code == ExitCode.USAGE and factory.requests == []
+    assert "no stack file Pulumi.staging.yaml" in result.stderr and "(stacks: dev, prod)" in result.stderr
+    assert json.loads(result.stdout)["exit_code"] == ExitCode.USAGE
 
 
 @pytest.mark.parametrize("command", ["preview", "up", "bootstrap"])
@@ -610,20 +621,17 @@ def test_interrupt_exits_130(repo: Path) -> None:
     assert result.code == ExitCode.INTERRUPTED == 130
 
 
-def test_exit_codes_are_distinct() -> None:
-    values = [int(code) for code in ExitCode]
-    assert len(values) == len(set(values))
-
-
 # -- the real factory ----------------------------------------------------------------------------------------------
 
-def test_real_factory_without_the_cli_exits_3(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("environ", [PASSPHRASE_ENV, {}], ids=["passphrase-set", "no-passphrase"])
+def test_real_factory_without_the_cli_exits_3_before_asking_for_a_passphrase(
+        repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environ: dict[str, str]) -> None:
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
-    result = run(repo, stack_runner.automation_stack_factory, "preview", "--stack", "dev")
+    result = run(repo, stack_runner.AutomationStacks(), "preview", "--stack", "dev", environ=environ)
     assert result.code == ExitCode.CLI_MISSING
-    assert "Pulumi CLI is not on PATH" in result.stderr
+    assert "Pulumi CLI is not on PATH" in result.stderr and "PASSPHRASE" not in result.stderr
 
 
 @pytest.mark.parametrize(("command", "opener"), [("preview", "select_stack"), ("up", "create_or_select_stack")])
@@ -639,7 +647,7 @@ def test_real_factory_opens_a_local_program_stack_on_the_repo(repo: Path, tmp_pa
     monkeypatch.setattr(stack_runner.shutil, "which", lambda name: f"/usr/local/bin/{name}")
     monkeypatch.setattr(stack_runner.auto, opener, fake_open)
     state = tmp_path / "state"
-    result = run(repo, stack_runner.automation_stack_factory, command, "--stack", "dev",
+    result = run(repo, stack_runner.AutomationStacks(), command, "--stack", "dev",
                  "--backend-url", f"file://{state}")
     assert result.code == ExitCode.OK
     (kwargs,) = calls
@@ -655,7 +663,7 @@ def test_real_factory_maps_a_vanished_cli_to_exit_3(repo: Path, monkeypatch: pyt
 
     monkeypatch.setattr(stack_runner.shutil, "which", lambda name: f"/usr/local/bin/{name}")
     monkeypatch.setattr(stack_runner.auto, "select_stack", vanished)
-    result = run(repo, stack_runner.automation_stack_factory, "outputs", "--stack", "dev",
+    result = run(repo, stack_runner.AutomationStacks(), "outputs", "--stack", "dev",
                  "--backend-url", "s3://state-bucket/x")
     assert result.code == ExitCode.CLI_MISSING
 
@@ -666,7 +674,7 @@ def test_real_cli_preview_requires_pulumi_cli(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", PASSPHRASE_ENV["PULUMI_CONFIG_PASSPHRASE"])
     monkeypatch.setenv("PULUMI_HOME", str(tmp_path / "pulumi-home"))
     backend = tmp_path / "state"
-    result = run(REPO_ROOT, stack_runner.automation_stack_factory, "preview", "--stack", "dev",
+    result = run(REPO, stack_runner.AutomationStacks(), "preview", "--stack", "dev",
                  "--backend-url", f"file://{backend}", environ=dict(os.environ))
     assert result.code == ExitCode.STACK_NOT_FOUND
     assert f"does not exist in backend file://{backend}" in result.stderr

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from scripts.handoff import BYOC_SECTIONS, HandoffError, main, render_handoff
+from scripts.project import REPO
+from tests.helpers import DATA
 
-DATA = Path(__file__).parent / "data"
-REPO = Path(__file__).resolve().parent.parent
-# The audit helper's realistic sample, when present, is held to the same expectations as this suite's own data.
-SAMPLES = [path for path in (DATA / "handoff_outputs.json", DATA / "outputs.prod.sample.json") if path.is_file()]
+# The audit's realistic sample is held to the same expectations as this suite's own data.
+SAMPLES = [DATA / "handoff_outputs.json", DATA / "outputs.prod.sample.json"]
 
 CHECKLIST_ORDER = [
     "AWS account and region",
@@ -153,7 +153,7 @@ def test_cli_writes_the_document(tmp_path: Path) -> None:
     assert target.read_text() == render_handoff(load(DATA / "handoff_outputs.json"))
 
 
-@pytest.mark.parametrize("sample", [None, *[p for p in [DATA / "outputs.dev.sample.json"] if p.is_file()]],
+@pytest.mark.parametrize("sample", [None, DATA / "outputs.dev.sample.json"],
                          ids=lambda p: p.name if p else "prod-without-byoc")
 def test_cli_without_byoc_exits_2_with_one_message(tmp_path: Path, sample: Path | None) -> None:
     if sample is None:

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, cast
 
-from scripts.audit_aws import ReadOnlyAws
-from scripts.audit_model import (
+from scripts.audit.aws import ReadOnlyAws
+from scripts.audit.model import (
     ACCOUNT_ID,
     ByocOutputs,
     CheckResult,

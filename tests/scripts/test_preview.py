@@ -9,9 +9,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from typing import Any, Callable, Iterator, Optional
 
@@ -19,7 +21,8 @@ import pytest
 from pulumi.runtime import rpc
 
 from scripts.offline.analyzer import Analyzer, analyzer_env, to_struct
-from scripts.offline.engine import REPO, ProgramRun, RecordedResource, load_stack_config, project_name
+from scripts.offline.engine import ProgramRun, RecordedResource, load_stack_config, project_name
+from scripts.project import REPO, stack_names
 from scripts.preview import (
     EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_VIOLATION, GateResult, gate, load_policy_config, main, print_human,
 )
@@ -217,9 +220,9 @@ def test_mandatory_violation_exits_one_with_json(capsys, monkeypatch) -> None:
 
 
 def test_unknown_stack_exits_two_without_traceback(capsys) -> None:
-    assert main(["--stack", "staging"]) == EXIT_ERROR
+    assert main(["--stack", "no-such-stack"]) == EXIT_ERROR
     captured = capsys.readouterr()
-    assert "no stack file Pulumi.staging.yaml; known stacks: dev, prod" in captured.err
+    assert f"no stack file Pulumi.no-such-stack.yaml; known stacks: {', '.join(stack_names())}" in captured.err
     assert "Traceback" not in captured.err + captured.out
 
 
@@ -272,10 +275,19 @@ def test_program_crash_exits_two_without_traceback(capsys, monkeypatch) -> None:
     assert analyzer_children() == before
 
 
-def test_command_line_interrupt_stops_the_analyzer() -> None:
-    """Ctrl-C while the program runs: exit 130, and the pack the command started is gone."""
-    command = subprocess.Popen([sys.executable, "-m", "scripts.preview", "--stack", "prod"], cwd=REPO,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+@pytest.mark.parametrize("inherited", ["SIG_DFL", "SIG_IGN"])
+def test_command_line_interrupt_stops_the_analyzer(inherited: str) -> None:
+    """Ctrl-C while the program runs: exit 130, and the pack the command started is gone.
+
+    The gate is started with an explicit SIGINT disposition, never the one this test run inherited: SIG_IGN is how a
+    shell without job control or some CI runners start jobs, and the gate must still stop on SIGINT. The signal goes
+    to the gate's whole process group, as a terminal's Ctrl-C does.
+    """
+    gate_command = [sys.executable, "-m", "scripts.preview", "--stack", "prod"]
+    start = (f"import os, signal, sys; signal.signal(signal.SIGINT, signal.{inherited}); "
+             f"os.execv(sys.executable, {gate_command!r})")
+    command = subprocess.Popen([sys.executable, "-c", start], cwd=REPO, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, process_group=0)
     try:
         deadline = time.monotonic() + 20
         packs: set[int] = set()
@@ -283,10 +295,45 @@ def test_command_line_interrupt_stops_the_analyzer() -> None:
             packs = analyzer_children(command.pid)
             time.sleep(0.01)
         assert len(packs) == 1
-        command.send_signal(signal.SIGINT)
+        os.killpg(command.pid, signal.SIGINT)
         _, err = command.communicate(timeout=20)
     finally:
         if command.poll() is None:
             command.kill()
     assert command.returncode == EXIT_INTERRUPTED and b"interrupted" in err and b"Traceback" not in err
     assert gone(packs.pop())
+
+
+@pytest.mark.parametrize("output", [[], ["--json"]], ids=["tree", "json"])
+def test_the_same_input_prints_the_same_bytes(output: list[str]) -> None:
+    # The engine records registrations as they complete, in an order that differs between processes.
+    command = [sys.executable, "-m", "scripts.preview", "--stack", "prod", *output]
+    runs = [subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    (first, _), (second, _) = (run.communicate(timeout=120) for run in runs)
+    assert [run.returncode for run in runs] == [EXIT_OK, EXIT_OK]
+    assert first == second
+    if output:
+        report = json.loads(first)
+        assert "timings" not in report
+        assert [r["urn"] for r in report["resources"]] == sorted(r["urn"] for r in report["resources"])
+
+
+def test_timings_are_reported_only_when_asked(capsys) -> None:
+    assert main(["--stack", "dev", "--json", "--timings"]) == EXIT_OK
+    timings = json.loads(capsys.readouterr().out)["timings"]
+    assert set(timings) == {"program", "analyzer_wait", "analysis", "total"} and timings["total"] > 0
+    assert main(["--stack", "dev", "--timings"]) == EXIT_OK
+    assert re.search(r"- passed in \d+\.\d\ds$", capsys.readouterr().out.rstrip())
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_judging_while_the_program_runs_gives_the_verdict_of_judging_afterwards(judge, stack: str) -> None:
+    # A mutation makes the gate judge the finished run; without one it judges each resource as it is recorded.
+    streamed, afterwards = judge(stack), judge(stack, lambda run: None)
+
+    def verdict(result: GateResult) -> list[tuple[str, str, str, str]]:
+        return sorted((v.level, v.policy, v.urn, v.message) for v in result.violations)
+
+    assert streamed.exit_code == afterwards.exit_code == EXIT_OK
+    assert verdict(streamed) == verdict(afterwards)
+    assert not [t for t in threading.enumerate() if t.name == "policy-analysis"]

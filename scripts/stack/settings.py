@@ -11,10 +11,9 @@ from typing import Any, Mapping, TextIO
 
 import yaml
 
-from scripts.stack_errors import ExitCode, StackScriptError
+from scripts.project import REPO, stack_file, stack_names
+from scripts.stack.errors import ExitCode, StackScriptError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-STACKS = ("dev", "prod")
 # Stacks where a mistaken `up` or `destroy` is expensive: they need an explicit --yes.
 CONFIRM_STACKS = frozenset({"prod"})
 CONFIRM_COMMANDS = frozenset({"up", "destroy"})
@@ -59,11 +58,19 @@ def resolve_settings(
     backend_flag: str | None,
     secrets_flag: str | None,
     environ: Mapping[str, str],
-    work_dir: Path = REPO_ROOT,
+    work_dir: Path = REPO,
 ) -> Settings:
-    """Flags win over the environment, which wins over the repo-local file backend; nothing else is hard-coded."""
-    if stack not in STACKS:
-        raise StackScriptError(ExitCode.USAGE, f"Unknown stack '{stack}': choose one of {', '.join(STACKS)}.")
+    """Flags win over the environment, which wins over the repo-local file backend; nothing else is hard-coded.
+
+    A stack is any with a stack file ``Pulumi.<stack>.yaml`` in ``work_dir``.
+    """
+    known = stack_names(work_dir)
+    if stack not in known:
+        raise StackScriptError(
+            ExitCode.USAGE,
+            f"Unknown stack '{stack}': there is no stack file Pulumi.{stack}.yaml in {work_dir} (stacks: "
+            f"{', '.join(known) or 'none'}). Add one, with the config the stack needs, to use a new stack.",
+        )
     backend = backend_flag or environ.get("PULUMI_BACKEND_URL") or default_backend_url(work_dir)
     if not backend.startswith(_DIY_SCHEMES + _CLOUD_SCHEMES):
         raise StackScriptError(
@@ -83,10 +90,13 @@ def resolve_settings(
 
 def stack_file_secrets_provider(settings: Settings) -> str | None:
     """The provider recorded in ``Pulumi.<stack>.yaml`` by ``pulumi stack init``; None when the file says none."""
-    path = settings.work_dir / f"Pulumi.{settings.stack}.yaml"
+    path = stack_file(settings.stack, settings.work_dir)
     if not path.is_file():
         return None
-    data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise StackScriptError(ExitCode.USAGE, f"{path.name} is not a valid stack file: {err}") from None
     if not isinstance(data, dict):
         return None
     if data.get("secretsprovider"):

@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any, Mapping
 
 from scripts.handoff import customer_side_complete
-from scripts.stack_settings import CONFIRM_STACKS
+from scripts.stack.settings import CONFIRM_STACKS
 
 NS = "clickhouse-aws"
 BYOC_ENABLED = f"{NS}:byocEnabled"

@@ -1,4 +1,4 @@
-"""One break per check: start from a compliant moto account (tests/test_audit.py), change exactly one thing, and assert
+"""One break per check: start from a compliant moto account (``account.py``), change exactly one thing, and assert
 the audit reports exactly the expected policy names and exits 1.
 
 Where moto does not model what a check reads, the test says so and edits that single response via a botocore event
@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from scripts import audit_checks
-from scripts.audit_checks import trust_findings
-from scripts.audit_model import Finding
-from tests.test_audit import (  # noqa: F401  (fixtures are used by name)
+from scripts.audit import checks as audit_checks
+from scripts.audit.checks import trust_findings
+from scripts.audit.model import CheckStatus, Finding
+from scripts.project import REPO
+from tests.scripts.audit.account import (
     ACCOUNT,
-    REPO,
     CLICKHOUSE_ACCOUNT,
     MANAGEMENT_TRUST,
     OIDC_ISSUER,
@@ -28,14 +28,11 @@ from tests.test_audit import (  # noqa: F401  (fixtures are used by name)
     Built,
     allow_from_cidr,
     allow_from_group,
-    aws_env,
+    build_prod,
     clickhouse_endpoint,
-    dev,
-    mocked,
     patch_response,
     point_apex,
     private_zone,
-    prod,
 )
 
 OTHER_REGION = "eu-west-1"
@@ -323,6 +320,16 @@ def test_byoc_interface_endpoint_deleted(prod: Built) -> None:
     prod.client("ec2").delete_vpc_endpoints(VpcEndpointIds=[endpoint])
     [finding] = only(prod, "audit-vpc-endpoint-available")
     assert finding.resource_id == endpoint and "deleted" in finding.message
+
+
+@pytest.mark.parametrize("services", [("ecr.api", "ecr.dkr", "sts"), ()], ids=["three", "none"])
+def test_byoc_interface_endpoints_are_the_ones_the_stack_configured(mocked: None, services: tuple[str, ...]) -> None:
+    # byocInterfaceEndpoints decides which endpoints exist; the outputs list exactly those, and so does the audit.
+    built = build_prod(interface_services=services)
+    assert set(built.outputs["byoc"]["interface_endpoint_ids"]) == set(services)
+    report = built.audit()
+    assert report.findings == []
+    assert {c.check_id: c.status for c in report.checks}["byoc-endpoints"] is CheckStatus.PASS
 
 
 def test_byoc_gateway_endpoint_missing(prod: Built) -> None:
