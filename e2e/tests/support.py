@@ -23,9 +23,11 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGINS = REPO / "e2e" / "plugins"
-# What `pulumi up` and `python -m scripts.stack` need of the project; tests, docs and tooling stay behind.
-PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "stack_config.py", "components", "policy", "scripts",
-                 "requirements.txt")
+# What a copy of the project leaves behind: tests, docs, tooling, local state and caches. Everything else (the
+# program and its modules, the policy pack, the scripts, the stack files) is what `pulumi up` and `python -m
+# scripts.stack` need, including whatever module is added later.
+NOT_COPIED = {".git", ".github", ".ci", ".e2e", ".pulumi-state", ".pytest_cache", "venv", "tests", "e2e", "bench",
+              "docs"}
 STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in REPO.glob("Pulumi.*.yaml"))
 PROJECT = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["name"]
 PASSPHRASE = "e2e-only-passphrase"
@@ -72,15 +74,8 @@ class Workspace:
         self.root = root
         self.project = root / "project"
         self.cli = cli_bin / "pulumi"
-        for name in PROJECT_FILES:
-            source = REPO / name
-            if source.is_dir():
-                shutil.copytree(source, self.project / name, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                self.project.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, self.project / name)
-        for stack in STACKS:
-            shutil.copy2(REPO / f"Pulumi.{stack}.yaml", self.project / f"Pulumi.{stack}.yaml")
+        shutil.copytree(REPO, self.project, ignore=lambda where, names: [
+            n for n in names if n == "__pycache__" or (where == str(REPO) and n in NOT_COPIED)])
         (self.project / "venv").symlink_to(REPO / "venv")
         (root / "home").mkdir()
         (root / "state").mkdir()

@@ -16,10 +16,10 @@ import pytest
 import yaml
 
 from e2e.tests.support import STACKS, Deployed
-from scripts.audit_model import parse_outputs
+from scripts.audit.model import parse_outputs
 from scripts.handoff import render_handoff
 from scripts.offline.engine import run_program
-from scripts.stack_outputs import render_env
+from scripts.stack.outputs import render_env
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 BYOC_STACKS = [s for s in STACKS if s == "prod"]

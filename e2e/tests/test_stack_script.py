@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from e2e.tests.support import CliRun
-from scripts.stack_errors import ExitCode
+from scripts.stack.errors import ExitCode
 
 OPEN_INGRESS = (
     "import pulumi_aws as _e2e_aws\n"
