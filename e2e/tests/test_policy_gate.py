@@ -26,7 +26,16 @@ MUTATIONS = {
         '_e2e_aws.route53.Zone("e2e-public-zone", name="public.example.com")\n',
         {"route53-zone-private"},
     ),
-    "another-region": (
+    "inline-open-ingress": (
+        '_e2e_aws.ec2.SecurityGroup("e2e-inline-open", vpc_id=network.vpc_id, description="e2e",\n'
+        '    ingress=[{"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": ["0.0.0.0/0"]}])\n',
+        {"security-group-no-public-ingress"},
+    ),
+    "resource-in-another-region": (
+        '_e2e_aws.sns.Topic("e2e-topic-eu-west-1", region="eu-west-1", kms_master_key_id="alias/aws/sns")\n',
+        {"resource-region-matches-stack"},
+    ),
+    "provider-in-another-region": (
         '_e2e_west = _e2e_aws.Provider("e2e-eu-west-1", region="eu-west-1")\n'
         '_e2e_aws.sns.Topic("e2e-other-region", kms_master_key_id="alias/aws/sns",\n'
         '    opts=pulumi.ResourceOptions(provider=_e2e_west))\n',
@@ -82,18 +91,21 @@ def test_offline_gate_reports_what_the_cli_reports_on_a_first_deploy(first_previ
 
 @pytest.fixture(scope="module")
 def blocked(tmp_path_factory: pytest.TempPathFactory, cli_bin: Path) -> dict[str, tuple[Workspace, CliRun]]:
-    """Each mutation previewed in a dev stack of its own, and the open ingress also put through ``pulumi up``; side
-    by side, since nothing is shared."""
+    """Each mutation previewed in a dev stack of its own and judged by the offline gate in the same copy, and the open
+    ingress also put through ``pulumi up``; side by side, since nothing is shared."""
 
     def attempt(key: tuple[str, str]) -> tuple[Workspace, CliRun]:
         operation, name = key
         workspace = Workspace(tmp_path_factory.mktemp(f"{operation}-{name}"), cli_bin)
         workspace.init_stack("dev")
         workspace.append_to_program(mutation(name))
+        if operation == "gate":
+            # The copy carries scripts/, so the offline gate judges the mutated program with the same stack file.
+            return workspace, workspace.python("-m", "scripts.preview", "--stack", "dev", "--json", "--first-deploy")
         return workspace, (workspace.preview if operation == "preview" else workspace.up)("dev")
 
-    keys = [("preview", name) for name in MUTATIONS] + [("up", "open-ingress")]
-    with ThreadPoolExecutor(len(keys)) as pool:
+    keys = [(operation, name) for name in MUTATIONS for operation in ("preview", "gate")] + [("up", "open-ingress")]
+    with ThreadPoolExecutor(4) as pool:
         return dict(zip(keys, pool.map(attempt, keys)))
 
 
@@ -107,6 +119,15 @@ def test_a_mutated_program_is_blocked_with_the_policy_names(blocked, name: str) 
     assert all("::e2e-" in urn for urn in blocked_urns), f"only the added resources are blocked: {blocked_urns}"
     for policy in expected:
         assert policy in run.stdout
+
+
+@pytest.mark.parametrize("name", sorted(MUTATIONS))
+def test_offline_gate_blocks_a_mutated_program_as_the_cli_does(blocked, name: str) -> None:
+    _, cli = blocked["preview", name]
+    _, gate_run = blocked["gate", name]
+    verdict = json.loads(gate_run.stdout)
+    assert gate_run.returncode == verdict["exit_code"] == EXIT_BLOCKED, gate_run.explain()
+    assert analyzer_findings(verdict) == cli.policy_findings()
 
 
 def test_up_of_a_blocked_program_changes_nothing(blocked) -> None:
