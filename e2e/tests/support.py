@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -32,6 +33,8 @@ STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in REPO.glob("Pulumi.
 PROJECT = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["name"]
 PASSPHRASE = "e2e-only-passphrase"
 PASSWORD_TYPE = "random:index/randomPassword:RandomPassword"
+# How the CLI lists a local policy pack it applied, passed or not: "clickhouse-aws-policy@v0.1.0 (local: <dir>)".
+PACK_APPLIED = re.compile(r"clickhouse-aws-policy@v\S+ \(local: [^)]*policy\)")
 # Every CLI call is bounded, so a hung plugin fails its test instead of the whole run.
 TIMEOUT = 300
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from e2e.tests.support import CliRun
+from e2e.tests.support import PACK_APPLIED, CliRun
 from scripts.stack.errors import ExitCode
 
 OPEN_INGRESS = (
@@ -74,14 +74,15 @@ def test_without_a_passphrase_nothing_runs(lifecycle: Lifecycle) -> None:
     assert run.stderr.startswith("error: ") and "Traceback" not in run.output
 
 
-def test_preview_runs_the_policy_pack(lifecycle: Lifecycle) -> None:
+def test_preview_runs_the_policy_pack(lifecycle: Lifecycle, deployed) -> None:
     run = lifecycle.preview
     assert run.returncode == ExitCode.OK, run.explain()
     result = summary(run)
     assert result["ok"] and set(result["resource_changes"]) == {"create"}
-    # The pack judged the stack: dev's one advisory finding comes back from the engine's policy events.
-    assert {(v["policy"], v["enforcement_level"]) for v in result["policy_violations"]} == {
-        ("secret-customer-kms-key", "advisory")}
+    # The pack judged the stack, and the script reports exactly what `pulumi preview` reports for the same program.
+    assert PACK_APPLIED.search(run.stderr), run.explain()
+    assert {(v["policy"], v["resource"], v["enforcement_level"]) for v in result["policy_violations"]} == \
+        deployed.first_previews["dev"].policy_findings()
 
 
 def test_up_applies_and_reports_the_outputs(lifecycle: Lifecycle) -> None:
