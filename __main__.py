@@ -11,17 +11,16 @@ import pulumi
 import stack_config
 import stack_outputs
 from components.account import AwsAccount
-from components.byoc import ByocInputs, deploy_byoc
-from components.byoc_common import BYOC_SUBNET_TAGS, BYOC_TAGS
-from components.byoc_network import resolve_byoc_layout
+from components.byoc.deploy import ByocInputs, deploy_byoc
+from components.byoc.names import BYOC_SUBNET_TAGS, BYOC_TAGS
 from components.clickhouse_service import DEFAULT_USER, HTTPS_PORT, ClickHouseService, ClickHouseServiceArgs
 from components.kms_key import KmsKey, KmsKeyArgs, logs_usage_statement
-from components.network import PrivateNetwork, PrivateNetworkArgs, resolve_layout
+from components.network import PrivateNetwork, PrivateNetworkArgs, find_network
 from components.privatelink import PrivateLink, PrivateLinkArgs
 
 cfg = stack_config.load()
-layout = resolve_layout(cfg.network, cfg.aws_region)
-byoc_layout = resolve_byoc_layout(cfg.network, cfg.byoc, layout) if cfg.byoc else None
+# BYOC puts the S3 gateway endpoint on an adopted VPC's route tables, so only BYOC looks them up.
+layout = stack_config.resolve_layout(cfg, find_network(cfg.network, with_route_tables=cfg.byoc is not None))
 account = AwsAccount.lookup(cfg.aws_region)
 prefix = f"{cfg.project}-{cfg.stack}"
 tags = dict(cfg.tags)
@@ -95,7 +94,7 @@ if cfg.byoc:
     outputs["byoc"] = deploy_byoc(ByocInputs(
         config=cfg.byoc,
         network_config=cfg.network,
-        layout=byoc_layout,
+        layout=layout,
         network=network,
         account=account,
         name_prefix=prefix,

@@ -4,10 +4,14 @@ One declaration, read by the export in ``__main__.py`` (which refuses to export 
 (``scripts.audit``), the handoff document (``scripts.handoff``), the env file of ``scripts.stack outputs`` and the
 README's test. Plain Python without Pulumi, so the scripts read it without loading the SDK. No output is ever a
 secret: the password and the BYOC ExternalId are never exported.
+
+``read_file`` reads what ``pulumi stack output --json`` wrote, for the scripts that take such a file.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
@@ -158,3 +162,89 @@ def exported(values: Mapping[str, Any]) -> dict[str, Any]:
         raise ContractError("the program's outputs break the stack outputs contract (stack_outputs.py): "
                             + "; ".join(found))
     return {output.name: present[output.name] for output in OUTPUTS if output.name in present}
+
+
+# --- files of outputs ------------------------------------------------------------------------------------------
+
+# `pulumi stack output --json` prints a few kilobytes; the cap keeps a wrong path (a log, a device) from being read.
+MAX_FILE_BYTES = 4 * 1024 * 1024
+# Outputs nest four levels (byoc.buckets.backups.name); readers walk them recursively.
+MAX_DEPTH = 32
+
+
+class OutputsFileError(ValueError):
+    """A file that cannot hold stack outputs: missing, unreadable, too large, not UTF-8 JSON, or not an object."""
+
+
+class _Refused(ValueError):
+    """A JSON construct `pulumi stack output --json` never writes (raised from inside the parser)."""
+
+
+def read_file(path: str) -> dict[str, Any]:
+    """The outputs a file written by ``pulumi stack output --json`` holds (``-`` reads stdin).
+
+    The file may come from anywhere, so it is read defensively; every way it can be unusable is an
+    ``OutputsFileError`` whose message names the file and what is wrong with it.
+    """
+    try:
+        if path == "-":
+            data, name = sys.stdin.buffer.read(MAX_FILE_BYTES + 1), "<stdin>"
+        else:
+            with open(path, "rb") as handle:
+                data, name = handle.read(MAX_FILE_BYTES + 1), path
+    except FileNotFoundError:
+        raise OutputsFileError(f"the outputs file {path} does not exist") from None
+    except OSError as err:
+        raise OutputsFileError(f"the outputs file {path} cannot be read ({err.strerror or err})") from None
+    return parse_file(data, name)
+
+
+def parse_file(data: bytes, name: str) -> dict[str, Any]:
+    """``read_file`` for bytes already read from ``name``."""
+    where = f"the outputs file {name}"
+    if len(data) > MAX_FILE_BYTES:
+        raise OutputsFileError(f"{where} is larger than {MAX_FILE_BYTES // 2**20} MiB, far more than stack outputs")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise OutputsFileError(f"{where} is not UTF-8 text (byte {err.start})") from None
+    try:
+        value = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as err:
+        raise OutputsFileError(f"{where} is not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})") \
+            from None
+    except RecursionError:
+        raise OutputsFileError(f"{where} nests values far deeper than stack outputs do") from None
+    except _Refused as err:
+        raise OutputsFileError(f"{where} {err}") from None
+    if _depth(value) > MAX_DEPTH:
+        raise OutputsFileError(f"{where} nests values more than {MAX_DEPTH} levels deep; stack outputs use four")
+    if not isinstance(value, dict):
+        raise OutputsFileError(f"{where} must hold a JSON object of stack outputs, not a {type(value).__name__}")
+    return value
+
+
+def _depth(value: Any) -> int:
+    """How deeply objects and arrays nest in ``value`` (without recursion, whatever the input)."""
+    deepest, pending = 0, [(value, 0)]
+    while pending:
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, dict):
+            pending += [(child, depth + 1) for child in node.values()]
+        elif isinstance(node, list):
+            pending += [(child, depth + 1) for child in node]
+    return deepest
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _Refused(f"has the key {json.dumps(key)[:80]} twice in one object")
+        found[key] = value
+    return found
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _Refused(f"holds {name}, which is not a JSON value")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -31,6 +31,10 @@ class AwsAccount:
         region = self.region if regional else ""
         return f"arn:{self.partition}:{service}:{region}:{self.account_id}:{resource}"
 
+    def managed_policy_arn(self, name: str) -> str:
+        """An AWS managed policy, e.g. AmazonEKSWorkerNodePolicy."""
+        return f"arn:{self.partition}:iam::aws:policy/{name}"
+
     def service_principal(self, service: str) -> str:
         return f"{service}.{self.dns_suffix}"
 
@@ -41,3 +45,11 @@ def policy_document(*statements: dict[str, Any]) -> pulumi.Output[str]:
     Keys are sorted so the same statements always give the same text and a second ``up`` shows no diff.
     """
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
+
+
+def allow(sid: str, actions: list[str] | str, resources: Any, condition: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """An Allow statement of an identity policy (no Principal), with a condition only when one is given."""
+    statement = {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+    if condition:
+        statement["Condition"] = condition
+    return statement

@@ -18,7 +18,8 @@ import pulumi_aws as aws
 import pulumi_random as random
 import pulumiverse_clickhouse as clickhouse
 
-from stack_config import ClickHouseConfig, SecretConfig
+from stack_config.clickhouse import ClickHouseConfig
+from stack_config.secret import SecretConfig
 
 DEFAULT_USER = "default"
 HTTPS_PORT = 8443

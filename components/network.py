@@ -2,7 +2,8 @@
 
 Either creates a VPC with one private subnet and route table per availability zone and nothing that reaches the
 internet (no internet gateway, no NAT, no public IPs), with every flow logged to a KMS-encrypted log group; or adopts
-an existing VPC and subnets, whose routing and flow logs stay with their owner.
+an existing VPC and subnets, whose routing and flow logs stay with their owner. ``find_network`` looks up what the
+config names before any resource is declared, for stack_config to check.
 """
 
 from __future__ import annotations
@@ -14,47 +15,40 @@ import pulumi
 import pulumi_aws as aws
 
 from components.account import AwsAccount, policy_document
-from stack_config import ConfigError, NetworkConfig
+from stack_config.network import FoundNetwork, FoundSubnet, FoundVpc, NetworkConfig, NetworkLayout
 
 
-@dataclass(frozen=True)
-class NetworkLayout:
-    """What the invokes found, checked before any resource is declared so bad input never half-creates a stack."""
-
-    zones: tuple[str, ...]
-    existing_vpc_cidr: str | None = None
-    # Each adopted subnet's CIDR, in subnetIds order (BYOC checks their size).
-    existing_subnet_cidrs: tuple[str, ...] = ()
-
-
-def resolve_layout(cfg: NetworkConfig, region: str) -> NetworkLayout:
-    """Pick the zones for a new VPC, or verify an existing VPC's subnets; raise ConfigError on a mismatch."""
+def find_network(cfg: NetworkConfig, *, with_route_tables: bool = False) -> FoundNetwork:
+    """What AWS reports about the network ``cfg`` names: the region's zones for a VPC to create, or the adopted VPC
+    and subnets (and, ``with_route_tables``, the subnets' route tables). Only looks; stack_config checks."""
     if cfg.creates_vpc:
         zones = aws.get_availability_zones(
             state="available",
             filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
         ).names
-        if len(zones) < cfg.az_count:
-            raise ConfigError([f"clickhouse-aws:azCount: {cfg.az_count} zones requested but {region} has only "
-                               f"{len(zones)} ({', '.join(zones)})"])
-        return NetworkLayout(tuple(sorted(zones)[: cfg.az_count]))
-
+        return FoundNetwork(zones=tuple(zones))
     vpc = aws.ec2.get_vpc(id=cfg.existing_vpc_id)
     subnets = [aws.ec2.get_subnet(id=subnet_id) for subnet_id in cfg.existing_subnet_ids]
-    zones = sorted({s.availability_zone for s in subnets})
-    problems = []
-    foreign = [s.id for s in subnets if s.vpc_id != vpc.id]
-    if foreign:
-        problems.append(f"clickhouse-aws:subnetIds: {', '.join(foreign)} are not in {vpc.id}")
-    if len(zones) < cfg.az_count:
-        problems.append(f"clickhouse-aws:subnetIds: the subnets span {len(zones)} availability zone(s) "
-                        f"({', '.join(zones)}) but azCount is {cfg.az_count}")
-    public = [s.id for s in subnets if s.map_public_ip_on_launch]
-    if public:
-        problems.append(f"clickhouse-aws:subnetIds: {', '.join(public)} assign public IPs on launch; use private subnets")
-    if problems:
-        raise ConfigError(problems)
-    return NetworkLayout(tuple(zones), vpc.cidr_block, tuple(s.cidr_block for s in subnets))
+    return FoundNetwork(
+        vpc=FoundVpc(vpc.id, vpc.cidr_block, bool(vpc.enable_dns_support), bool(vpc.enable_dns_hostnames)),
+        subnets=tuple(FoundSubnet(s.id, s.vpc_id, s.availability_zone, s.cidr_block, bool(s.map_public_ip_on_launch))
+                      for s in subnets),
+        route_table_ids=_route_tables(cfg.existing_vpc_id, cfg.existing_subnet_ids) if with_route_tables else (),
+    )
+
+
+def _route_tables(vpc_id: str, subnet_ids: Sequence[str]) -> tuple[str, ...]:
+    """Each subnet's route table: its explicit association, else the VPC's main table (which such subnets use)."""
+    found: set[str] = set()
+    for subnet_id in subnet_ids:
+        found.update(_route_table_ids(vpc_id, "association.subnet-id", subnet_id)
+                     or _route_table_ids(vpc_id, "association.main", "true"))
+    return tuple(sorted(found))
+
+
+def _route_table_ids(vpc_id: str, filter_name: str, value: str) -> list[str]:
+    filters = [aws.ec2.GetRouteTablesFilterArgs(name=filter_name, values=[value])]
+    return aws.ec2.get_route_tables(vpc_id=vpc_id, filters=filters).ids or []
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,2 @@
-"""CrossGuard policies for the clickhouse-aws project, one module per concern.
-
-``POLICIES`` lists every policy in report order; ``__main__.py`` only wraps it in a ``PolicyPack``.
-"""
-
-from . import encryption, iam, network_exposure, region, secrets
-
-PACK_NAME = "clickhouse-aws-policy"
-
-POLICIES = [
-    *network_exposure.POLICIES,
-    *region.POLICIES,
-    *encryption.POLICIES,
-    *iam.POLICIES,
-    *secrets.POLICIES,
-]
+"""The policy pack's directory (``pulumi ... --policy-pack policy``); the policies are the ``clickhouse_aws_policy``
+package inside it, which the CLI imports by that name and the repository's tools as ``policy.clickhouse_aws_policy``."""

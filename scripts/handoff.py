@@ -10,7 +10,6 @@ CLI: ``python -m scripts.handoff --outputs outputs.json [-o handoff.md]``; exit 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -254,19 +253,13 @@ def render_handoff(outputs: Mapping[str, Any]) -> str:
 
 
 def load_outputs(path: str) -> Mapping[str, Any]:
-    """Read an outputs JSON file (``-`` for stdin); HandoffError when it is unreadable or not an object."""
+    """Read an outputs JSON file (``-`` for stdin); HandoffError when it cannot hold stack outputs."""
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise HandoffError(f"Cannot read outputs file {path}: {exc.strerror or exc}") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise HandoffError(f"{path} is not JSON ({exc.msg} at line {exc.lineno}); expected the output of "
-                           "`pulumi stack output --json`.") from exc
-    if not isinstance(data, dict):
-        raise HandoffError(f"{path} must hold a JSON object of stack outputs.")
-    return data
+        return stack_outputs.read_file(path)
+    except stack_outputs.OutputsFileError as exc:
+        text = str(exc)
+        raise HandoffError(f"{text[0].upper()}{text[1:]}; expected what `pulumi stack output --json` prints.") \
+            from None
 
 
 def write_text(text: str, output: str | None) -> None:

@@ -9,7 +9,7 @@ pack runs as one analyzer subprocess, started exactly as the Pulumi CLI starts i
 ``policy/config.<stack>.json``, the same file ``pulumi up --policy-pack-config`` takes.
 
 The pack cannot see which values were marked secret (pulumi-policy unwraps them), so the gate itself checks the wire
-form of every input and output with ``policy.secrets.plaintext_findings`` and reports findings as
+form of every input and output with the pack's ``credentials.plaintext_findings`` and reports findings as
 ``no-plaintext-secrets``.
 
 Exit codes: 0 no mandatory violation (advisories allowed), 1 a mandatory violation, 2 a config error (the stack's or
@@ -38,7 +38,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 from google.protobuf import json_format
 from pulumi.runtime import rpc
 
-from policy.secrets import plaintext_findings
+from policy.clickhouse_aws_policy.credentials import plaintext_findings
 from scripts.offline.analyzer import (
     PACK_DIR,
     Analyzer,
@@ -421,8 +421,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 if __name__ == "__main__":
     _handle_stop_signals()
-    # A short-lived process: the cyclic collector would re-traverse the heap pulumi_aws builds for nothing (see
-    # scripts.offline.engine._collector_paused), here also while the answers are collected and the report printed.
+    # A short-lived process. Loading pulumi_aws's service modules builds a large heap that lives as long as the
+    # process; the cyclic collector re-traversed it again and again and freed next to nothing: without it the gate
+    # takes about a third less CPU and 3 MB more memory. Reference counting still frees everything else.
     gc.disable()
     exit_code = main()
     sys.stdout.flush()

@@ -1,12 +1,21 @@
-"""Shared fixtures: the repo's real stacks run once per session under the mock engine (runs are read-only)."""
+"""Session-wide settings and shared fixtures: the repo's real stacks run once per session (runs are read-only)."""
 
 from __future__ import annotations
 
+import gc
 from typing import Callable
 
 import pytest
 
 from scripts.offline.engine import ProgramRun, run_program
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The suite keeps large long-lived heaps (pulumi_aws's service modules, botocore's service models, moto's
+    # backends). At the default threshold of 700 allocations the cyclic collector ran ~4500 times and re-traversed
+    # them in ~30 full passes, a third of the suite's time; every 10000 it finds the same garbage, at the same peak
+    # memory, in a fraction of the time.
+    gc.set_threshold(10_000, 10, 10)
 
 
 @pytest.fixture(scope="session")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import stack_outputs
 from scripts.project import REPO
+from tests.helpers import DATA
 
 
 def readme_outputs_paragraph() -> str:
@@ -86,3 +89,34 @@ def test_the_contract_imports_without_pulumi() -> None:
     probe = "import sys, stack_outputs; print(sorted(m for m in sys.modules if m.split('.')[0] == 'pulumi'))"
     done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(("content", "fragment"), [
+    (b"[" * 100_000 + b"]" * 100_000, "nests values far deeper"),
+    (b'{"a": ' * 40 + b"1" + b"}" * 40, "more than 32 levels deep"),
+    (b'{"aws_region": NaN}', "holds NaN, which is not a JSON value"),
+    (b'{"vpc_id": "vpc-1", "vpc_id": "vpc-2"}', 'has the key "vpc_id" twice in one object'),
+    (b'\xff\xfe{"vpc_id": "vpc-1"}', "is not UTF-8 text"),
+    (b'{"vpc_id": ', "is not valid JSON (Expecting value at line 1, column 12)"),
+    (b'"vpc-1"', "must hold a JSON object of stack outputs, not a str"),
+    (b" " * (stack_outputs.MAX_FILE_BYTES + 1), "is larger than 4 MiB"),
+], ids=["deep", "deeper-than-outputs", "nan", "duplicate-key", "not-utf8", "truncated", "not-an-object", "huge"])
+def test_an_outputs_file_that_cannot_hold_outputs_is_refused_with_a_reason(
+        tmp_path: Path, content: bytes, fragment: str) -> None:
+    path = tmp_path / "outputs.json"
+    path.write_bytes(content)
+    with pytest.raises(stack_outputs.OutputsFileError) as refused:
+        stack_outputs.read_file(str(path))
+    assert f"the outputs file {path} " in str(refused.value) and fragment in str(refused.value)
+
+
+def test_missing_and_unreadable_paths_are_refused_with_a_reason(tmp_path: Path) -> None:
+    with pytest.raises(stack_outputs.OutputsFileError, match="does not exist"):
+        stack_outputs.read_file(str(tmp_path / "nope.json"))
+    with pytest.raises(stack_outputs.OutputsFileError, match="cannot be read"):
+        stack_outputs.read_file(str(tmp_path))
+
+
+def test_a_real_outputs_file_reads_as_written() -> None:
+    path = DATA / "outputs.prod.sample.json"
+    assert stack_outputs.read_file(str(path)) == json.loads(path.read_text())

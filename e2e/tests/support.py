@@ -27,7 +27,7 @@ PLUGINS = REPO / "e2e" / "plugins"
 # What a copy of the project leaves behind: tests, docs, tooling, local state and caches. Everything else (the
 # program and its modules, the policy pack, the scripts, the stack files) is what `pulumi up` and `python -m
 # scripts.stack` need, including whatever module is added later.
-NOT_COPIED = {".git", ".github", ".ci", ".e2e", ".pulumi-state", ".pytest_cache", "venv", "tests", "e2e", "bench",
+NOT_COPIED = {".git", ".github", ".ci", ".e2e", ".hypothesis", ".pulumi-state", ".pytest_cache", "venv", "tests", "e2e", "bench",
               "docs"}
 STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in REPO.glob("Pulumi.*.yaml"))
 PROJECT = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["name"]

@@ -147,7 +147,8 @@ class ReadOnlyAws:
         if service not in self._clients:
             with translated(f"creating the {service} client"):
                 client = self._session.client(service, region_name=self.region, config=_CLIENT_CONFIG)
-            client.meta.events.register("before-call", refuse_writes)
+            # Once per client, also when a session hands out the same client again.
+            client.meta.events.register("before-call", refuse_writes, unique_id="audit-refuse-writes")
             self._clients[service] = client
         return self._clients[service]
 

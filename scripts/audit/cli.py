@@ -12,26 +12,20 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+import stack_outputs
 from scripts.audit.model import REGENERATE, AuditError
 from scripts.audit.run import EXIT_ERROR, run_audit
 
 
-def load_outputs(path: Path) -> Any:
-    """The parsed JSON of an outputs file; AuditError when it is missing, unreadable or not JSON."""
+def load_outputs(path: Path) -> dict[str, Any]:
+    """The outputs in a file; AuditError when it cannot hold them (missing, unreadable, not a JSON object)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        return stack_outputs.read_file(str(path))
+    except stack_outputs.OutputsFileError as err:
+        text = str(err)
         raise AuditError(
-            f"The outputs file {path} does not exist. Create it with {REGENERATE} and run again."
-        ) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise AuditError(f"The outputs file {path} cannot be read ({err}). Regenerate it with {REGENERATE}.") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise AuditError(
-            f"The outputs file {path} is not valid JSON ({err.msg} at line {err.lineno}, column {err.colno}). "
-            f"Regenerate it with {REGENERATE}; redirect only stdout, so CLI messages do not end up in the file."
+            f"{text[0].upper()}{text[1:]}. Create it with {REGENERATE} (redirect only stdout, so CLI messages stay "
+            "out of the file) and run again."
         ) from None
 
 

@@ -172,9 +172,10 @@ def test_cli_without_byoc_exits_2_with_one_message(tmp_path: Path, sample: Path 
 
 
 @pytest.mark.parametrize(("content", "fragment"), [
-    (None, "Cannot read outputs file"),
-    ("not json", "is not JSON"),
+    (None, "does not exist"),
+    ("not json", "is not valid JSON"),
     ("[1, 2]", "must hold a JSON object"),
+    ('{"byoc": ' * 200 + "{}" + "}" * 200, "nests values"),
 ])
 def test_cli_rejects_unusable_files(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None,
                                     fragment: str) -> None:

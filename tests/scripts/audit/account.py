@@ -76,16 +76,37 @@ def new_session() -> boto3.Session:
     return boto3.Session(botocore_session=core)
 
 
-# Clients that build and break accounts. Creating a client costs tens of milliseconds (an EC2 client defines a method
-# per API operation), so they are made once: moto resets the account itself for every test, and no test hooks these
-# clients, only the per-account session the audit uses.
-_SETUP_CLIENTS: dict[str, Any] = {}
+class ReusedClients(boto3.Session):
+    """A session that makes each client once, for everything that hooks no calls: building and breaking accounts,
+    and the audits of tests that inject nothing.
+
+    Making a client costs tens of milliseconds (an EC2 client defines a method per API operation) and an audit makes
+    eight; clients are reusable, and moto resets the account itself for every test. A test that hooks calls gets a
+    session of its own (``Built.session``), so its hooks end with it.
+    """
+
+    def __init__(self) -> None:
+        core = botocore.session.get_session()
+        core.register_component("data_loader", _LOADER)
+        super().__init__(botocore_session=core)
+        self._clients: dict[tuple[Any, ...], Any] = {}
+
+    def client(self, service_name: str, region_name: str | None = None, **kwargs: Any) -> Any:  # type: ignore[override]
+        key = (service_name, region_name, *sorted((name, id(value)) for name, value in kwargs.items()))
+        if key not in self._clients:
+            self._clients[key] = super().client(service_name, region_name=region_name, **kwargs)
+        return self._clients[key]
 
 
-def setup_client(service: str) -> Any:
-    if service not in _SETUP_CLIENTS:
-        _SETUP_CLIENTS[service] = new_session().client(service, region_name=REGION)
-    return _SETUP_CLIENTS[service]
+_REUSED: ReusedClients | None = None
+
+
+def reused_clients() -> ReusedClients:
+    """The shared session, made on first use (inside a test, so with the test's dummy credentials)."""
+    global _REUSED
+    if _REUSED is None:
+        _REUSED = ReusedClients()
+    return _REUSED
 
 
 @contextmanager
@@ -100,17 +121,24 @@ def moto_account(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @dataclass
 class Built:
-    """A compliant account in moto, the outputs a stack would print for it, and the session the audit runs with."""
+    """A compliant account in moto and the outputs a stack would print for it."""
 
-    session: boto3.Session
     outputs: dict[str, Any]
+    _session: boto3.Session | None = None
+
+    @property
+    def session(self) -> boto3.Session:
+        """The session this account's audit runs with, its own from the first time a test asks (to hook its calls)."""
+        if self._session is None:
+            self._session = new_session()
+        return self._session
 
     def client(self, service: str) -> Any:
         """An unguarded client for setting up and breaking the account (the audit makes its own)."""
-        return setup_client(service)
+        return reused_clients().client(service, region_name=REGION)
 
     def audit(self) -> AuditReport:
-        return run_audit(self.outputs, self.session)
+        return run_audit(self.outputs, self._session or reused_clients())
 
 
 def _key(kms: Any, rotate: bool = True) -> str:
@@ -182,8 +210,8 @@ def private_zone(built: Built, name: str, vpc_id: str, region: str = REGION) -> 
     )["HostedZone"]["Id"].rsplit("/", 1)[-1]
 
 
-def build_privatelink(session: boto3.Session, *, stack: str, cidr: str, zones: str, customer_key: bool) -> Built:
-    built = Built(session, {})
+def build_privatelink(*, stack: str, cidr: str, zones: str, customer_key: bool) -> Built:
+    built = Built({})
     ec2, kms = built.client("ec2"), built.client("kms")
     vpc_id, subnets = _vpc(ec2, cidr, zones)
     client_sg, endpoint_sg = _sg(ec2, vpc_id, "clickhouse-client"), _sg(ec2, vpc_id, "clickhouse-endpoint")
@@ -302,24 +330,14 @@ def add_byoc(built: Built, interface_services: tuple[str, ...] = BYOC_INTERFACE_
 
 def build_prod(interface_services: tuple[str, ...] = BYOC_INTERFACE_SERVICES) -> Built:
     """PrivateLink with a customer key for the secret, plus BYOC in the same VPC (the prod stack's shape)."""
-    built = build_privatelink(new_session(), stack="prod", cidr="10.42.0.0/16", zones="abc", customer_key=True)
+    built = build_privatelink(stack="prod", cidr="10.42.0.0/16", zones="abc", customer_key=True)
     add_byoc(built, interface_services)
     return built
 
 
 def build_dev() -> Built:
     """PrivateLink only, secret under the AWS managed key (the dev stack's shape)."""
-    return build_privatelink(new_session(), stack="dev", cidr="10.41.0.0/16", zones="ab", customer_key=False)
-
-
-@pytest.fixture
-def prod(mocked: None) -> Built:
-    return build_prod()
-
-
-@pytest.fixture
-def dev(mocked: None) -> Built:
-    return build_dev()
+    return build_privatelink(stack="dev", cidr="10.41.0.0/16", zones="ab", customer_key=False)
 
 
 # --- event-hook helpers for what moto cannot produce --------------------------------------------------------------

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from scripts.project import REPO, stack_names
 from scripts.stack.errors import ExitCode, StackScriptError
 from scripts.stack.settings import (
     Settings,
@@ -65,11 +64,6 @@ def test_a_stack_without_a_stack_file_is_a_usage_error_naming_the_stacks(repo: P
     assert raised.value.code is ExitCode.USAGE
     assert f"no stack file Pulumi.{stack}.yaml" in raised.value.message
     assert "(stacks: dev, prod)" in raised.value.message
-
-
-def test_the_repos_stacks_are_its_stack_files() -> None:
-    assert stack_names() == sorted(p.name.split(".")[1] for p in REPO.glob("Pulumi.*.yaml"))
-    assert {"dev", "prod"} <= set(stack_names())
 
 
 @pytest.mark.parametrize(("backend", "provider", "expected"), [

@@ -1,0 +1,100 @@
+"""Customer-managed KMS keys for ClickHouse BYOC: EBS volumes, S3 buckets and EKS secrets envelope encryption.
+
+Each is a KmsKey (rotation on, alias, the account root administers it). Beyond that, each key policy names only the
+principals that use the key, and only through the AWS service that encrypts with it: the management role through EC2
+(EBS) and EKS (secrets), the IRSA role through S3 once it exists. The deletion window is 30 days on a protected stack
+and 7 otherwise (stack_config.byoc.ByocConfig.kms_deletion_window_days).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Sequence
+
+import pulumi
+
+from components.account import AwsAccount
+from components.kms_key import KmsKey, KmsKeyArgs
+
+CRYPTO_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+
+
+def use_through_service(sid: str, principals: Sequence[pulumi.Input[str]], service_host: str,
+                        actions: Sequence[str] = CRYPTO_ACTIONS) -> dict[str, Any]:
+    """Lets ``principals`` use the key only in requests an AWS service makes on their behalf."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"AWS": list(principals)},
+        "Action": list(actions),
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": service_host}},
+    }
+
+
+def grant_to_aws_resources(sid: str, principals: Sequence[pulumi.Input[str]]) -> dict[str, Any]:
+    """Lets ``principals`` hand the key to AWS services (EC2 for volumes, EKS for the cluster role) via grants."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"AWS": list(principals)},
+        "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant", "kms:DescribeKey"],
+        "Resource": "*",
+        "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+    }
+
+
+@dataclass(frozen=True)
+class ByocKeysArgs:
+    account: AwsAccount
+    name_prefix: str
+    management_role_arn: pulumi.Input[str]
+    # None until the EKS OIDC issuer is configured and the IRSA role exists.
+    irsa_role_arn: Optional[pulumi.Input[str]]
+    deletion_window_days: int
+    protect: bool
+    tags: Mapping[str, str]
+    # The roles the key policies name, which must exist before the keys (see KmsKeyArgs.depends_on).
+    depends_on: Sequence[pulumi.Resource] = ()
+
+
+class ByocKeys(pulumi.ComponentResource):
+    arns: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: ByocKeysArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("clickhouse-aws:byoc:Keys", name, None, opts)
+        account, management = args.account, [args.management_role_arn]
+
+        def via(service: str) -> str:
+            return account.service_principal(f"{service}.{account.region}")
+
+        s3_users = [] if args.irsa_role_arn is None else [use_through_service(
+            "ClickHousePodsUseKeyThroughS3", [args.irsa_role_arn], via("s3"),
+            ["kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"])]
+        keys = {
+            "ebs": ("EBS volumes of the ClickHouse BYOC EKS nodes", [
+                use_through_service("ManagementRoleUsesKeyThroughEc2", management, via("ec2")),
+                grant_to_aws_resources("ManagementRoleGrantsKeyToEc2", management),
+            ]),
+            "s3": ("ClickHouse BYOC backups and logs buckets", s3_users),
+            "eks_secrets": ("Kubernetes secrets envelope encryption of the ClickHouse BYOC EKS cluster", [
+                use_through_service("ManagementRoleUsesKeyThroughEks", management, via("eks"),
+                                    ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"]),
+                grant_to_aws_resources("ManagementRoleGrantsKeyToEks", management),
+            ]),
+        }
+        self.arns = {}
+        for key, (purpose, statements) in keys.items():
+            label = key.replace("_", "-")
+            # The alias is the stack prefix plus the key's resource name, as for the stack's other keys.
+            self.arns[key] = KmsKey(f"byoc-{label}", KmsKeyArgs(
+                description=purpose,
+                alias=f"alias/{args.name_prefix}-byoc-{label}",
+                account=account,
+                protect=args.protect,
+                tags=args.tags,
+                usage_statements=statements,
+                deletion_window_days=args.deletion_window_days,
+                depends_on=args.depends_on,
+            ), opts=pulumi.ResourceOptions(parent=self)).arn
+        self.register_outputs({"arns": self.arns})

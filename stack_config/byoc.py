@@ -1,0 +1,181 @@
+"""The customer side of ClickHouse BYOC: its config, read only when byocEnabled is true, and the checks relating it to
+the stack's network, before the lookups (``read_byoc``) and after them for an adopted VPC (``adopted_vpc_problems``)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from stack_config.keys import ConfigReader, Problems
+from stack_config.network import FoundNetwork, NetworkConfig, NetworkLayout, networks
+
+# ClickHouse BYOC needs exactly three zones and subnets of at least /23 (ClickHouse's BYOC onboarding documentation).
+BYOC_AZ_COUNT = 3
+BYOC_MAX_SUBNET_PREFIX = 23
+# A KMS key deletion window: the longest AWS allows when the stack is protected, the shortest otherwise (dev can be
+# torn down and rebuilt without waiting a month for key names and aliases to clear).
+KMS_DELETION_WINDOW_PROTECTED = 30
+KMS_DELETION_WINDOW_DISPOSABLE = 7
+# IAM's limit on a role name; the program names the BYOC roles after the stack.
+IAM_ROLE_NAME_MAX = 64
+S3_BUCKET_NAME_MAX = 63
+BUCKET_SUFFIXES = ("backups", "logs")
+_ACCOUNT_ID_PLACEHOLDER = "0" * 12  # bucket-name length checks run before the account is known; IDs are 12 digits
+
+
+def bucket_name(prefix: str, account_id: str, region: str, suffix: str) -> str:
+    """``<prefix>-<account>-<region>-<suffix>``: globally unique and the same on every run."""
+    return f"{prefix}-{account_id}-{region}-{suffix}"
+
+
+@dataclass(frozen=True)
+class ByocConfig:
+    """The customer side of ClickHouse BYOC. ``external_id`` is secret: kept out of repr, wrapped as a secret Output
+    wherever it is used, and never exported."""
+
+    external_id: str = field(repr=False)
+    clickhouse_account_id: str
+    management_role_name: str
+    node_role_name: str
+    irsa_role_name: str
+    oidc_issuer_url: Optional[str]
+    namespace: str
+    service_account: str
+    eks_cluster_name: str
+    control_plane_security_group_id: Optional[str]
+    application_security_group_ids: tuple[str, ...]
+    application_cidrs: tuple[str, ...]
+    reserved_cidrs: tuple[str, ...]
+    interface_endpoints: tuple[str, ...]
+    bucket_prefix: str
+    backup_retention_days: int
+    logs_retention_days: int
+    query_log_retention_days: int
+    error_log_retention_days: int
+    eks_log_retention_days: int
+    internal_domain: str
+    nlb_dns_name: Optional[str]
+    nlb_zone_id: Optional[str]
+    kms_deletion_window_days: int
+
+    @property
+    def clickhouse_record_name(self) -> str:
+        return f"clickhouse.{self.internal_domain}"
+
+    def bucket_name(self, account_id: str, region: str, suffix: str) -> str:
+        return bucket_name(self.bucket_prefix, account_id, region, suffix)
+
+
+def read_byoc(r: ConfigReader, stack: str, aws_region: str, network: NetworkConfig, protect: bool) -> Optional[ByocConfig]:
+    """The BYOC settings, or None when byocEnabled is false (then no other byoc* key is read)."""
+    if not r.get("byocEnabled"):
+        return None
+    _network_shape(r, network)
+    # The program names these roles itself: their ARNs appear in key and bucket policies before they exist.
+    node_role, irsa_role = f"{r.project}-{stack}-byoc-eks-node", f"{r.project}-{stack}-byoc-irsa"
+    r.check(len(node_role) <= IAM_ROLE_NAME_MAX, "byocEnabled",
+            f"the stack name {stack!r} is too long for the BYOC IAM role names ({node_role!r} is over IAM's "
+            f"{IAM_ROLE_NAME_MAX} characters); use a stack name of at most {IAM_ROLE_NAME_MAX - len(node_role) + len(stack)} characters")
+    derived = f"the default, derived from the stack name {stack!r}"
+    endpoints = r.get("byocInterfaceEndpoints")
+    r.check("s3" not in endpoints, "byocInterfaceEndpoints",
+            "lists s3, which always gets a gateway endpoint on the private route tables; remove it from the list")
+    nlb_dns_name, nlb_zone_id = r.get("byocNlbDnsName") or None, r.get("byocNlbZoneId") or None
+    r.check(nlb_zone_id is None or nlb_dns_name is not None, "byocNlbZoneId",
+            "is set but byocNlbDnsName is not: set both once ClickHouse has created the NLB, or neither")
+    return ByocConfig(
+        external_id=r.get("byocExternalId"),
+        clickhouse_account_id=r.get("byocClickHouseAccountId"),
+        management_role_name=r.get("byocManagementRoleName"),
+        node_role_name=node_role,
+        irsa_role_name=irsa_role,
+        oidc_issuer_url=r.get("byocOidcIssuerUrl") or None,
+        namespace=r.get("byocNamespace"),
+        service_account=r.get("byocServiceAccount"),
+        eks_cluster_name=r.get_or("byocEksClusterName", f"clickhouse-cloud-{stack}", derived),
+        control_plane_security_group_id=r.get("byocControlPlaneSecurityGroupId") or None,
+        application_security_group_ids=tuple(r.get("byocApplicationSecurityGroupIds")),
+        application_cidrs=tuple(r.get("byocApplicationCidrs")),
+        reserved_cidrs=tuple(r.get("reservedCidrs")),
+        interface_endpoints=tuple(endpoints),
+        bucket_prefix=_bucket_prefix(r, f"{r.project}-{stack}", derived, aws_region),
+        backup_retention_days=r.get("byocBackupRetentionDays"),
+        logs_retention_days=r.get("byocLogsRetentionDays"),
+        query_log_retention_days=r.get("byocQueryLogRetentionDays"),
+        error_log_retention_days=r.get("byocErrorLogRetentionDays"),
+        eks_log_retention_days=r.get("byocEksLogRetentionDays"),
+        internal_domain=r.get("byocInternalDomain"),
+        nlb_dns_name=nlb_dns_name,
+        nlb_zone_id=nlb_zone_id,
+        kms_deletion_window_days=KMS_DELETION_WINDOW_PROTECTED if protect else KMS_DELETION_WINDOW_DISPOSABLE,
+    )
+
+
+def _network_shape(r: ConfigReader, network: NetworkConfig) -> None:
+    """ClickHouse BYOC's network: three zones, subnets of at least /23, application CIDRs it can route.
+
+    An adopted VPC may bring more subnets, in more zones, as ClickHouse's customer-managed VPC guide allows (at least
+    three private subnets in three zones); its CIDR and subnet sizes are known only after the lookups
+    (``adopted_vpc_problems``).
+    """
+    r.check(network.az_count == BYOC_AZ_COUNT, "azCount",
+            f"is {network.az_count} but ClickHouse BYOC needs exactly {BYOC_AZ_COUNT} availability zones (one private subnet each)")
+    if network.creates_vpc:
+        r.check(network.subnet_prefix_length <= BYOC_MAX_SUBNET_PREFIX, "subnetPrefixLength",
+                f"/{network.subnet_prefix_length} subnets are smaller than the /{BYOC_MAX_SUBNET_PREFIX} ClickHouse BYOC needs; "
+                f"use {BYOC_MAX_SUBNET_PREFIX} or less (and a VPC CIDR large enough for three of them)")
+        if r.valid("vpcCidr"):
+            for message in _application_cidr_problems(r.get("byocApplicationCidrs"), network.vpc_cidr, r.get("reservedCidrs")):
+                r.problem("byocApplicationCidrs", message)
+
+
+def _application_cidr_problems(cidrs: Sequence[str], vpc_cidr: str, reserved_cidrs: Sequence[str]) -> list[str]:
+    """Where the application CIDRs the internal NLB admits (byocApplicationCidrs) lie relative to the VPC.
+
+    An application subnet either lies in the BYOC VPC or in a network routed to it (peering, transit gateway,
+    on-premises), and those networks are what reservedCidrs declares: ranges the VPC must not overlap. So each CIDR
+    must lie wholly inside the VPC or wholly inside one reserved range. One that straddles the VPC's edge overlaps it
+    without being part of it, and one outside both is not routable here. Their form is the key's facts.
+    """
+    vpc, reserved, problems = ipaddress.IPv4Network(vpc_cidr), networks(reserved_cidrs), []
+    for net in networks(cidrs):
+        if net.overlaps(vpc) and not net.subnet_of(vpc):
+            problems.append(f"{net} overlaps the VPC {vpc} without lying inside it; use the application subnets' own CIDRs")
+        elif not net.subnet_of(vpc) and not any(net.subnet_of(other) for other in reserved):
+            problems.append(f"{net} is outside the VPC {vpc} and outside every reservedCidrs range: add the network it "
+                            "belongs to (peered VPC, on-premises) to reservedCidrs, or use a CIDR inside the VPC")
+    return problems
+
+
+def _bucket_prefix(r: ConfigReader, default: str, derived: str, aws_region: str) -> str:
+    prefix = r.get_or("byocBucketPrefix", default, derived)
+    if r.valid("byocBucketPrefix"):
+        shown = f"{prefix!r} ({derived})" if prefix == default else repr(prefix)
+        longest = max(len(bucket_name(prefix, _ACCOUNT_ID_PLACEHOLDER, aws_region, suffix)) for suffix in BUCKET_SUFFIXES)
+        r.check(longest <= S3_BUCKET_NAME_MAX, "byocBucketPrefix",
+                f"{shown} makes bucket names of {longest} characters (<prefix>-<account>-{aws_region}-backups), over "
+                f"S3's limit of {S3_BUCKET_NAME_MAX}; set a prefix of at most {len(prefix) - (longest - S3_BUCKET_NAME_MAX)} characters")
+    return prefix
+
+
+def adopted_vpc_problems(p: Problems, network: NetworkConfig, byoc: ByocConfig, found: FoundNetwork,
+                         layout: NetworkLayout) -> None:
+    """Check an adopted VPC, once looked up, the way ``read_byoc`` checks one the stack creates, adding to ``p``."""
+    small = [f"{subnet_id} ({cidr})" for subnet_id, cidr in zip(network.existing_subnet_ids, layout.existing_subnet_cidrs)
+             if ipaddress.IPv4Network(cidr).prefixlen > BYOC_MAX_SUBNET_PREFIX]
+    p.check(not small, "subnetIds",
+            f"{', '.join(small)} {'is' if len(small) == 1 else 'are'} smaller than the /{BYOC_MAX_SUBNET_PREFIX} "
+            f"ClickHouse BYOC needs; use subnets of /{BYOC_MAX_SUBNET_PREFIX} or larger")
+    p.check(found.vpc.dns_support and found.vpc.dns_hostnames, "vpcId",
+            f"{network.existing_vpc_id} has DNS support or DNS hostnames turned off; the interface endpoints' private "
+            "DNS and the private hosted zone need both on")
+    vpc = ipaddress.IPv4Network(layout.existing_vpc_cidr)
+    for reserved in networks(byoc.reserved_cidrs):
+        p.check(not vpc.overlaps(reserved), "reservedCidrs",
+                f"{reserved} overlaps the adopted VPC {vpc}; the VPC must not overlap the ranges routed to it")
+    for message in _application_cidr_problems(byoc.application_cidrs, str(vpc), byoc.reserved_cidrs):
+        p.problem("byocApplicationCidrs", message)
+    p.check(bool(layout.route_table_ids), "subnetIds",
+            f"no route table found for {', '.join(network.existing_subnet_ids)} in {network.existing_vpc_id}; "
+            "the S3 gateway endpoint needs the subnets' route tables")

@@ -1,0 +1,392 @@
+"""Every config key the program reads, the facts a valid value of each satisfies, and the reader that checks them.
+
+``KEYS`` is the one table of the project's keys: Pulumi.yaml's config block is generated from it
+(``python -m stack_config.schema``), a misspelt key is reported against it, and every check on a single value is a
+fact in it rather than code. ``value_problems`` turns each broken fact into one message saying what is expected.
+Checks that relate a key to other keys, to the stack or to what AWS reports live beside their area's dataclass
+(``network``, ``clickhouse``, ``secret``, ``byoc``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional
+
+import pulumi
+import pulumi_aws
+from pulumi.runtime import config as runtime_config
+
+PROJECT = "clickhouse-aws"
+
+# The only values CloudWatch Logs accepts for retention_in_days.
+CLOUDWATCH_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+# What EKS nodes in a VPC without internet access need to reach AWS: image pulls, node bootstrap, the EKS API, IRSA
+# token exchange, logs and the load balancer controller. S3 is always a gateway endpoint, never in this list.
+BYOC_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "ec2", "eks", "sts", "logs", "elasticloadbalancing")
+
+# The regions the installed AWS provider knows: it refuses any other (unless told to skip region validation).
+AWS_REGIONS = tuple(region.value for region in pulumi_aws.Region)
+_AWS_REGION = {"choices": AWS_REGIONS, "expected": "an AWS region the AWS provider knows, such as us-east-1"}
+# A list of choices longer than this is named by ``expected`` in messages, with the closest choice as a hint.
+_LISTED_CHOICES = 25
+_DNS_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+_SECURITY_GROUP_ID = {"pattern": r"sg-[0-9a-f]{8,17}", "expected": "a security group ID such as sg-0123456789abcdef0"}
+
+
+class ConfigError(pulumi.RunError):
+    """A user's configuration mistake. ``pulumi.RunError`` makes the CLI print the message without a traceback."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"Invalid configuration for this stack:\n{lines}")
+
+
+@dataclass(frozen=True)
+class Key:
+    """One config key: its type, default and description (as Pulumi.yaml declares them), and the facts of a valid value.
+
+    A fact holds for every item of a list key. ``expected`` names a valid value ("a VPC ID such as vpc-...") in the
+    messages of a broken form fact (``pattern``, ``cidr``, ``private``) and of a choice among more than can be listed;
+    ``why`` gives the reason behind a limit
+    (``choices``, ``minimum``, ``maximum``, ``multiple_of``, ``same_region``). Both may say ``{region}`` for the
+    stack's region. An empty string means unset: it is a problem only for a ``required`` key, whose text says what
+    to set.
+    """
+
+    name: str  # bare for a project key, "namespace:name" for a provider's
+    kind: type
+    default: Any
+    description: str
+    secret: bool = False
+    normalize: Optional[Callable[[str], str]] = None
+    required: str = ""
+    pattern: Optional[str] = None
+    cidr: bool = False  # an IPv4 network in CIDR notation, without host bits
+    private: bool = False  # ... in private address space
+    same_region: bool = False  # the pattern's (?P<region>...) must be the stack's region
+    choices: tuple[Any, ...] = ()
+    minimum: Optional[int] = None
+    maximum: Optional[int] = None
+    multiple_of: Optional[int] = None
+    unique: bool = False  # a list without repeats
+    expected: str = ""
+    why: str = ""
+
+
+def _retention(name: str, default: int, description: str) -> Key:
+    return Key(name, int, default, description, choices=CLOUDWATCH_RETENTION_DAYS,
+               why="CloudWatch Logs accepts only these retentions")
+
+
+def _replica_memory(name: str, default: int, description: str) -> Key:
+    return Key(name, int, default, description, minimum=8, multiple_of=4,
+               why="ClickHouse sizes replicas in steps of 4 GiB from 8 GiB")
+
+
+def _fqdn(value: str) -> str:
+    return value.rstrip(".")
+
+
+KEYS: tuple[Key, ...] = (
+    Key("protect", bool, True, "Protect stateful resources (ClickHouse service, secrets, KMS keys, buckets) from deletion."),
+    Key("tags", dict, {}, "Extra tags applied to every AWS resource and the ClickHouse service (object of strings)."),
+    # Network
+    Key("vpcId", str, "", "Existing VPC to use instead of creating one; requires subnetIds.",
+        pattern=r"vpc-[0-9a-f]{8,17}", expected="a VPC ID such as vpc-0123456789abcdef0"),
+    Key("subnetIds", list, [], "Existing private subnet IDs (one per AZ) for the endpoint; only with vpcId.",
+        pattern=r"subnet-[0-9a-f]{8,17}", unique=True, expected="a subnet ID such as subnet-0123456789abcdef0"),
+    Key("vpcCidr", str, "10.40.0.0/16", "CIDR of the VPC this program creates (private range, /16 to /24).",
+        cidr=True, private=True, expected="a private (RFC 1918) IPv4 CIDR such as 10.40.0.0/16"),
+    Key("azCount", int, 3, "How many availability zones the created VPC spans (one private subnet each).",
+        minimum=2, why="the endpoint needs at least 2 availability zones to survive an AZ outage"),
+    Key("subnetPrefixLength", int, 20, "Prefix length of each computed private subnet (e.g. 20 for /20).",
+        maximum=28, why="a /28 is the smallest subnet AWS allows"),
+    Key("reservedCidrs", list, [], "CIDRs the VPC must not overlap (peered VPCs, on-premises, other regional stacks).",
+        cidr=True, expected="an IPv4 CIDR such as 10.50.0.0/16"),
+    _retention("flowLogRetentionDays", 90, "Retention of the VPC flow log group, in days (a value CloudWatch accepts)."),
+    # ClickHouse Cloud service
+    Key("serviceName", str, "", "ClickHouse service name; defaults to '<project>-<stack>'.",
+        pattern=r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,49}",
+        expected="a service name of 1-50 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit"),
+    Key("clickhouseRegion", str, "", "ClickHouse service region; must equal aws:region (defaults to it).",
+        **_AWS_REGION),
+    Key("idleScaling", bool, True, "Let the service scale to zero when idle."),
+    Key("idleTimeoutMinutes", int, 15, "Minutes of inactivity before idling (at least 5).",
+        minimum=5, why="the shortest idle timeout ClickHouse accepts"),
+    _replica_memory("minReplicaMemoryGb", 8, "Minimum memory per replica in GiB (multiple of 4, at least 8)."),
+    _replica_memory("maxReplicaMemoryGb", 16, "Maximum memory per replica in GiB (multiple of 4, not below the minimum)."),
+    Key("numReplicas", int, 3, "Number of replicas (at least 1).", minimum=1),
+    Key("releaseChannel", str, "default", "ClickHouse release channel: default, fast or slow.",
+        choices=("default", "fast", "slow")),
+    Key("backupPeriodHours", int, 24, "Hours between backups (ignored when backupStartTime is set).", minimum=1),
+    Key("backupRetentionHours", int, 24, "Hours a backup is kept.", minimum=1),
+    Key("backupStartTime", str, "", "Daily backup window start in UTC as HH:MM; replaces backupPeriodHours.",
+        pattern=r"([01]\d|2[0-3]):[0-5]\d", expected="a UTC time of day as HH:MM, e.g. 03:00"),
+    # Password secret
+    Key("passwordKmsKey", str, "", "KMS key for the password secret: '' (AWS managed), 'create', or a key/alias ARN in this region.",
+        pattern=r"create|arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):\d{12}:"
+                r"(key/[0-9a-f-]{36}|key/mrk-[0-9a-f]{32}|alias/[\w/+=,.@-]+)",
+        same_region=True, expected="'' (the AWS managed key), 'create', or a KMS key or alias ARN",
+        why="a cross-region key is not allowed"),
+    Key("secretRecoveryWindowDays", int, 30, "Secrets Manager recovery window: 0 (delete at once, dev) or 7 to 30.",
+        minimum=0, maximum=30, why="Secrets Manager keeps a deleted secret for 0 (delete at once) or 7 to 30 days"),
+    # ClickHouse BYOC prerequisites (customer side); every other byoc* key is read only when byocEnabled is true.
+    Key("byocEnabled", bool, False, "Lay down the customer-side AWS prerequisites for ClickHouse BYOC in this stack."),
+    Key("byocExternalId", str, "", "sts:ExternalId ClickHouse gave you for the management role (secret: set with --secret).",
+        secret=True,
+        required="the management role's trust needs the ExternalId ClickHouse gave you; "
+                 "run `pulumi config set --secret clickhouse-aws:byocExternalId <external-id>`",
+        # sts:ExternalId: 2-1224 characters from this set (STS AssumeRole API reference).
+        pattern=r"[\w+=,.@:/-]{2,1224}", expected="2 to 1224 characters of letters, digits and _+=,.@:/-"),
+    Key("byocClickHouseAccountId", str, "", "ClickHouse's AWS account ID (12 digits) that assumes the management role.",
+        required="expected ClickHouse's 12-digit AWS account ID from its BYOC onboarding",
+        pattern=r"\d{12}", expected="an AWS account ID: ClickHouse's 12-digit account ID from its BYOC onboarding"),
+    Key("byocManagementRoleName", str, "ClickHouseManagementRole", "Name of the cross-account role ClickHouse assumes (ClickHouse expects the default).",
+        pattern=r"[\w+=,.@-]{1,64}",
+        expected="an IAM role name (1-64 letters, digits and _+=,.@-); ClickHouse expects ClickHouseManagementRole"),
+    Key("byocOidcIssuerUrl", str, "", "EKS OIDC issuer URL ClickHouse sends once EKS exists; '' until then (no IRSA role yet).",
+        normalize=lambda url: url.rstrip("/"),
+        # IAM matches issuers case-sensitively, so the form is exactly what EKS reports.
+        pattern=r"https://oidc\.eks\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/id/[0-9A-F]{32}", same_region=True,
+        expected="an EKS OIDC issuer URL: https://oidc.eks.{region}.amazonaws.com/id/<32 upper-case hex characters>, "
+                 "as `aws eks describe-cluster --query cluster.identity.oidc.issuer` prints it",
+        why="the EKS cluster must be in the stack's region"),
+    Key("byocNamespace", str, "clickhouse", "Kubernetes namespace of the ClickHouse pods (IRSA trust).",
+        pattern=_DNS_LABEL, expected="a Kubernetes namespace (1-63 lower-case letters, digits and '-')"),
+    Key("byocServiceAccount", str, "clickhouse", "Kubernetes service account of the ClickHouse pods (IRSA trust).",
+        pattern=r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?",
+        expected="a Kubernetes service account name (lower-case letters, digits, '-' and '.')"),
+    Key("byocEksClusterName", str, "", "Name ClickHouse gives the EKS cluster (clickhouse-cloud-*); defaults to 'clickhouse-cloud-<stack>'.",
+        # An EKS name is at most 100 characters; the management role may only manage clusters named clickhouse-cloud-*.
+        pattern=r"clickhouse-cloud-[A-Za-z0-9_-]{0,83}",
+        expected="an EKS cluster name starting with 'clickhouse-cloud-' (ClickHouse's management role may only manage "
+                 "clusters named so): letters, digits, '-' and '_', at most 100 characters"),
+    Key("byocControlPlaneSecurityGroupId", str, "", "EKS control plane security group, once EKS exists; '' until then.",
+        **_SECURITY_GROUP_ID),
+    Key("byocApplicationSecurityGroupIds", list, [], "Security groups of applications that query ClickHouse; defaults to the PrivateLink client group.",
+        unique=True, **_SECURITY_GROUP_ID),
+    Key("byocApplicationCidrs", list, [], "Application subnet CIDRs the internal NLB admits; each inside the VPC or a reservedCidrs range.",
+        cidr=True, private=True, unique=True,
+        expected="the private IPv4 CIDR of an application subnet, e.g. 10.50.0.0/20 (the NLB never admits 0.0.0.0/0)"),
+    Key("byocInterfaceEndpoints", list, list(BYOC_INTERFACE_ENDPOINTS), "AWS services that get an interface VPC endpoint (com.amazonaws.<region>.<service>).",
+        pattern=r"[a-z0-9]+([.-][a-z0-9]+)*", unique=True,
+        expected="an AWS service name as in com.amazonaws.<region>.<service>, e.g. ecr.api"),
+    Key("byocBucketPrefix", str, "", "Prefix of the BYOC bucket names; defaults to '<project>-<stack>' (names end -<account>-<region>-backups/-logs).",
+        pattern=r"(?!xn--|sthree-)[a-z0-9]([a-z0-9-]*[a-z0-9])?",
+        expected="usable in S3 bucket names: lower-case letters, digits and '-', starting and ending with a letter or "
+                 "digit, and not starting with xn-- or sthree-"),
+    Key("byocBackupRetentionDays", int, 90, "Days before objects in the backups bucket expire.", minimum=1),
+    Key("byocLogsRetentionDays", int, 365, "Days before objects in the logs bucket expire.", minimum=1),
+    _retention("byocQueryLogRetentionDays", 30, "Retention of /aws/clickhouse/query-logs, in days (a value CloudWatch accepts)."),
+    _retention("byocErrorLogRetentionDays", 90, "Retention of /aws/clickhouse/error-logs, in days (a value CloudWatch accepts)."),
+    _retention("byocEksLogRetentionDays", 90, "Retention of the EKS control plane log group, in days (a value CloudWatch accepts)."),
+    Key("byocInternalDomain", str, "", "Private Route53 domain for BYOC; ClickHouse answers at clickhouse.<domain>.",
+        normalize=_fqdn, required="BYOC needs a private DNS domain for ClickHouse, e.g. data.prod.internal",
+        # At most 242 characters, so that clickhouse.<domain> stays within DNS's 253.
+        pattern=rf"(?=.{{1,242}}$)({_DNS_LABEL}\.)+{_DNS_LABEL}",
+        expected="a valid domain name: two or more lower-case labels of letters, digits and '-' (1-63 characters each, "
+                 "not starting or ending with '-'), e.g. data.prod.internal"),
+    Key("byocNlbDnsName", str, "", "DNS name of ClickHouse's internal NLB once it exists; '' until then (no clickhouse record yet).",
+        normalize=lambda name: _fqdn(name).lower(),
+        pattern=r"[a-z0-9][a-z0-9-]*\.elb\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?", same_region=True,
+        expected="a network load balancer DNS name: <name>-<id>.elb.{region}.amazonaws.com",
+        why="ClickHouse's NLB is in the stack's region"),
+    Key("byocNlbZoneId", str, "", "Canonical hosted zone ID of that NLB; '' looks up the region's NLB zone.",
+        pattern=r"Z[A-Z0-9]{1,31}", expected="a hosted zone ID: Z followed by upper-case letters and digits"),
+)
+KEYS_BY_NAME: dict[str, Key] = {k.name: k for k in KEYS}
+
+# Keys of the providers' namespaces the program checks too; Pulumi.yaml cannot declare their types.
+PROVIDER_KEYS: tuple[Key, ...] = (
+    Key("aws:region", str, "", "The AWS region of the stack.",
+        required="run `pulumi config set aws:region us-east-1` (or your region)",
+        **_AWS_REGION),
+    Key("clickhouse:organizationId", str, "", "The ClickHouse Cloud organization the provider manages.",
+        pattern=r"(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        expected="an organization ID (a UUID from the ClickHouse Cloud console)"),
+)
+
+
+def parse(key: Key, raw: Any) -> Any:
+    """Turn a raw config value (the CLI hands every value over as a string) into ``key.kind``; raise ValueError."""
+    if key.kind is str:
+        if not isinstance(raw, str):
+            raise ValueError("expected a string")
+        value = raw.strip()
+        return key.normalize(value) if key.normalize else value
+    if key.kind is bool:
+        text = str(raw).strip().lower()
+        if text not in ("true", "false"):
+            raise ValueError("expected true or false")
+        return text == "true"
+    if key.kind is int:
+        try:
+            return int(str(raw).strip())
+        except ValueError:
+            raise ValueError("expected a whole number") from None
+    expected = "a list of strings" if key.kind is list else "an object whose values are strings"
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError:
+        raise ValueError(f"expected {expected}") from None
+    items = value if isinstance(value, list) else value.values() if isinstance(value, dict) else None
+    if not isinstance(value, key.kind) or not all(isinstance(v, str) for v in items):
+        raise ValueError(f"expected {expected}")
+    return value
+
+
+def value_problems(key: Key, value: Any, region: str = "") -> list[str]:
+    """What is wrong with a parsed ``value`` of ``key``, one message per broken fact (without the key's name).
+
+    ``region`` is the stack's region, if known to be valid: ``same_region`` facts are checked only then.
+    """
+    if key.kind is list:
+        problems = [p for item in value for p in _item_problems(key, item, region)]
+        if key.unique:
+            problems += [f"lists {_shown(item)} more than once" for item, n in sorted(Counter(value).items()) if n > 1]
+        return problems
+    return _item_problems(key, value, region) if key.kind in (str, int) else []
+
+
+def _item_problems(key: Key, value: Any, region: str) -> list[str]:
+    if value == "":
+        return [f"is not set: {key.required}"] if key.required else []
+    shown = "the value (not shown: it is secret)" if key.secret else _shown(value)
+    expected = key.expected.replace("{region}", region or "<region>")
+    why = f": {key.why}" if key.why else ""
+    if key.pattern is not None:
+        match = re.fullmatch(key.pattern, value)
+        if match is None:
+            return [f"{shown} is not {expected}"]
+        found = match.groupdict().get("region")
+        if key.same_region and found and region and found != region:
+            return [f"{shown} is in {found} but the stack is in {region}{why}"]
+    if key.cidr:
+        try:
+            network = ipaddress.IPv4Network(value, strict=True)
+        except ValueError as err:
+            return [f"{shown} is not a valid IPv4 CIDR ({err}); expected {expected}"]
+        if key.private and (network.prefixlen == 0 or not network.is_private):
+            return [f"{shown} is not a private range; expected {expected}"]
+    problems = []
+    if key.choices and value not in key.choices:
+        listed = f"one of {', '.join(map(str, key.choices))}" if len(key.choices) <= _LISTED_CHOICES else expected
+        close = difflib.get_close_matches(value, key.choices, n=1) if isinstance(value, str) and not key.secret else []
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        problems.append(f"{shown} is not {listed}{hint}{why}")
+    if key.minimum is not None and value < key.minimum:
+        problems.append(f"{shown} is below the minimum of {key.minimum}{why}")
+    if key.maximum is not None and value > key.maximum:
+        problems.append(f"{shown} is above the maximum of {key.maximum}{why}")
+    if key.multiple_of is not None and value % key.multiple_of:
+        problems.append(f"{shown} is not a multiple of {key.multiple_of}{why}")
+    return problems
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """A value as a message quotes it: a string in quotes, cut short if long (a message names, it does not echo)."""
+    if not isinstance(value, str):
+        return str(value)
+    return repr(value) if len(value) <= limit else f"{value[:limit]!r}... ({len(value)} characters)"
+
+
+class Problems:
+    """Collects every problem with the config, each naming its key, and reports them together."""
+
+    def __init__(self, project: str = PROJECT):
+        self.project = project
+        self.problems: list[str] = []
+
+    def full(self, name: str) -> str:
+        return name if ":" in name else f"{self.project}:{name}"
+
+    def problem(self, name: str, message: str) -> None:
+        self.problems.append(f"{self.full(name)}: {message}")
+
+    def check(self, ok: bool, name: str, message: str) -> bool:
+        if not ok:
+            self.problem(name, message)
+        return ok
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise ConfigError(self.problems)
+
+
+class ConfigReader(Problems):
+    """Reads each key once, parsed into its kind and checked against its facts, collecting what is wrong.
+
+    Values come from ``source`` when given (a mapping of full key names to the strings the CLI passes), otherwise
+    from the Pulumi runtime.
+    """
+
+    def __init__(self, source: Optional[Mapping[str, Any]] = None, project: str = PROJECT,
+                 keys: tuple[Key, ...] = KEYS + PROVIDER_KEYS):
+        super().__init__(project)
+        self.source = source
+        self.keys = {k.name: k for k in keys}
+        self._values: dict[str, Any] = {}
+        self._valid: dict[str, bool] = {}
+
+    def raw(self, full_key: str) -> Any:
+        return runtime_config.get_config(full_key) if self.source is None else self.source.get(full_key)
+
+    def present(self) -> set[str]:
+        if self.source is not None:
+            return set(self.source)
+        return set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+
+    def get(self, name: str) -> Any:
+        """The key's value, or its default when unset or not of its kind; read once, so each problem shows once."""
+        if name not in self._values:
+            self._values[name], self._valid[name] = self._read(self.keys[name])
+        return self._values[name]
+
+    def valid(self, name: str) -> bool:
+        """Whether the key's value (read if need be) is of its kind and satisfies every fact."""
+        self.get(name)
+        return self._valid[name]
+
+    def get_or(self, name: str, derived: str, origin: str) -> Any:
+        """The key's value or, when it is unset, ``derived`` (``origin`` says from what), checked by the same facts."""
+        if self.get(name) == "":
+            problems = value_problems(self.keys[name], derived, self._region())
+            for message in problems:
+                self.problem(name, f"{message} ({origin})")
+            self._values[name], self._valid[name] = derived, not problems
+        return self._values[name]
+
+    def _read(self, key: Key) -> tuple[Any, bool]:
+        raw = self.raw(self.full(key.name))
+        if raw is None:
+            value = key.default
+        else:
+            try:
+                value = parse(key, raw)
+            except ValueError as err:
+                self.problem(key.name, f"{err}, got {_shown(str(raw))}" if not key.secret else str(err))
+                return key.default, False
+        problems = value_problems(key, value, "" if key.name == "aws:region" else self._region())
+        for message in problems:
+            self.problem(key.name, message)
+        return value, not problems
+
+    def _region(self) -> str:
+        return self.get("aws:region") if self.valid("aws:region") else ""
+
+    def check_unknown_keys(self) -> None:
+        prefix, known = f"{self.project}:", [name for name in self.keys if ":" not in name]
+        for full_key in sorted(k for k in self.present() if k.startswith(prefix)):
+            name = full_key[len(prefix):]
+            if name not in known:
+                hint = difflib.get_close_matches(name, known, n=1)
+                suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+                self.problems.append(f"{full_key}: unknown key{suggestion} (known keys are listed in Pulumi.yaml)")

@@ -1,0 +1,140 @@
+"""The network config (a VPC the program creates, or an existing one) and its checks, before and after the lookups.
+
+``read_network`` checks what the keys say about each other; ``resolve_layout`` checks what AWS reports about the
+region and an adopted VPC (``FoundNetwork``, looked up by ``components.network.find_network``) against them, and
+settles the zones and route tables the components use.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+from stack_config.keys import ConfigReader, Problems
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Where the endpoint lives: a VPC this program creates, or an existing one."""
+
+    vpc_cidr: str
+    az_count: int
+    subnet_prefix_length: int
+    flow_log_retention_days: int
+    existing_vpc_id: Optional[str] = None
+    existing_subnet_ids: tuple[str, ...] = ()
+
+    @property
+    def creates_vpc(self) -> bool:
+        return self.existing_vpc_id is None
+
+    def subnet_cidrs(self) -> list[str]:
+        """The first ``az_count`` subnets of ``subnet_prefix_length`` carved from the VPC CIDR, in order."""
+        network = ipaddress.ip_network(self.vpc_cidr)
+        subnets = network.subnets(new_prefix=self.subnet_prefix_length)
+        return [str(next(subnets)) for _ in range(self.az_count)]
+
+
+def networks(cidrs: Sequence[str]) -> list[ipaddress.IPv4Network]:
+    """The CIDRs that parse; the others are reported by their key's facts."""
+    parsed = []
+    for text in cidrs:
+        try:
+            parsed.append(ipaddress.IPv4Network(text, strict=True))
+        except ValueError:
+            continue
+    return parsed
+
+
+def read_network(r: ConfigReader) -> NetworkConfig:
+    vpc_id, subnet_ids = r.get("vpcId"), r.get("subnetIds")
+    az_count, prefix = r.get("azCount"), r.get("subnetPrefixLength")
+    cidr_text, retention = r.get("vpcCidr"), r.get("flowLogRetentionDays")
+    reserved = networks(r.get("reservedCidrs"))
+
+    if subnet_ids and not vpc_id:
+        r.problem("subnetIds", "is set but vpcId is not: give the VPC that holds these subnets, or remove subnetIds to create a VPC")
+    if vpc_id:
+        r.check(len(subnet_ids) >= az_count, "subnetIds",
+                f"has {len(subnet_ids)} subnet(s) but azCount is {az_count}: give one private subnet per availability zone")
+        return NetworkConfig(cidr_text, az_count, prefix, retention, vpc_id, tuple(subnet_ids))
+
+    if r.valid("vpcCidr"):
+        vpc = ipaddress.IPv4Network(cidr_text)
+        r.check(16 <= vpc.prefixlen <= 24, "vpcCidr",
+                f"{cidr_text} must be between /16 and /24 (AWS allows /16 to /28; smaller leaves no room for subnets)")
+        if r.valid("subnetPrefixLength") and r.check(vpc.prefixlen < prefix, "subnetPrefixLength",
+                                                     f"/{prefix} does not fit in {cidr_text}: it must be longer than /{vpc.prefixlen}"):
+            room = 2 ** (prefix - vpc.prefixlen)
+            r.check(room >= az_count, "subnetPrefixLength",
+                    f"{cidr_text} holds only {room} subnet(s) of /{prefix}, but azCount is {az_count}; use a longer prefix or a larger VPC")
+        for other in reserved:
+            r.check(not vpc.overlaps(other), "vpcCidr", f"{cidr_text} overlaps reserved range {other}; pick a VPC CIDR outside it")
+    return NetworkConfig(cidr_text, az_count, prefix, retention)
+
+
+@dataclass(frozen=True)
+class FoundVpc:
+    id: str
+    cidr_block: str
+    dns_support: bool
+    dns_hostnames: bool
+
+
+@dataclass(frozen=True)
+class FoundSubnet:
+    id: str
+    vpc_id: str
+    availability_zone: str
+    cidr_block: str
+    map_public_ip_on_launch: bool
+
+
+@dataclass(frozen=True)
+class FoundNetwork:
+    """What AWS reports about the network the config names, looked up before any resource is declared."""
+
+    # The region's available zones, for a VPC the program creates.
+    zones: tuple[str, ...] = ()
+    # The adopted VPC and its subnets (in subnetIds order).
+    vpc: Optional[FoundVpc] = None
+    subnets: tuple[FoundSubnet, ...] = ()
+    # The route tables of the adopted subnets; looked up only when BYOC needs them for the S3 gateway endpoint.
+    route_table_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NetworkLayout:
+    """The network as config and AWS together settle it; components only compute from it."""
+
+    zones: tuple[str, ...]
+    existing_vpc_cidr: Optional[str] = None
+    # Each adopted subnet's CIDR, in subnetIds order.
+    existing_subnet_cidrs: tuple[str, ...] = ()
+    # The adopted subnets' route tables (BYOC's S3 gateway endpoint goes there); empty for a VPC the stack creates.
+    route_table_ids: tuple[str, ...] = ()
+
+
+def network_layout(p: Problems, cfg: NetworkConfig, region: str, found: FoundNetwork) -> NetworkLayout:
+    """Pick the zones for a new VPC, or check the adopted VPC's subnets, adding to ``p`` what does not fit."""
+    if cfg.creates_vpc:
+        zones = found.zones
+        p.check(len(zones) >= cfg.az_count, "azCount",
+                f"{cfg.az_count} zones requested but {region} has only {len(zones)} ({', '.join(zones)})")
+        return NetworkLayout(tuple(sorted(zones)[: cfg.az_count]))
+
+    vpc, subnets = found.vpc, found.subnets
+    zones = sorted({s.availability_zone for s in subnets})
+    foreign = [s.id for s in subnets if s.vpc_id != vpc.id]
+    p.check(not foreign, "subnetIds", f"{', '.join(foreign)} are not in {vpc.id}")
+    # An interface endpoint takes at most one subnet per zone (a second one fails the deploy), so with one subnet per
+    # zone the subnets span as many zones as read_network made sure there are subnets: at least azCount.
+    by_zone = {zone: [s.id for s in subnets if s.availability_zone == zone] for zone in zones}
+    for zone, ids in by_zone.items():
+        p.check(len(ids) == 1, "subnetIds",
+                f"{', '.join(ids)} are all in {zone}: give one private subnet per availability zone, as the interface "
+                "endpoints take one subnet per zone")
+    public = [s.id for s in subnets if s.map_public_ip_on_launch]
+    p.check(not public, "subnetIds", f"{', '.join(public)} assign public IPs on launch; use private subnets")
+    return NetworkLayout(tuple(zones), vpc.cidr_block, tuple(s.cidr_block for s in subnets), found.route_table_ids)

@@ -1,0 +1,77 @@
+"""BYOC KMS keys: EBS, S3 and EKS secrets; rotation, alias, deletion window, and key policies naming only their users."""
+
+from __future__ import annotations
+
+import pytest
+
+KEYS = "clickhouse-aws:byoc:Keys"
+KEY = "aws:kms/key:Key"
+ALIAS = "aws:kms/alias:Alias"
+ROOT = "arn:aws:iam::123456789012:root"
+MANAGEMENT = "arn:aws:iam::123456789012:role/ClickHouseManagementRole"
+IRSA = "arn:aws:iam::123456789012:role/clickhouse-aws-prod-byoc-irsa"
+
+
+@pytest.fixture(scope="module")
+def key(child):
+    return lambda result, label: child(result, KEYS, KEY, f"byoc-{label}")
+
+
+def test_three_keys_with_rotation_alias_and_prod_window(phase1, children, key):
+    keys = children(phase1, KEYS, KEY)
+    assert sorted(k.name for k in keys) == ["byoc-ebs", "byoc-eks-secrets", "byoc-s3"]
+    for k in keys:
+        assert k.inputs["enableKeyRotation"] is True
+        assert k.inputs["deletionWindowInDays"] == 30
+        assert k.protect is True
+    assert sorted(a.inputs["name"] for a in children(phase1, KEYS, ALIAS)) == [
+        "alias/clickhouse-aws-prod-byoc-ebs", "alias/clickhouse-aws-prod-byoc-eks-secrets",
+        "alias/clickhouse-aws-prod-byoc-s3"]
+    assert phase1.outputs["byoc"]["kms_key_arns"] == {
+        label.replace("-", "_"): key(phase1, label).outputs["arn"] for label in ("ebs", "s3", "eks-secrets")}
+
+
+def test_an_unprotected_stack_gets_the_short_window_and_no_protection(byoc_run, children):
+    for k in children(byoc_run("prod", {"clickhouse-aws:protect": False}), KEYS, KEY):
+        assert k.inputs["deletionWindowInDays"] == 7
+        assert k.protect is False
+
+
+@pytest.mark.parametrize("phase", ["phase1", "phase3"])
+@pytest.mark.parametrize("label", ["ebs", "s3", "eks-secrets"])
+def test_root_administers_and_no_statement_has_a_wildcard_principal(request, key, document, statement, phase, label):
+    policy = document(key(request.getfixturevalue(phase), label))
+    admin = statement(policy, "AccountRootAdministers")
+    assert admin["Principal"] == {"AWS": ROOT} and admin["Action"] == "kms:*"
+    for s in policy["Statement"]:
+        assert s["Principal"] != "*" and s["Principal"].get("AWS") != "*"
+
+
+def test_ebs_key_is_used_by_the_management_role_through_ec2_only(phase1, key, document):
+    users = [s for s in document(key(phase1, "ebs"))["Statement"] if s["Sid"] != "AccountRootAdministers"]
+    assert {tuple(s["Principal"]["AWS"]) for s in users} == {(MANAGEMENT,)}
+    use = next(s for s in users if "kms:Encrypt" in s["Action"])
+    assert use["Condition"] == {"StringEquals": {"kms:ViaService": "ec2.us-east-1.amazonaws.com"}}
+    grant = next(s for s in users if "kms:CreateGrant" in s["Action"])
+    assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+
+
+def test_eks_secrets_key_is_used_through_eks_only(phase1, key, document):
+    use = next(s for s in document(key(phase1, "eks-secrets"))["Statement"] if "kms:Encrypt" in s["Action"])
+    assert use["Principal"] == {"AWS": [MANAGEMENT]}
+    assert use["Condition"] == {"StringEquals": {"kms:ViaService": "eks.us-east-1.amazonaws.com"}}
+
+
+def test_s3_key_names_the_irsa_role_only_once_it_exists(phase1, phase3, key, document):
+    assert [s["Sid"] for s in document(key(phase1, "s3"))["Statement"]] == ["AccountRootAdministers"]
+    (use,) = [s for s in document(key(phase3, "s3"))["Statement"] if s["Sid"] != "AccountRootAdministers"]
+    assert use["Principal"] == {"AWS": [IRSA]}
+    assert set(use["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"}
+    assert use["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+
+
+def test_key_policies_wait_for_the_roles_they_name(phase3, key):
+    roles = {r.name: r.urn for r in phase3.of_type("aws:iam/role:Role")}
+    # The policies name the roles by ARN strings (known at preview), so the order comes from explicit dependencies.
+    assert roles["byoc-iam-irsa"] in key(phase3, "s3").dependencies
+    assert roles["byoc-iam-management"] in key(phase3, "ebs").dependencies

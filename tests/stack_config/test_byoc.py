@@ -1,0 +1,215 @@
+"""BYOC config: read only when enabled; every bad input is one message naming the key; an adopted VPC checked too."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+import stack_config
+from scripts.offline.engine import REPO, UNSET
+from stack_config.byoc import ByocConfig
+from stack_config.network import FoundNetwork, FoundSubnet, FoundVpc
+
+VALID_ISSUER_ID = "0123456789ABCDEF0123456789ABCDEF"
+ADOPTED_VPC = "vpc-0a1b2c3d4e5f60718"
+ADOPTED_SUBNETS = ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2", "subnet-0ccccccccccccccc3"]
+ADOPTED = {"vpcId": ADOPTED_VPC, "subnetIds": ADOPTED_SUBNETS}
+
+
+@pytest.mark.parametrize(("overrides", "key_name", "expected"), [
+    # Network shape ClickHouse BYOC needs.
+    ({"azCount": 2}, "azCount", "is 2 but ClickHouse BYOC needs exactly 3 availability zones"),
+    ({"subnetPrefixLength": 24}, "subnetPrefixLength", "/24 subnets are smaller than the /23 ClickHouse BYOC needs"),
+    ({**ADOPTED, "subnetIds": ADOPTED_SUBNETS[:2]}, "subnetIds", "has 2 subnet(s) but azCount is 3"),
+    # Application CIDRs: private, inside the VPC or a reserved range, never straddling the VPC.
+    ({"byocApplicationCidrs": ["10.42.0.0/15"]}, "byocApplicationCidrs", "10.42.0.0/15 overlaps the VPC 10.42.0.0/16 without lying inside it"),
+    ({"byocApplicationCidrs": ["10.60.0.0/20"]}, "byocApplicationCidrs", "outside every reservedCidrs range"),
+    ({"byocApplicationCidrs": ["10.42.0.0/20", "10.42.0.0/20"]}, "byocApplicationCidrs", "lists '10.42.0.0/20' more than once"),
+    ({"byocApplicationCidrs": ["10.42.0.1/24"]}, "byocApplicationCidrs", "not a valid IPv4 CIDR"),
+    ({"reservedCidrs": ["10.50.0.0/16", "10.42.128.0/17"]}, "vpcCidr", "overlaps reserved range 10.42.128.0/17"),
+    # Cross-account trust.
+    ({"byocExternalId": UNSET}, "byocExternalId", "is not set: the management role's trust needs the ExternalId ClickHouse "
+                                                  "gave you; run `pulumi config set --secret clickhouse-aws:byocExternalId"),
+    ({"byocClickHouseAccountId": UNSET}, "byocClickHouseAccountId",
+     "is not set: expected ClickHouse's 12-digit AWS account ID from its BYOC onboarding"),
+    ({"byocClickHouseAccountId": "42692487492"}, "byocClickHouseAccountId", "'42692487492' is not an AWS account ID"),
+    ({"byocManagementRoleName": "ClickHouse Management Role"}, "byocManagementRoleName", "is not an IAM role name"),
+    # EKS OIDC issuer: the exact EKS form, in the stack's region.
+    ({"byocOidcIssuerUrl": "https://oidc.eks.us-east-1.amazonaws.com/id/abc"}, "byocOidcIssuerUrl",
+     "is not an EKS OIDC issuer URL: https://oidc.eks.us-east-1.amazonaws.com/id/<32 upper-case hex characters>"),
+    ({"byocOidcIssuerUrl": f"http://oidc.eks.us-east-1.amazonaws.com/id/{VALID_ISSUER_ID}"}, "byocOidcIssuerUrl",
+     "is not an EKS OIDC issuer URL"),
+    ({"byocOidcIssuerUrl": f"https://oidc.eks.eu-west-1.amazonaws.com/id/{VALID_ISSUER_ID}"}, "byocOidcIssuerUrl",
+     "is in eu-west-1 but the stack is in us-east-1: the EKS cluster must be in the stack's region"),
+    # Retention values CloudWatch does not accept.
+    ({"byocQueryLogRetentionDays": 45}, "byocQueryLogRetentionDays", "45 is not one of 1, 3, 5"),
+    ({"byocErrorLogRetentionDays": 100}, "byocErrorLogRetentionDays", "CloudWatch Logs accepts only these retentions"),
+    ({"byocEksLogRetentionDays": 0}, "byocEksLogRetentionDays", "0 is not one of"),
+    ({"byocBackupRetentionDays": 0}, "byocBackupRetentionDays", "0 is below the minimum of 1"),
+    ({"byocLogsRetentionDays": -5}, "byocLogsRetentionDays", "-5 is below the minimum of 1"),
+    # Domain names.
+    ({"byocInternalDomain": "Data_Prod.internal"}, "byocInternalDomain", "is not a valid domain name"),
+    ({"byocInternalDomain": "internal"}, "byocInternalDomain", "two or more lower-case labels"),
+    ({"byocInternalDomain": "-bad.example.com"}, "byocInternalDomain", "is not a valid domain name"),
+    ({"byocInternalDomain": "a" * 60 + "." + "b" * 60 + "." + "c" * 60 + "." + "d" * 60 + ".internal"},
+     "byocInternalDomain", "is not a valid domain name"),  # clickhouse.<domain> would exceed 253 characters
+    ({"byocInternalDomain": UNSET}, "byocInternalDomain", "is not set: BYOC needs a private DNS domain for ClickHouse"),
+    # NLB record inputs.
+    ({"byocNlbDnsName": "clickhouse.example.com"}, "byocNlbDnsName", "<name>-<id>.elb.us-east-1.amazonaws.com"),
+    ({"byocNlbDnsName": "ch-0123.elb.eu-west-1.amazonaws.com"}, "byocNlbDnsName", "is in eu-west-1 but the stack is in us-east-1"),
+    ({"byocNlbZoneId": "Z26RNL4JYFTOTI"}, "byocNlbZoneId", "set both"),
+    ({"byocNlbDnsName": "ch-0123.elb.us-east-1.amazonaws.com", "byocNlbZoneId": "zone"}, "byocNlbZoneId",
+     "'zone' is not a hosted zone ID"),
+    # Names derived into AWS resources.
+    ({"byocBucketPrefix": "a" * 34}, "byocBucketPrefix", "over S3's limit of 63; set a prefix of at most 32 characters"),
+    ({"byocBucketPrefix": "Data_Lake"}, "byocBucketPrefix", "is not usable in S3 bucket names"),
+    ({"byocBucketPrefix": "xn--lake"}, "byocBucketPrefix", "is not usable in S3 bucket names"),
+    ({"byocEksClusterName": "prod-eks"}, "byocEksClusterName", "is not an EKS cluster name starting with 'clickhouse-cloud-'"),
+    ({"byocEksClusterName": "clickhouse-cloud-" + "x" * 84}, "byocEksClusterName", "at most 100 characters"),
+    ({"byocNamespace": "ClickHouse"}, "byocNamespace", "is not a Kubernetes namespace"),
+    ({"byocServiceAccount": "click house"}, "byocServiceAccount", "is not a Kubernetes service account name"),
+    # Lists.
+    ({"byocInterfaceEndpoints": ["ecr.api", "s3"]}, "byocInterfaceEndpoints", "always gets a gateway endpoint"),
+    ({"byocInterfaceEndpoints": ["ecr.api", "ecr.api"]}, "byocInterfaceEndpoints", "lists 'ecr.api' more than once"),
+    ({"byocInterfaceEndpoints": ["STS"]}, "byocInterfaceEndpoints", "'STS' is not an AWS service name"),
+    ({"byocApplicationSecurityGroupIds": ["app-sg"]}, "byocApplicationSecurityGroupIds",
+     "'app-sg' is not a security group ID such as sg-0123456789abcdef0"),
+    ({"byocControlPlaneSecurityGroupId": "eks-cluster-sg"}, "byocControlPlaneSecurityGroupId", "is not a security group ID"),
+])
+def test_bad_byoc_input_is_one_message_naming_the_key(problem, overrides, key_name, expected):
+    assert expected in problem(key_name, overrides, "prod")
+
+
+def test_a_public_application_cidr_is_refused_whatever_else_holds(problems):
+    found = problems({"byocApplicationCidrs": ["0.0.0.0/0"]}, "prod")
+    assert "clickhouse-aws:byocApplicationCidrs: '0.0.0.0/0' is not a private range; expected the private IPv4 CIDR of " \
+           "an application subnet, e.g. 10.50.0.0/20 (the NLB never admits 0.0.0.0/0)" in found
+
+
+@pytest.mark.parametrize(("cidrs", "reserved"), [
+    (["10.42.0.0/20"], []),  # inside the VPC
+    (["10.50.0.0/20"], ["10.50.0.0/16"]),  # inside a network routed to it
+])
+def test_application_cidrs_inside_the_vpc_or_a_reserved_range_pass(load, cidrs, reserved):
+    byoc = load({"byocApplicationCidrs": cidrs, "reservedCidrs": reserved}, "prod").byoc
+    assert byoc.application_cidrs == tuple(cidrs)
+
+
+def test_every_problem_is_reported_at_once(problems):
+    found = problems({"azCount": 2, "byocInternalDomain": "x", "byocClickHouseAccountId": "1"}, "prod")
+    assert sorted(line.split(":")[1] for line in found) == ["azCount", "byocClickHouseAccountId", "byocInternalDomain"]
+
+
+def test_a_malformed_external_id_is_reported_without_its_value(problem):
+    secret = "x"  # too short for STS, and must not be echoed
+    message = problem("byocExternalId", {"byocExternalId": secret}, "prod")
+    assert message == "the value (not shown: it is secret) is not 2 to 1224 characters of letters, digits and _+=,.@:/-"
+
+
+def test_a_stack_name_too_long_for_iam_role_names_is_reported():
+    # The stack name is not a config key, so this loads a config mapping directly.
+    config = {
+        "aws:region": "us-east-1", "clickhouse-aws:byocEnabled": "true", "clickhouse-aws:byocExternalId": "ext-id-0123",
+        "clickhouse-aws:byocClickHouseAccountId": "426924874929", "clickhouse-aws:byocInternalDomain": "data.prod.internal",
+        "clickhouse-aws:byocBucketPrefix": "ch", "clickhouse-aws:serviceName": "ch",
+    }
+    with pytest.raises(stack_config.ConfigError) as raised:
+        stack_config.load("a-very-long-stack-name-for-byoc-roles", config)
+    assert raised.value.problems == [
+        "clickhouse-aws:byocEnabled: the stack name 'a-very-long-stack-name-for-byoc-roles' is too long for the BYOC IAM "
+        "role names ('clickhouse-aws-a-very-long-stack-name-for-byoc-roles-byoc-eks-node' is over IAM's 64 "
+        "characters); use a stack name of at most 35 characters"]
+
+
+def test_names_derived_from_the_stack_name_are_checked_like_set_ones():
+    config = {"aws:region": "us-east-1", "clickhouse-aws:byocEnabled": "true", "clickhouse-aws:byocExternalId": "ext-id",
+              "clickhouse-aws:byocClickHouseAccountId": "426924874929", "clickhouse-aws:byocInternalDomain": "a.internal"}
+    with pytest.raises(stack_config.ConfigError) as raised:
+        stack_config.load("Prod.EU", config)
+    derived = "(the default, derived from the stack name 'Prod.EU')"
+    assert {line.split(":")[1] for line in raised.value.problems} == {"byocEksClusterName", "byocBucketPrefix"}
+    assert all(line.endswith(derived) for line in raised.value.problems)
+
+
+def test_disabled_byoc_reads_no_byoc_key(load):
+    # Dev has BYOC off: even nonsense in BYOC keys is ignored rather than reported.
+    assert load({"byocInternalDomain": "NOT A DOMAIN", "byocNlbZoneId": "zone"}).byoc is None
+
+
+def test_prod_loads_the_documented_byoc_settings(load):
+    byoc = load(stack="prod").byoc
+    assert (byoc.clickhouse_account_id, byoc.internal_domain) == ("426924874929", "data.prod.internal")
+    assert (byoc.eks_cluster_name, byoc.bucket_prefix) == ("clickhouse-cloud-prod", "clickhouse-aws-prod")
+    assert (byoc.oidc_issuer_url, byoc.nlb_dns_name, byoc.control_plane_security_group_id) == (None, None, None)
+    assert byoc.kms_deletion_window_days == 30
+    config = yaml.safe_load((REPO / "Pulumi.prod.yaml").read_text())["config"]
+    assert "clickhouse-aws:byocExternalId" not in config, "the ExternalId is never in a committed file"
+
+
+def test_trailing_dots_and_slashes_and_upper_case_dns_names_are_normalized(load):
+    byoc = load({"byocInternalDomain": "ch.corp.example.com.", "byocNlbDnsName": "CH-0123.elb.us-east-1.amazonaws.com.",
+                 "byocOidcIssuerUrl": f"https://oidc.eks.us-east-1.amazonaws.com/id/{VALID_ISSUER_ID}/"}, "prod").byoc
+    assert (byoc.internal_domain, byoc.nlb_dns_name) == ("ch.corp.example.com", "ch-0123.elb.us-east-1.amazonaws.com")
+    assert byoc.oidc_issuer_url == f"https://oidc.eks.us-east-1.amazonaws.com/id/{VALID_ISSUER_ID}"
+
+
+def test_byoc_config_repr_never_shows_the_external_id():
+    fields = {name: None for name in ByocConfig.__dataclass_fields__}
+    byoc = ByocConfig(**{**fields, "external_id": "the-external-id"})
+    assert "the-external-id" not in repr(byoc)
+
+
+class TestAdoptedVpc:
+    """An adopted VPC, once looked up, is checked the way a created one is before: subnet size, DNS, CIDRs, routes."""
+
+    @staticmethod
+    def found(prefix: int = 20, dns: bool = True, route_tables: tuple[str, ...] = ("rtb-0123456789abcdef0",)) -> FoundNetwork:
+        return FoundNetwork(
+            vpc=FoundVpc(ADOPTED_VPC, "10.90.0.0/16", True, dns),
+            subnets=tuple(FoundSubnet(s, ADOPTED_VPC, f"us-east-1{'abc'[i]}", f"10.90.{i * 16}.0/{prefix}", False)
+                          for i, s in enumerate(ADOPTED_SUBNETS)),
+            route_table_ids=route_tables,
+        )
+
+    def layout_problems(self, load, found: FoundNetwork, **overrides) -> list[str]:
+        cfg = load({**ADOPTED, "byocApplicationCidrs": [], **overrides}, "prod")
+        with pytest.raises(stack_config.ConfigError) as raised:
+            stack_config.resolve_layout(cfg, found)
+        return raised.value.problems
+
+    def test_a_fitting_adopted_vpc_passes_and_keeps_its_route_tables(self, load):
+        cfg = load({**ADOPTED, "byocApplicationCidrs": ["10.90.64.0/20"]}, "prod")
+        layout = stack_config.resolve_layout(cfg, self.found(prefix=23))
+        assert layout.route_table_ids == ("rtb-0123456789abcdef0",)
+
+    def test_more_than_three_subnets_in_as_many_zones_pass(self, load):
+        # ClickHouse's customer-managed VPC guide asks for at least three private subnets in three zones.
+        fourth = "subnet-0ddddddddddddddd4"
+        cfg = load({**ADOPTED, "subnetIds": [*ADOPTED_SUBNETS, fourth], "byocApplicationCidrs": []}, "prod")
+        found = self.found(prefix=22)
+        found = FoundNetwork(vpc=found.vpc, route_table_ids=found.route_table_ids, subnets=(
+            *found.subnets, FoundSubnet(fourth, ADOPTED_VPC, "us-east-1d", "10.90.48.0/22", False)))
+        assert stack_config.resolve_layout(cfg, found).zones == ("us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d")
+
+    def test_subnets_smaller_than_23_are_refused(self, load):
+        assert self.layout_problems(load, self.found(prefix=24)) == [
+            f"clickhouse-aws:subnetIds: {ADOPTED_SUBNETS[0]} (10.90.0.0/24), {ADOPTED_SUBNETS[1]} (10.90.16.0/24), "
+            f"{ADOPTED_SUBNETS[2]} (10.90.32.0/24) are smaller than the /23 ClickHouse BYOC needs; use subnets of /23 or larger"]
+
+    def test_dns_hostnames_off_is_refused(self, load):
+        (line,) = self.layout_problems(load, self.found(dns=False))
+        assert line.startswith(f"clickhouse-aws:vpcId: {ADOPTED_VPC} has DNS support or DNS hostnames turned off")
+
+    def test_subnets_without_any_route_table_are_refused(self, load):
+        (line,) = self.layout_problems(load, self.found(route_tables=()))
+        assert line.startswith("clickhouse-aws:subnetIds: no route table found for")
+
+    def test_the_vpc_is_checked_against_application_and_reserved_cidrs(self, load):
+        found = self.layout_problems(load, self.found(), reservedCidrs=["10.90.0.0/24"], byocApplicationCidrs=["10.91.0.0/24"])
+        assert found == [
+            "clickhouse-aws:reservedCidrs: 10.90.0.0/24 overlaps the adopted VPC 10.90.0.0/16; the VPC must not overlap "
+            "the ranges routed to it",
+            "clickhouse-aws:byocApplicationCidrs: 10.91.0.0/24 is outside the VPC 10.90.0.0/16 and outside every "
+            "reservedCidrs range: add the network it belongs to (peered VPC, on-premises) to reservedCidrs, or use a "
+            "CIDR inside the VPC",
+        ]

@@ -1,0 +1,86 @@
+"""The network config: a VPC to create (CIDR, zones, subnet size) or one to adopt, checked before and after lookup."""
+
+from __future__ import annotations
+
+import pytest
+
+import stack_config
+from stack_config.network import FoundNetwork, FoundSubnet, FoundVpc
+
+ADOPTED = {"vpcId": "vpc-0123456789abcdef0", "subnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]}
+
+
+@pytest.mark.parametrize(("overrides", "key_name", "expected"), [
+    ({"vpcCidr": "10.0.0.0/33"}, "vpcCidr", "'10.0.0.0/33' is not a valid IPv4 CIDR ('33' is not a valid netmask); "
+                                            "expected a private (RFC 1918) IPv4 CIDR such as 10.40.0.0/16"),
+    ({"vpcCidr": "10.41.0.1/16"}, "vpcCidr", "has host bits set"),
+    ({"vpcCidr": "10.32.0.0/12"}, "vpcCidr", "10.32.0.0/12 must be between /16 and /24"),
+    ({"vpcCidr": "8.8.0.0/16"}, "vpcCidr", "'8.8.0.0/16' is not a private range"),
+    ({"reservedCidrs": ["10.41.128.0/17"]}, "vpcCidr", "10.41.0.0/16 overlaps reserved range 10.41.128.0/17"),
+    ({"reservedCidrs": ["10.300.0.0/16"]}, "reservedCidrs", "'10.300.0.0/16' is not a valid IPv4 CIDR"),
+    ({"subnetPrefixLength": 17, "azCount": 3}, "subnetPrefixLength", "10.41.0.0/16 holds only 2 subnet(s) of /17, but azCount is 3"),
+    ({"subnetPrefixLength": 16}, "subnetPrefixLength", "/16 does not fit in 10.41.0.0/16: it must be longer than /16"),
+    ({"subnetPrefixLength": 29}, "subnetPrefixLength", "29 is above the maximum of 28: a /28 is the smallest subnet AWS allows"),
+    ({"azCount": 1}, "azCount", "1 is below the minimum of 2: the endpoint needs at least 2 availability zones"),
+    ({"flowLogRetentionDays": 10}, "flowLogRetentionDays", "10 is not one of 1, 3, 5, 7, 14, 30"),
+    ({"subnetIds": ["subnet-0123456789abcdef0"]}, "subnetIds", "is set but vpcId is not"),
+    ({**ADOPTED, "subnetIds": ADOPTED["subnetIds"][:1]}, "subnetIds", "has 1 subnet(s) but azCount is 2"),
+    ({**ADOPTED, "subnetIds": ["subnet-aa", "subnet-0123456789abcdef0"]}, "subnetIds",
+     "'subnet-aa' is not a subnet ID such as subnet-0123456789abcdef0"),
+    ({**ADOPTED, "subnetIds": ["subnet-0123456789abcdef0"] * 2}, "subnetIds", "lists 'subnet-0123456789abcdef0' more than once"),
+    ({**ADOPTED, "vpcId": "my-vpc"}, "vpcId", "'my-vpc' is not a VPC ID such as vpc-0123456789abcdef0"),
+])
+def test_bad_network_input_is_one_message_naming_the_key(problem, overrides, key_name, expected):
+    assert expected in problem(key_name, overrides)
+
+
+def test_an_adopted_vpc_needs_no_cidr_of_its_own(load):
+    cfg = load(ADOPTED).network
+    assert not cfg.creates_vpc
+    assert (cfg.existing_vpc_id, cfg.existing_subnet_ids) == (ADOPTED["vpcId"], tuple(ADOPTED["subnetIds"]))
+
+
+def test_subnet_cidrs_are_computed_from_the_vpc_cidr(load):
+    assert load(stack="prod").network.subnet_cidrs() == ["10.42.0.0/20", "10.42.16.0/20", "10.42.32.0/20"]
+
+
+class TestLayout:
+    """What AWS reports, checked against the config: zones of the region, and an adopted VPC's subnets."""
+
+    def test_a_new_vpc_takes_the_first_zones_in_name_order(self, load):
+        cfg = load()
+        layout = stack_config.resolve_layout(cfg, FoundNetwork(zones=("us-east-1c", "us-east-1a", "us-east-1b")))
+        assert layout.zones == ("us-east-1a", "us-east-1b")
+
+    def test_a_region_with_too_few_zones_is_refused(self, load):
+        with pytest.raises(stack_config.ConfigError) as raised:
+            stack_config.resolve_layout(load(stack="prod"), FoundNetwork(zones=("us-east-1a", "us-east-1b")))
+        assert raised.value.problems == [
+            "clickhouse-aws:azCount: 3 zones requested but us-east-1 has only 2 (us-east-1a, us-east-1b)"]
+
+    @staticmethod
+    def adopted(*subnets: FoundSubnet) -> FoundNetwork:
+        return FoundNetwork(vpc=FoundVpc(ADOPTED["vpcId"], "10.90.0.0/16", True, True), subnets=subnets)
+
+    def test_an_adopted_vpcs_zones_and_cidrs_come_from_its_subnets(self, load):
+        first, second = ADOPTED["subnetIds"]
+        layout = stack_config.resolve_layout(load(ADOPTED), self.adopted(
+            FoundSubnet(first, ADOPTED["vpcId"], "us-east-1b", "10.90.16.0/20", False),
+            FoundSubnet(second, ADOPTED["vpcId"], "us-east-1a", "10.90.0.0/20", False),
+        ))
+        assert layout.zones == ("us-east-1a", "us-east-1b")
+        assert (layout.existing_vpc_cidr, layout.existing_subnet_cidrs) == ("10.90.0.0/16", ("10.90.16.0/20", "10.90.0.0/20"))
+
+    def test_adopted_subnets_in_another_vpc_one_zone_or_public_are_all_reported(self, load):
+        first, second = ADOPTED["subnetIds"]
+        with pytest.raises(stack_config.ConfigError) as raised:
+            stack_config.resolve_layout(load(ADOPTED), self.adopted(
+                FoundSubnet(first, ADOPTED["vpcId"], "us-east-1a", "10.90.0.0/20", False),
+                FoundSubnet(second, "vpc-0fffffffffffffff0", "us-east-1a", "10.91.0.0/20", True),
+            ))
+        assert raised.value.problems == [
+            f"clickhouse-aws:subnetIds: {second} are not in {ADOPTED['vpcId']}",
+            f"clickhouse-aws:subnetIds: {first}, {second} are all in us-east-1a: give one private subnet per availability "
+            "zone, as the interface endpoints take one subnet per zone",
+            f"clickhouse-aws:subnetIds: {second} assign public IPs on launch; use private subnets",
+        ]
