@@ -138,6 +138,14 @@ class RecordingMonitor(MockMonitor):
         self.records: list[RecordedResource] = []
         self._on_record = on_record
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The URN the engine gives: a child's type is qualified with its parent's whole type chain, and the root
+        stack is never part of it (the SDK's mock prefixes only the parent's last type, the stack's included)."""
+        parent_type = parent.split("::")[2] if parent else ""
+        if parent_type and parent_type != "pulumi:pulumi:Stack":
+            type_ = f"{parent_type}${type_}"
+        return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{type_}::{name}"
+
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
