@@ -6,9 +6,11 @@ about the process itself let the gate start its own.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
+import random
 import re
 import signal
 import subprocess
@@ -306,18 +308,33 @@ def test_command_line_interrupt_stops_the_analyzer(inherited: str) -> None:
     assert gone(packs.pop())
 
 
-@pytest.mark.parametrize("output", [[], ["--json"]], ids=["tree", "json"])
-def test_the_same_input_prints_the_same_bytes(output: list[str]) -> None:
+def test_the_same_input_prints_the_same_bytes_from_separate_processes() -> None:
     # The engine records registrations as they complete, in an order that differs between processes.
-    command = [sys.executable, "-m", "scripts.preview", "--stack", "dev", *output]
+    command = [sys.executable, "-m", "scripts.preview", "--stack", "dev", "--json"]
     runs = [subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
     (first, _), (second, _) = (run.communicate(timeout=120) for run in runs)
     assert [run.returncode for run in runs] == [EXIT_OK, EXIT_OK]
     assert first == second
-    if output:
-        report = json.loads(first)
-        assert "timings" not in report
-        assert [r["urn"] for r in report["resources"]] == sorted(r["urn"] for r in report["resources"])
+    report = json.loads(first)
+    assert "timings" not in report
+    assert [r["urn"] for r in report["resources"]] == sorted(r["urn"] for r in report["resources"])
+
+
+def test_the_tree_and_the_report_do_not_depend_on_registration_order(judge) -> None:
+    result = judge("dev")
+
+    def printed(order: list[RecordedResource], violations: list) -> tuple[str, str]:
+        reordered = dataclasses.replace(result, run=dataclasses.replace(result.run, resources=order),
+                                        violations=violations)
+        out = io.StringIO()
+        print_human(reordered, out)
+        return out.getvalue(), json.dumps(as_json(reordered))
+
+    resources, violations = list(result.run.resources), list(result.violations)
+    shuffled = random.Random(9).sample(resources, len(resources))
+    assert shuffled != resources
+    assert printed(shuffled, violations[::-1]) == printed(resources, violations)
+    assert "└─ " in printed(resources, violations)[0]
 
 
 def test_timings_are_reported_only_when_asked(judge) -> None:
