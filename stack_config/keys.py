@@ -76,7 +76,7 @@ class Key:
     minimum: Optional[int] = None
     maximum: Optional[int] = None
     multiple_of: Optional[int] = None
-    unique: bool = False  # a list without repeats
+    unique: bool = True  # a list without repeats: every list key here, as a repeat is always a slip
     expected: str = ""
     why: str = ""
 
@@ -87,8 +87,9 @@ def _retention(name: str, default: int, description: str) -> Key:
 
 
 def _replica_memory(name: str, default: int, description: str) -> Key:
-    return Key(name, int, default, description, minimum=8, multiple_of=4,
-               why="ClickHouse sizes replicas in steps of 4 GiB from 8 GiB")
+    # The Cloud API's range; organisations not yet paying are held to 120 GiB, which only the API can tell.
+    return Key(name, int, default, description, minimum=8, maximum=356, multiple_of=4,
+               why="ClickHouse sizes replicas in steps of 4 GiB from 8 to 356 GiB")
 
 
 def _fqdn(value: str) -> str:
@@ -119,17 +120,23 @@ KEYS: tuple[Key, ...] = (
     Key("clickhouseRegion", str, "", "ClickHouse service region; must equal aws:region (defaults to it).",
         **_AWS_REGION),
     Key("idleScaling", bool, True, "Let the service scale to zero when idle."),
-    Key("idleTimeoutMinutes", int, 15, "Minutes of inactivity before idling (at least 5).",
-        minimum=5, why="the shortest idle timeout ClickHouse accepts"),
-    _replica_memory("minReplicaMemoryGb", 8, "Minimum memory per replica in GiB (multiple of 4, at least 8)."),
-    _replica_memory("maxReplicaMemoryGb", 16, "Maximum memory per replica in GiB (multiple of 4, not below the minimum)."),
-    Key("numReplicas", int, 3, "Number of replicas (at least 1).", minimum=1),
+    Key("idleTimeoutMinutes", int, 15, "Minutes of inactivity before idling (5 to 1440); not sent when idleScaling is false.",
+        minimum=5, maximum=1440,
+        why="ClickHouse idles a service after at least 5 minutes; more than a day would never idle a used service"),
+    _replica_memory("minReplicaMemoryGb", 8, "Minimum memory per replica in GiB (multiple of 4, 8 to 356)."),
+    _replica_memory("maxReplicaMemoryGb", 16, "Maximum memory per replica in GiB (multiple of 4, 8 to 356, not below the minimum)."),
+    Key("numReplicas", int, 3, "Number of replicas (1 to 20).", minimum=1, maximum=20,
+        why="the ClickHouse Cloud API accepts 1 to 20 replicas per service"),
     Key("releaseChannel", str, "default", "ClickHouse release channel: default, fast or slow.",
         choices=("default", "fast", "slow")),
-    Key("backupPeriodHours", int, 24, "Hours between backups (ignored when backupStartTime is set).", minimum=1),
-    Key("backupRetentionHours", int, 24, "Hours a backup is kept.", minimum=1),
-    Key("backupStartTime", str, "", "Daily backup window start in UTC as HH:MM; replaces backupPeriodHours.",
-        pattern=r"([01]\d|2[0-3]):[0-5]\d", expected="a UTC time of day as HH:MM, e.g. 03:00"),
+    # The ClickHouse provider's validators (terraform-provider-clickhouse v3.10/v3.11, backup_configuration).
+    Key("backupPeriodHours", int, 24, "Hours between backups: 6, 8, 12, 16, 20, 24, 36 or 48 (24 with backupStartTime).",
+        choices=(6, 8, 12, 16, 20, 24, 36, 48), why="the periods ClickHouse offers"),
+    Key("backupRetentionHours", int, 24, "Hours a backup is kept: 24, 48, 72, 96, 120, 144, 168, 336, 504, 672 or 720.",
+        choices=(24, 48, 72, 96, 120, 144, 168, 336, 504, 672, 720), why="the retentions ClickHouse offers"),
+    Key("backupStartTime", str, "", "Start of the daily two-hour backup window, a whole UTC hour as HH:00; backups are then daily.",
+        pattern=r"([01]\d|2[0-3]):00",
+        expected="a whole UTC hour as HH:00, e.g. 03:00 (ClickHouse starts backups on the hour)"),
     # Password secret
     Key("passwordKmsKey", str, "", "KMS key for the password secret: '' (AWS managed), 'create', or a key/alias ARN in this region.",
         pattern=r"create|arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):\d{12}:"
