@@ -10,12 +10,15 @@ Checks that relate a key to other keys, to the stack or to what AWS reports live
 from __future__ import annotations
 
 import difflib
+import functools
+import importlib.util
 import ipaddress
 import json
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional
+from pathlib import Path
+from typing import Any, Callable, Collection, Mapping, Optional
 
 import pulumi
 import pulumi_aws
@@ -222,6 +225,18 @@ PROVIDER_KEYS: tuple[Key, ...] = (
 )
 
 
+@functools.cache
+def provider_config_keys() -> dict[str, frozenset[str]]:
+    """Each provider namespace the program uses and the config keys its installed SDK reads (its vars module)."""
+    found = {}
+    for namespace, package in (("aws", "pulumi_aws"), ("clickhouse", "pulumiverse_clickhouse")):
+        # Read, not imported: the SDKs load their config modules lazily, and importing one here is circular.
+        source = (Path(importlib.util.find_spec(package).origin).parent / "config" / "vars.py").read_text()
+        found[namespace] = frozenset(re.findall(r"__config__\.get\w*\('(\w+)'", source))
+    # pulumi-random takes no configuration.
+    return {**found, "random": frozenset()}
+
+
 def parse(key: Key, raw: Any) -> Any:
     """Turn a raw config value (the CLI hands every value over as a string) into ``key.kind``; raise ValueError."""
     if key.kind is str:
@@ -277,10 +292,18 @@ def _item_problems(key: Key, value: Any, region: str) -> list[str]:
         if key.same_region and found and region and found != region:
             return [f"{shown} is in {found} but the stack is in {region}{why}"]
     if key.cidr:
+        address, slash, length = value.partition("/")
+        # ipaddress also reads a bare address (as /32) and a netmask; AWS and every reader of the config mean prefixes.
+        if not slash or not length.isdigit():
+            return [f"{shown} is not in prefix notation (address/length); expected {expected}"]
         try:
-            network = ipaddress.IPv4Network(value, strict=True)
+            network = ipaddress.IPv4Network(value, strict=False)
         except ValueError as err:
             return [f"{shown} is not a valid IPv4 CIDR ({err}); expected {expected}"]
+        if str(network) != value:
+            if network.network_address != ipaddress.IPv4Address(address):
+                return [f"{shown} has host bits set; the network is {str(network)!r}: write that"]
+            return [f"{shown} is not in normal form; write it as {str(network)!r}"]
         if key.private and (network.prefixlen == 0 or not network.is_private):
             return [f"{shown} is not a private range; expected {expected}"]
     problems = []
@@ -331,14 +354,15 @@ class Problems:
 class ConfigReader(Problems):
     """Reads each key once, parsed into its kind and checked against its facts, collecting what is wrong.
 
-    Values come from ``source`` when given (a mapping of full key names to the strings the CLI passes), otherwise
-    from the Pulumi runtime.
+    Values come from ``source`` when given (a mapping of full key names to the strings the CLI passes, and
+    ``secret_keys``, the keys set with ``--secret``), otherwise from the Pulumi runtime.
     """
 
     def __init__(self, source: Optional[Mapping[str, Any]] = None, project: str = PROJECT,
-                 keys: tuple[Key, ...] = KEYS + PROVIDER_KEYS):
+                 keys: tuple[Key, ...] = KEYS + PROVIDER_KEYS, secret_keys: Collection[str] = ()):
         super().__init__(project)
         self.source = source
+        self.secret_keys = frozenset(secret_keys)
         self.keys = {k.name: k for k in keys}
         self._values: dict[str, Any] = {}
         self._valid: dict[str, bool] = {}
@@ -350,6 +374,14 @@ class ConfigReader(Problems):
         if self.source is not None:
             return set(self.source)
         return set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+
+    def is_secret(self, full_key: str) -> bool:
+        """Whether the value was set with ``--secret`` (``secure:`` in the stack file)."""
+        if self.source is not None:
+            return full_key in self.secret_keys
+        # The CLI's language host lists them in PULUMI_CONFIG_SECRET_KEYS; the SDK's own set holds them under mocks
+        # and the Automation API.
+        return runtime_config.is_config_secret(full_key) or full_key in runtime_config.get_config_secret_keys_env()
 
     def get(self, name: str) -> Any:
         """The key's value, or its default when unset or not of its kind; read once, so each problem shows once."""
@@ -373,7 +405,8 @@ class ConfigReader(Problems):
 
     def _read(self, key: Key) -> tuple[Any, bool]:
         raw = self.raw(self.full(key.name))
-        if raw is None:
+        # A key left empty in the stack file (`key:`) reaches the program as JSON null: it means the default.
+        if raw is None or raw == "null":
             value = key.default
         else:
             try:
@@ -389,11 +422,32 @@ class ConfigReader(Problems):
     def _region(self) -> str:
         return self.get("aws:region") if self.valid("aws:region") else ""
 
-    def check_unknown_keys(self) -> None:
-        prefix, known = f"{self.project}:", [name for name in self.keys if ":" not in name]
-        for full_key in sorted(k for k in self.present() if k.startswith(prefix)):
-            name = full_key[len(prefix):]
-            if name not in known:
-                hint = difflib.get_close_matches(name, known, n=1)
-                suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-                self.problems.append(f"{full_key}: unknown key{suggestion} (known keys are listed in Pulumi.yaml)")
+    def check_keys(self) -> None:
+        """Every key the CLI passes: a misspelt namespace or key, and a secret committed in plain text."""
+        providers = provider_config_keys()
+        own = [name for name in self.keys if ":" not in name]
+        namespaces = [self.project, *providers]
+        for full_key in sorted(self.present()):
+            namespace, _, name = full_key.partition(":")
+            if namespace == self.project:
+                self._check_name(full_key, name, own, "unknown key", "(known keys are listed in Pulumi.yaml)")
+                key = self.keys.get(name)
+                if key and key.secret and self.raw(full_key) not in (None, "null", "") and not self.is_secret(full_key):
+                    self.problems.append(
+                        f"{full_key}: is in plain text in the stack file; it is a secret: remove it and run "
+                        f"`pulumi config set --secret {full_key} <value>` (and rotate it if it was committed)")
+            elif namespace in providers:
+                self._check_name(full_key, name, sorted(providers[namespace]), f"not a key the {namespace} provider reads",
+                                 "(see its configuration reference)")
+            elif namespace != "pulumi":
+                # Another tool's namespace is its own business; one a letter or two off ours is a slip.
+                close = difflib.get_close_matches(namespace.lower(), namespaces, n=1, cutoff=0.75)
+                if close:
+                    self.problems.append(f"{full_key}: no program or provider reads the namespace {namespace!r}; "
+                                         f"did you mean {close[0] + ':' + name!r}?")
+
+    def _check_name(self, full_key: str, name: str, known: list[str], what: str, where: str) -> None:
+        if name not in known:
+            hint = difflib.get_close_matches(name, known, n=1)
+            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+            self.problems.append(f"{full_key}: {what}{suggestion} {where}")

@@ -42,7 +42,7 @@ def stack(request) -> tuple[ProgramRun, stack_config.StackConfig]:
     """The stack's run and its config as the program read it."""
     run = run_program(request.param)
     assert run.error is None, run.error
-    return run, stack_config.load(run.stack, run.config)
+    return run, stack_config.load(run.stack, run.config, run.secret_keys)
 
 
 def outside_byoc(run: ProgramRun) -> list:
@@ -110,4 +110,4 @@ def test_a_second_run_declares_exactly_the_same_resources(stack):
 @pytest.mark.parametrize(("name", "protect"), [("dev", False), ("prod", True)])
 def test_dev_is_disposable_and_prod_is_kept(name, protect):
     # The stack files say so, and the checks above hold the resources to it.
-    assert stack_config.load(name, load_stack_config(name)[0]).protect is protect
+    assert stack_config.load(name, *load_stack_config(name)).protect is protect
