@@ -68,6 +68,7 @@ link = PrivateLink("privatelink", PrivateLinkArgs(
     endpoint_service_name=service.endpoint_service_name,
     private_dns_hostname=service.private_dns_hostname,
     tags=tags,
+    mysql_interface=cfg.clickhouse.mysql_interface,
 ))
 
 pulumi.export("aws_region", cfg.aws_region)

@@ -24,11 +24,19 @@ from stack_config.secret import SecretConfig
 DEFAULT_USER = "default"
 HTTPS_PORT = 8443
 NATIVE_TLS_PORT = 9440
+# ClickHouse's PrivateLink guide also lists 443 (HTTPS on the standard port) and, with the MySQL interface on, 3306.
+HTTPS_STANDARD_PORT = 443
+MYSQL_PORT = 3306
 
 
 def clickhouse_password_hash(password: str) -> str:
     """The hash ClickHouse Cloud's API expects: base64 of the raw SHA-256 digest of the password."""
     return base64.b64encode(hashlib.sha256(password.encode()).digest()).decode()
+
+
+def mysql_password_hash(password: str) -> str:
+    """The hash the MySQL protocol authenticates against: hex of SHA-1 over the password's raw SHA-1 digest."""
+    return hashlib.sha1(hashlib.sha1(password.encode()).digest()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,8 @@ class ClickHouseService(pulumi.ComponentResource):
                 backup_start_time=backup.start_time,
             ),
             password_hash=plaintext.apply(clickhouse_password_hash),
+            # Without it, MySQL clients cannot log in even with the interface on; the provider requires password_hash beside it.
+            double_sha1_password_hash=plaintext.apply(mysql_password_hash) if cfg.mysql_interface else None,
             tags=dict(args.tags),
             opts=stateful,
         )

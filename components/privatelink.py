@@ -1,7 +1,7 @@
 """The private path from a VPC to the ClickHouse service: interface endpoint, attachment, DNS and security groups.
 
-Applications attach the client security group; the endpoint's group admits only that group, on the two ports a client
-needs (HTTPS 8443, native TLS 9440). The endpoint's own private DNS is off because ClickHouse's hostname lives in its
+Applications attach the client security group; the endpoint's group admits only that group, on the ports ClickHouse's
+PrivateLink guide lists (HTTPS 443 and 8443, native TLS 9440, and MySQL 3306 when the service's MySQL interface is on). The endpoint's own private DNS is off because ClickHouse's hostname lives in its
 own domain: a private zone named exactly that hostname (nothing broader) answers it inside the VPC.
 """
 
@@ -14,10 +14,15 @@ import pulumi
 import pulumi_aws as aws
 import pulumiverse_clickhouse as clickhouse
 
-from components.clickhouse_service import HTTPS_PORT, NATIVE_TLS_PORT
+from components.clickhouse_service import HTTPS_PORT, HTTPS_STANDARD_PORT, MYSQL_PORT, NATIVE_TLS_PORT
 from components.security_group_rules import Peer, security_group, security_group_rule
 
-CLIENT_PORTS = {HTTPS_PORT: "HTTPS interface", NATIVE_TLS_PORT: "native protocol over TLS"}
+CLIENT_PORTS = {
+    HTTPS_PORT: "HTTPS interface",
+    NATIVE_TLS_PORT: "native protocol over TLS",
+    HTTPS_STANDARD_PORT: "HTTPS interface on the standard port",
+}
+MYSQL_CLIENT_PORTS = {MYSQL_PORT: "MySQL interface"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,8 @@ class PrivateLinkArgs:
     endpoint_service_name: pulumi.Input[str]
     private_dns_hostname: pulumi.Input[str]
     tags: Mapping[str, str]
+    # The service's MySQL interface is on: clients may use 3306 too.
+    mysql_interface: bool = False
 
 
 class PrivateLink(pulumi.ComponentResource):
@@ -54,7 +61,8 @@ class PrivateLink(pulumi.ComponentResource):
             description="ClickHouse PrivateLink endpoint: admits only the client security group",
             vpc_id=args.vpc_id, tags=tags, opts=child,
         )
-        for port, purpose in CLIENT_PORTS.items():
+        ports = {**CLIENT_PORTS, **(MYSQL_CLIENT_PORTS if args.mysql_interface else {})}
+        for port, purpose in ports.items():
             security_group_rule(
                 f"{name}-endpoint-from-client-{port}", security_group_id=endpoint_sg.id, ingress=True,
                 peer=Peer("client", security_group_id=client_sg.id), ports=port,

@@ -26,6 +26,7 @@ class ClickHouseConfig:
     num_replicas: int
     release_channel: str
     backup: BackupConfig
+    mysql_interface: bool = False
 
 
 def read_clickhouse(r: ConfigReader, stack: str, aws_region: str) -> ClickHouseConfig:
@@ -57,4 +58,5 @@ def read_clickhouse(r: ConfigReader, stack: str, aws_region: str) -> ClickHouseC
         release_channel=r.get("releaseChannel"),
         # ClickHouse takes either a period or a daily start time, never both.
         backup=BackupConfig(r.get("backupRetentionHours"), None if start else period, start),
+        mysql_interface=r.get("clickhouseMysqlInterface"),
     )

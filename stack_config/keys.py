@@ -130,6 +130,7 @@ KEYS: tuple[Key, ...] = (
     _replica_memory("maxReplicaMemoryGb", 16, "Maximum memory per replica in GiB (multiple of 4, 8 to 356, not below the minimum)."),
     Key("numReplicas", int, 3, "Number of replicas (1 to 20).", minimum=1, maximum=20,
         why="the ClickHouse Cloud API accepts 1 to 20 replicas per service"),
+    Key("clickhouseMysqlInterface", bool, False, "The service's MySQL interface is on (enabled in the ClickHouse console): admit clients on 3306 and give ClickHouse the MySQL password hash."),
     Key("releaseChannel", str, "default", "ClickHouse release channel: default, fast or slow.",
         choices=("default", "fast", "slow")),
     # The ClickHouse provider's validators (terraform-provider-clickhouse v3.10/v3.11, backup_configuration).

@@ -20,8 +20,8 @@ PRIVATELINK_TYPES = {
     "aws:route53/zone:Zone": 1,
     "aws:route53/record:Record": 1,
     "aws:ec2/securityGroup:SecurityGroup": 2,
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 2,
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 2,
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 3,  # 443, 8443, 9440
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 3,
     "aws:secretsmanager/secret:Secret": 1,
     "aws:secretsmanager/secretVersion:SecretVersion": 1,
     "random:index/randomPassword:RandomPassword": 1,

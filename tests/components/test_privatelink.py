@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
-from tests.helpers import by_name
+from scripts.engine import run_program
+from tests.helpers import by_name, generated_password, is_secret_on_wire
 
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -27,15 +30,39 @@ def test_endpoint_is_an_interface_to_clickhouse_in_the_same_region(dev_run):
     assert endpoint["securityGroupIds"] == [dev_run.outputs["endpoint_security_group_id"]]
 
 
-def test_endpoint_admits_only_the_client_group_on_the_two_client_ports(dev_run):
+def _client_flows(run):
+    """Each ingress rule as (group, peer, protocol, port) and each egress rule as (group, peer, port)."""
+    ingress = sorted((r.inputs["securityGroupId"], r.inputs["referencedSecurityGroupId"], r.inputs["ipProtocol"],
+                      r.inputs["fromPort"], r.inputs["toPort"]) for r in run.of_type(INGRESS))
+    egress = {(r.inputs["securityGroupId"], r.inputs["referencedSecurityGroupId"], r.inputs["fromPort"])
+              for r in run.of_type(EGRESS)}
+    return ingress, egress
+
+
+def test_endpoint_admits_only_the_client_group_on_the_ports_clickhouse_lists(dev_run):
     endpoint_sg, client_sg = dev_run.outputs["endpoint_security_group_id"], dev_run.outputs["client_security_group_id"]
-    rules = [r.inputs for r in dev_run.of_type(INGRESS)]
-    assert sorted((r["securityGroupId"], r["referencedSecurityGroupId"], r["ipProtocol"], r["fromPort"], r["toPort"])
-                  for r in rules) == [(endpoint_sg, client_sg, "tcp", 8443, 8443), (endpoint_sg, client_sg, "tcp", 9440, 9440)]
-    assert all(r["description"] for r in rules)
-    egress = [r.inputs for r in dev_run.of_type(EGRESS)]
-    assert {(r["securityGroupId"], r["referencedSecurityGroupId"], r["fromPort"]) for r in egress} == {
-        (client_sg, endpoint_sg, 8443), (client_sg, endpoint_sg, 9440)}
+    ingress, egress = _client_flows(dev_run)
+    # ClickHouse's PrivateLink guide: HTTPS on 443 and 8443, the native protocol over TLS on 9440.
+    assert ingress == [(endpoint_sg, client_sg, "tcp", port, port) for port in (443, 8443, 9440)]
+    assert egress == {(client_sg, endpoint_sg, port) for port in (443, 8443, 9440)}
+    assert all(r.inputs["description"] for r in dev_run.of_type(INGRESS))
+
+
+def test_the_mysql_interface_opens_3306_to_the_client_group_and_sets_the_mysql_hash():
+    run = run_program("dev", {"clickhouse-aws:clickhouseMysqlInterface": True})
+    assert run.error is None, run.error
+    endpoint_sg, client_sg = run.outputs["endpoint_security_group_id"], run.outputs["client_security_group_id"]
+    ingress, egress = _client_flows(run)
+    assert [flow[3] for flow in ingress] == [443, 3306, 8443, 9440]
+    assert (endpoint_sg, client_sg, "tcp", 3306, 3306) in ingress and (client_sg, endpoint_sg, 3306) in egress
+    service = run.one("clickhouse:index/service:Service")
+    password = generated_password(run)
+    assert service.inputs["doubleSha1PasswordHash"] == hashlib.sha1(hashlib.sha1(password.encode()).digest()).hexdigest()
+    assert is_secret_on_wire(service, "doubleSha1PasswordHash")
+
+
+def test_without_the_mysql_interface_there_is_no_mysql_hash(dev_run):
+    assert "doubleSha1PasswordHash" not in dev_run.one("clickhouse:index/service:Service").inputs
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
