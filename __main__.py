@@ -64,6 +64,7 @@ link = PrivateLink("privatelink", PrivateLinkArgs(
     name_prefix=prefix,
     vpc_id=network.vpc_id,
     subnet_ids=network.subnet_ids,
+    subnet_zones=layout.subnet_zones,
     service_id=service.service_id,
     endpoint_service_name=service.endpoint_service_name,
     private_dns_hostname=service.private_dns_hostname,

@@ -25,8 +25,8 @@ def find_network(cfg: NetworkConfig, *, with_route_tables: bool = False) -> Foun
         zones = aws.get_availability_zones(
             state="available",
             filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
-        ).names
-        return FoundNetwork(zones=tuple(zones))
+        )
+        return FoundNetwork(zones=tuple(zones.names), zone_ids=tuple(zones.zone_ids))
     vpc = aws.ec2.get_vpc(id=cfg.existing_vpc_id)
     subnets = [aws.ec2.get_subnet(id=subnet_id) for subnet_id in cfg.existing_subnet_ids]
     return FoundNetwork(

@@ -133,6 +133,11 @@ class OfflineMocks(pulumi.runtime.Mocks):
             # Each adopted subnet has its own explicitly associated table, the common layout for private subnets.
             subnet_filters = [f for f in a.get("filters") or [] if f["name"] == "association.subnet-id"]
             return {"ids": [_fake_id("rtb", v) for f in subnet_filters for v in f["values"]], "id": self.region}
+        # Added for issue 12 (endpoint zones); belongs in scripts/offline/fakes.py's table once that exists.
+        if token == "aws:ec2/getVpcEndpointService:getVpcEndpointService":
+            # Like ClickHouse's services: three of the region's zones, not all.
+            return {"serviceName": a.get("serviceName"), "availabilityZones": [f"{self.region}{s}" for s in "abc"],
+                    "serviceType": "Interface", "owner": "amazon", "id": a.get("serviceName")}
         if token == "aws:lb/getHostedZoneId:getHostedZoneId":
             return {"id": "Z26RNL4JYFTOTI" if self.region == "us-east-1" else "Z" + _fake_id("z", self.region, 12)[2:].upper()}
         return {}

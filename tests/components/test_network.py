@@ -114,7 +114,7 @@ class _TwoZoneRegionMocks(OfflineMocks):
     def call(self, args):
         result = super().call(args)
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            result["names"] = result["names"][:2]
+            result["names"], result["zoneIds"] = result["names"][:2], result["zoneIds"][:2]
         return result
 
 

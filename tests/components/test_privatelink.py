@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from pulumi.runtime import MockCallArgs
 
-from scripts.engine import run_program
+from components.privatelink import EndpointZoneError, supported_subnets
+from scripts.engine import OfflineMocks, run_program
 from tests.helpers import by_name, generated_password, is_secret_on_wire
 
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
@@ -95,3 +97,50 @@ def test_security_group_names_are_stack_scoped(prod_run):
     groups = by_name(prod_run, "aws:ec2/securityGroup:SecurityGroup")
     assert groups["privatelink-client"].inputs["name"] == "clickhouse-aws-prod-clickhouse-client"
     assert groups["privatelink-endpoint"].inputs["name"] == "clickhouse-aws-prod-clickhouse-endpoint"
+
+
+class _ServiceZonesMocks(OfflineMocks):
+    """ClickHouse's endpoint service supporting only the given zone letters of the region."""
+
+    def __init__(self, region: str, letters: str):
+        super().__init__(region)
+        self.letters = letters
+
+    def call(self, args):
+        result = super().call(args)
+        if args.token == "aws:ec2/getVpcEndpointService:getVpcEndpointService":
+            result["availabilityZones"] = [f"{self.region}{letter}" for letter in self.letters]
+        return result
+
+
+def test_the_endpoint_goes_only_in_zones_the_service_supports(dev_run):
+    # dev's subnets are in us-east-1a and us-east-1b; the service supports b and c.
+    run = run_program("dev", mocks=_ServiceZonesMocks("us-east-1", "bc"))
+    assert run.error is None, run.error
+    subnets = {r.inputs["availabilityZone"]: r.id for r in run.of_type("aws:ec2/subnet:Subnet")}
+    assert run.one(ENDPOINT).inputs["subnetIds"] == [subnets["us-east-1b"]]
+    # Where the service supports every zone, the endpoint takes every subnet.
+    assert dev_run.one(ENDPOINT).inputs["subnetIds"] == dev_run.outputs["subnet_ids"]
+
+
+def test_the_adopted_subnets_are_filtered_the_same_way():
+    adopted = {"clickhouse-aws:vpcId": "vpc-0123456789abcdef0",
+               "clickhouse-aws:subnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]}
+    mocks = _ServiceZonesMocks("us-east-1", "")
+    zones = {s: mocks.call(MockCallArgs("aws:ec2/getSubnet:getSubnet", {"id": s}, ""))["availabilityZone"]
+             for s in adopted["clickhouse-aws:subnetIds"]}
+    keep = next(iter(zones))
+    mocks.letters = zones[keep][-1]
+    run = run_program("dev", adopted, mocks=mocks)
+    assert run.error is None, run.error
+    assert run.one(ENDPOINT).inputs["subnetIds"] == [keep]
+
+
+def test_no_subnet_in_a_supported_zone_is_a_clear_error():
+    with pytest.raises(EndpointZoneError) as raised:
+        supported_subnets(["subnet-1", "subnet-2"], ["us-east-1a", "us-east-1b"], ["us-east-1c", "us-east-1d"])
+    assert str(raised.value) == (
+        "ClickHouse's endpoint service supports only us-east-1c, us-east-1d here, and none of the endpoint's subnets "
+        "(subnet-1 in us-east-1a, subnet-2 in us-east-1b) is in one of them: set clickhouse-aws:availabilityZoneIds to "
+        "zone IDs the service supports (a created VPC), or give subnetIds in those zones (an adopted VPC)")
+    assert supported_subnets(["subnet-1", "subnet-2"], ["us-east-1a", "us-east-1b"], ["us-east-1b"]) == ["subnet-2"]
