@@ -150,6 +150,8 @@ KEYS: tuple[Key, ...] = (
                 r"(key/[0-9a-f-]{36}|key/mrk-[0-9a-f]{32}|alias/[\w/+=,.@-]+)",
         same_region=True, expected="'' (the AWS managed key), 'create', or a KMS key or alias ARN",
         why="a cross-region key is not allowed"),
+    Key("clickhousePasswordVersion", int, 1, "Raise by one to rotate the ClickHouse password: a new value, hash on the service and secret version (see README).",
+        minimum=1),
     Key("secretRecoveryWindowDays", int, 30, "Secrets Manager recovery window: 0 (delete at once, dev) or 7 to 30.",
         minimum=0, maximum=30, why="Secrets Manager keeps a deleted secret for 0 (delete at once) or 7 to 30 days"),
     # ClickHouse BYOC prerequisites (customer side); every other byoc* key is read only when byocEnabled is true.
