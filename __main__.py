@@ -9,6 +9,7 @@ Every check that can fail on a user's input runs before the first resource is de
 import pulumi
 
 import stack_config
+import stack_outputs
 from components.account import AwsAccount
 from components.byoc.deploy import ByocInputs, deploy_byoc
 from components.byoc.names import BYOC_SUBNET_TAGS, BYOC_TAGS
@@ -72,25 +73,27 @@ link = PrivateLink("privatelink", PrivateLinkArgs(
     mysql_interface=cfg.clickhouse.mysql_interface,
 ))
 
-pulumi.export("aws_region", cfg.aws_region)
-pulumi.export("clickhouse_url", pulumi.Output.concat("https://", service.private_dns_hostname, f":{HTTPS_PORT}"))
-pulumi.export("clickhouse_user", DEFAULT_USER)
-pulumi.export("clickhouse_password_secret_arn", service.password_secret_arn)
-if secret_key_arn is not None:
-    pulumi.export("clickhouse_password_kms_key_id", secret_key_arn)
-pulumi.export("client_security_group_id", link.client_security_group_id)
-pulumi.export("endpoint_security_group_id", link.endpoint_security_group_id)
-pulumi.export("vpc_endpoint_id", link.vpc_endpoint_id)
-pulumi.export("vpc_endpoint_service_name", service.endpoint_service_name)
-pulumi.export("private_dns_hostname", service.private_dns_hostname)
-pulumi.export("private_dns_zone_id", link.private_dns_zone_id)
-pulumi.export("service_id", service.service_id)
-pulumi.export("vpc_id", network.vpc_id)
-pulumi.export("subnet_ids", network.subnet_ids)
+# Every name here is declared in stack_outputs.py, which the audit, the handoff and the scripts read too.
+outputs = {
+    "aws_region": cfg.aws_region,
+    "clickhouse_url": pulumi.Output.concat("https://", service.private_dns_hostname, f":{HTTPS_PORT}"),
+    "clickhouse_user": DEFAULT_USER,
+    "clickhouse_password_secret_arn": service.password_secret_arn,
+    "clickhouse_password_kms_key_id": secret_key_arn,
+    "client_security_group_id": link.client_security_group_id,
+    "endpoint_security_group_id": link.endpoint_security_group_id,
+    "vpc_endpoint_id": link.vpc_endpoint_id,
+    "vpc_endpoint_service_name": service.endpoint_service_name,
+    "private_dns_hostname": service.private_dns_hostname,
+    "private_dns_zone_id": link.private_dns_zone_id,
+    "service_id": service.service_id,
+    "vpc_id": network.vpc_id,
+    "subnet_ids": network.subnet_ids,
+}
 
 if cfg.byoc:
     # Never includes the ExternalId: the handoff document is built from this output.
-    pulumi.export("byoc", deploy_byoc(ByocInputs(
+    outputs["byoc"] = deploy_byoc(ByocInputs(
         config=cfg.byoc,
         network_config=cfg.network,
         layout=layout,
@@ -101,4 +104,7 @@ if cfg.byoc:
         tags=tags,
         logs_kms_key_arn=logs_key.arn,
         client_security_group_id=link.client_security_group_id,
-    )))
+    ))
+
+for name, value in stack_outputs.exported(outputs).items():
+    pulumi.export(name, value)

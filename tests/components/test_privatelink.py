@@ -8,7 +8,7 @@ import pytest
 from pulumi.runtime import MockCallArgs
 
 from components.privatelink import EndpointZoneError, supported_subnets
-from scripts.engine import OfflineMocks, run_program
+from scripts.offline.engine import OfflineMocks, run_program
 from tests.helpers import by_name, generated_password, is_secret_on_wire
 
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from components.byoc.names import BYOC_SUBNET_TAGS, BYOC_TAGS
-from scripts.engine import REPO
+from scripts.offline.engine import REPO
 from stack_config.stack import PROGRAM_TAG_KEYS
 from tests.helpers import config_error
 
