@@ -136,6 +136,13 @@ def test_the_adopted_subnets_are_filtered_the_same_way():
     assert run.one(ENDPOINT).inputs["subnetIds"] == [keep]
 
 
+def test_no_subnet_in_a_supported_zone_stops_the_deployment_with_a_clear_error():
+    run = run_program("dev", mocks=_ServiceZonesMocks("us-east-1", "f"))
+    assert run.error.startswith("ClickHouse's endpoint service supports only us-east-1f here, and none of the "
+                                "endpoint's subnets (")
+    assert not run.of_type(ENDPOINT), "no endpoint is declared in a zone AWS would refuse"
+
+
 def test_no_subnet_in_a_supported_zone_is_a_clear_error():
     with pytest.raises(EndpointZoneError) as raised:
         supported_subnets(["subnet-1", "subnet-2"], ["us-east-1a", "us-east-1b"], ["us-east-1c", "us-east-1d"])
