@@ -69,6 +69,8 @@ class TestLayout:
             FoundSubnet(second, ADOPTED["vpcId"], "us-east-1a", "10.90.0.0/20", False),
         ))
         assert layout.zones == ("us-east-1a", "us-east-1b")
+        # The endpoint's subnets are filtered by zone, so each subnet's zone follows subnetIds' order.
+        assert layout.subnet_zones == ("us-east-1b", "us-east-1a")
         assert (layout.existing_vpc_cidr, layout.existing_subnet_cidrs) == ("10.90.0.0/16", ("10.90.16.0/20", "10.90.0.0/20"))
 
     def test_adopted_subnets_in_another_vpc_one_zone_or_public_are_all_reported(self, load):
@@ -118,11 +120,3 @@ class TestZoneChoice:
     ])
     def test_bad_zone_ids_are_one_message(self, problem, overrides, expected):
         assert problem("availabilityZoneIds", overrides).startswith(expected)
-
-    def test_an_adopted_vpcs_subnet_zones_follow_subnet_ids(self, load):
-        first, second = ADOPTED["subnetIds"]
-        layout = stack_config.resolve_layout(load(ADOPTED), TestLayout.adopted(
-            FoundSubnet(first, ADOPTED["vpcId"], "us-east-1b", "10.90.16.0/20", False),
-            FoundSubnet(second, ADOPTED["vpcId"], "us-east-1a", "10.90.0.0/20", False),
-        ))
-        assert layout.subnet_zones == ("us-east-1b", "us-east-1a")
