@@ -65,10 +65,12 @@ link = PrivateLink("privatelink", PrivateLinkArgs(
     name_prefix=prefix,
     vpc_id=network.vpc_id,
     subnet_ids=network.subnet_ids,
+    subnet_zones=layout.subnet_zones,
     service_id=service.service_id,
     endpoint_service_name=service.endpoint_service_name,
     private_dns_hostname=service.private_dns_hostname,
     tags=tags,
+    mysql_interface=cfg.clickhouse.mysql_interface,
 ))
 
 # Every name here is declared in stack_outputs.py, which the audit, the handoff and the scripts read too.

@@ -25,8 +25,8 @@ def find_network(cfg: NetworkConfig, *, with_route_tables: bool = False) -> Foun
         zones = aws.get_availability_zones(
             state="available",
             filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
-        ).names
-        return FoundNetwork(zones=tuple(zones))
+        )
+        return FoundNetwork(zones=tuple(zones.names), zone_ids=tuple(zones.zone_ids))
     vpc = aws.ec2.get_vpc(id=cfg.existing_vpc_id)
     subnets = [aws.ec2.get_subnet(id=subnet_id) for subnet_id in cfg.existing_subnet_ids]
     return FoundNetwork(
@@ -144,7 +144,8 @@ class PrivateNetwork(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        # The confused-deputy condition keeps other accounts' flow logs from borrowing this role.
+        # AWS's confused-deputy guidance for flow logs: only this account's flow logs (any of them: the flow log's own ID
+        # is known only after it exists, and it needs this role first) may assume the role.
         role = aws.iam.Role(
             f"{name}-flow-logs",
             description="Lets VPC Flow Logs write to this stack's flow log group",
@@ -152,17 +153,23 @@ class PrivateNetwork(pulumi.ComponentResource):
                 "Effect": "Allow",
                 "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
                 "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"aws:SourceAccount": account.account_id}},
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account.account_id},
+                    "ArnLike": {"aws:SourceArn": account.arn("ec2", "vpc-flow-log/*")},
+                },
             }),
             tags=tags,
             opts=child,
         )
+        # The permissions AWS documents for publishing flow logs to CloudWatch Logs, on this stack's group only: the
+        # group exists before the flow log, so the role never needs another.
         aws.iam.RolePolicy(
             f"{name}-flow-logs",
             role=role.id,
             policy=policy_document({
                 "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                           "logs:DescribeLogGroups", "logs:DescribeLogStreams"],
                 "Resource": [group_arn, f"{group_arn}:*"],
             }),
             opts=child,

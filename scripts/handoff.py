@@ -106,7 +106,8 @@ PRIVATELINK_SECTION = Section("PrivateLink", (
     Item("Client security group", ("client_security_group_id",)),
     Item("ClickHouse service ID", ("service_id",)),
     Item("Connection URL", ("clickhouse_url",)),
-), note="The endpoint admits only the client security group, on tcp 8443 (HTTPS) and 9440 (native TLS). PrivateLink "
+), note="The endpoint admits only the client security group, on tcp 443 and 8443 (HTTPS) and 9440 (native TLS), "
+        "and 3306 when the service's MySQL interface is on. PrivateLink "
         "to a BYOC service needs ClickHouse support to enable the private load balancer first.", root=())
 
 

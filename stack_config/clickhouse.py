@@ -26,6 +26,7 @@ class ClickHouseConfig:
     num_replicas: int
     release_channel: str
     backup: BackupConfig
+    mysql_interface: bool = False
 
 
 def read_clickhouse(r: ConfigReader, stack: str, aws_region: str) -> ClickHouseConfig:
@@ -39,10 +40,17 @@ def read_clickhouse(r: ConfigReader, stack: str, aws_region: str) -> ClickHouseC
     low, high = r.get("minReplicaMemoryGb"), r.get("maxReplicaMemoryGb")
     r.check(low <= high, "minReplicaMemoryGb", f"{low} GiB is above maxReplicaMemoryGb ({high} GiB)")
     start, period = r.get("backupStartTime") or None, r.get("backupPeriodHours")
+    # The provider refuses a period beside a start time: a start time means one backup a day, which the period's
+    # default (24) already says, so only another period is a contradiction.
+    r.check(not start or period == 24 or not r.valid("backupPeriodHours"), "backupPeriodHours",
+            f"{period} cannot go with backupStartTime {start!r}: a start time means one backup a day; "
+            "remove backupPeriodHours (or set it to 24), or remove backupStartTime to back up every "
+            f"{period} hours")
     return ClickHouseConfig(
         service_name=name,
         region=region,
         idle_scaling=r.get("idleScaling"),
+        # The provider requires no timeout when idle scaling is off; the service component then sends none.
         idle_timeout_minutes=r.get("idleTimeoutMinutes"),
         min_replica_memory_gb=low,
         max_replica_memory_gb=high,
@@ -50,4 +58,5 @@ def read_clickhouse(r: ConfigReader, stack: str, aws_region: str) -> ClickHouseC
         release_channel=r.get("releaseChannel"),
         # ClickHouse takes either a period or a daily start time, never both.
         backup=BackupConfig(r.get("backupRetentionHours"), None if start else period, start),
+        mysql_interface=r.get("clickhouseMysqlInterface"),
     )

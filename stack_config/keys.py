@@ -10,12 +10,15 @@ Checks that relate a key to other keys, to the stack or to what AWS reports live
 from __future__ import annotations
 
 import difflib
+import functools
+import importlib.util
 import ipaddress
 import json
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional
+from pathlib import Path
+from typing import Any, Callable, Collection, Mapping, Optional
 
 import pulumi
 import pulumi_aws
@@ -76,7 +79,7 @@ class Key:
     minimum: Optional[int] = None
     maximum: Optional[int] = None
     multiple_of: Optional[int] = None
-    unique: bool = False  # a list without repeats
+    unique: bool = True  # a list without repeats: every list key here, as a repeat is always a slip
     expected: str = ""
     why: str = ""
 
@@ -87,8 +90,9 @@ def _retention(name: str, default: int, description: str) -> Key:
 
 
 def _replica_memory(name: str, default: int, description: str) -> Key:
-    return Key(name, int, default, description, minimum=8, multiple_of=4,
-               why="ClickHouse sizes replicas in steps of 4 GiB from 8 GiB")
+    # The Cloud API's range; organisations not yet paying are held to 120 GiB, which only the API can tell.
+    return Key(name, int, default, description, minimum=8, maximum=356, multiple_of=4,
+               why="ClickHouse sizes replicas in steps of 4 GiB from 8 to 356 GiB")
 
 
 def _fqdn(value: str) -> str:
@@ -107,6 +111,9 @@ KEYS: tuple[Key, ...] = (
         cidr=True, private=True, expected="a private (RFC 1918) IPv4 CIDR such as 10.40.0.0/16"),
     Key("azCount", int, 3, "How many availability zones the created VPC spans (one private subnet each).",
         minimum=2, why="the endpoint needs at least 2 availability zones to survive an AZ outage"),
+    Key("availabilityZoneIds", list, [], "Zone IDs (e.g. use1-az1) the created VPC uses first, such as those ClickHouse's endpoint service supports; the rest in zone-ID order.",
+        pattern=r"[a-z]{2,5}[0-9]+-az[0-9]+",
+        expected="an availability zone ID such as use1-az1 (an ID, not a name like us-east-1a: names differ per account)"),
     Key("subnetPrefixLength", int, 20, "Prefix length of each computed private subnet (e.g. 20 for /20).",
         maximum=28, why="a /28 is the smallest subnet AWS allows"),
     Key("reservedCidrs", list, [], "CIDRs the VPC must not overlap (peered VPCs, on-premises, other regional stacks).",
@@ -119,23 +126,32 @@ KEYS: tuple[Key, ...] = (
     Key("clickhouseRegion", str, "", "ClickHouse service region; must equal aws:region (defaults to it).",
         **_AWS_REGION),
     Key("idleScaling", bool, True, "Let the service scale to zero when idle."),
-    Key("idleTimeoutMinutes", int, 15, "Minutes of inactivity before idling (at least 5).",
-        minimum=5, why="the shortest idle timeout ClickHouse accepts"),
-    _replica_memory("minReplicaMemoryGb", 8, "Minimum memory per replica in GiB (multiple of 4, at least 8)."),
-    _replica_memory("maxReplicaMemoryGb", 16, "Maximum memory per replica in GiB (multiple of 4, not below the minimum)."),
-    Key("numReplicas", int, 3, "Number of replicas (at least 1).", minimum=1),
+    Key("idleTimeoutMinutes", int, 15, "Minutes of inactivity before idling (5 to 1440); not sent when idleScaling is false.",
+        minimum=5, maximum=1440,
+        why="ClickHouse idles a service after at least 5 minutes; more than a day would never idle a used service"),
+    _replica_memory("minReplicaMemoryGb", 8, "Minimum memory per replica in GiB (multiple of 4, 8 to 356)."),
+    _replica_memory("maxReplicaMemoryGb", 16, "Maximum memory per replica in GiB (multiple of 4, 8 to 356, not below the minimum)."),
+    Key("numReplicas", int, 3, "Number of replicas (1 to 20).", minimum=1, maximum=20,
+        why="the ClickHouse Cloud API accepts 1 to 20 replicas per service"),
+    Key("clickhouseMysqlInterface", bool, False, "The service's MySQL interface is on (enabled in the ClickHouse console): admit clients on 3306 and give ClickHouse the MySQL password hash."),
     Key("releaseChannel", str, "default", "ClickHouse release channel: default, fast or slow.",
         choices=("default", "fast", "slow")),
-    Key("backupPeriodHours", int, 24, "Hours between backups (ignored when backupStartTime is set).", minimum=1),
-    Key("backupRetentionHours", int, 24, "Hours a backup is kept.", minimum=1),
-    Key("backupStartTime", str, "", "Daily backup window start in UTC as HH:MM; replaces backupPeriodHours.",
-        pattern=r"([01]\d|2[0-3]):[0-5]\d", expected="a UTC time of day as HH:MM, e.g. 03:00"),
+    # The ClickHouse provider's validators (terraform-provider-clickhouse v3.10/v3.11, backup_configuration).
+    Key("backupPeriodHours", int, 24, "Hours between backups: 6, 8, 12, 16, 20, 24, 36 or 48 (24 with backupStartTime).",
+        choices=(6, 8, 12, 16, 20, 24, 36, 48), why="the periods ClickHouse offers"),
+    Key("backupRetentionHours", int, 24, "Hours a backup is kept: 24, 48, 72, 96, 120, 144, 168, 336, 504, 672 or 720.",
+        choices=(24, 48, 72, 96, 120, 144, 168, 336, 504, 672, 720), why="the retentions ClickHouse offers"),
+    Key("backupStartTime", str, "", "Start of the daily two-hour backup window, a whole UTC hour as HH:00; backups are then daily.",
+        pattern=r"([01]\d|2[0-3]):00",
+        expected="a whole UTC hour as HH:00, e.g. 03:00 (ClickHouse starts backups on the hour)"),
     # Password secret
     Key("passwordKmsKey", str, "", "KMS key for the password secret: '' (AWS managed), 'create', or a key/alias ARN in this region.",
         pattern=r"create|arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):\d{12}:"
                 r"(key/[0-9a-f-]{36}|key/mrk-[0-9a-f]{32}|alias/[\w/+=,.@-]+)",
         same_region=True, expected="'' (the AWS managed key), 'create', or a KMS key or alias ARN",
         why="a cross-region key is not allowed"),
+    Key("clickhousePasswordVersion", int, 1, "Raise by one to rotate the ClickHouse password: a new value, hash on the service and secret version (see README).",
+        minimum=1),
     Key("secretRecoveryWindowDays", int, 30, "Secrets Manager recovery window: 0 (delete at once, dev) or 7 to 30.",
         minimum=0, maximum=30, why="Secrets Manager keeps a deleted secret for 0 (delete at once) or 7 to 30 days"),
     # ClickHouse BYOC prerequisites (customer side); every other byoc* key is read only when byocEnabled is true.
@@ -215,6 +231,18 @@ PROVIDER_KEYS: tuple[Key, ...] = (
 )
 
 
+@functools.cache
+def provider_config_keys() -> dict[str, frozenset[str]]:
+    """Each provider namespace the program uses and the config keys its installed SDK reads (its vars module)."""
+    found = {}
+    for namespace, package in (("aws", "pulumi_aws"), ("clickhouse", "pulumiverse_clickhouse")):
+        # Read, not imported: the SDKs load their config modules lazily, and importing one here is circular.
+        source = (Path(importlib.util.find_spec(package).origin).parent / "config" / "vars.py").read_text()
+        found[namespace] = frozenset(re.findall(r"__config__\.get\w*\('(\w+)'", source))
+    # pulumi-random takes no configuration.
+    return {**found, "random": frozenset()}
+
+
 def parse(key: Key, raw: Any) -> Any:
     """Turn a raw config value (the CLI hands every value over as a string) into ``key.kind``; raise ValueError."""
     if key.kind is str:
@@ -270,10 +298,18 @@ def _item_problems(key: Key, value: Any, region: str) -> list[str]:
         if key.same_region and found and region and found != region:
             return [f"{shown} is in {found} but the stack is in {region}{why}"]
     if key.cidr:
+        address, slash, length = value.partition("/")
+        # ipaddress also reads a bare address (as /32) and a netmask; AWS and every reader of the config mean prefixes.
+        if not slash or not length.isdigit():
+            return [f"{shown} is not in prefix notation (address/length); expected {expected}"]
         try:
-            network = ipaddress.IPv4Network(value, strict=True)
+            network = ipaddress.IPv4Network(value, strict=False)
         except ValueError as err:
             return [f"{shown} is not a valid IPv4 CIDR ({err}); expected {expected}"]
+        if str(network) != value:
+            if network.network_address != ipaddress.IPv4Address(address):
+                return [f"{shown} has host bits set; the network is {str(network)!r}: write that"]
+            return [f"{shown} is not in normal form; write it as {str(network)!r}"]
         if key.private and (network.prefixlen == 0 or not network.is_private):
             return [f"{shown} is not a private range; expected {expected}"]
     problems = []
@@ -324,14 +360,15 @@ class Problems:
 class ConfigReader(Problems):
     """Reads each key once, parsed into its kind and checked against its facts, collecting what is wrong.
 
-    Values come from ``source`` when given (a mapping of full key names to the strings the CLI passes), otherwise
-    from the Pulumi runtime.
+    Values come from ``source`` when given (a mapping of full key names to the strings the CLI passes, and
+    ``secret_keys``, the keys set with ``--secret``), otherwise from the Pulumi runtime.
     """
 
     def __init__(self, source: Optional[Mapping[str, Any]] = None, project: str = PROJECT,
-                 keys: tuple[Key, ...] = KEYS + PROVIDER_KEYS):
+                 keys: tuple[Key, ...] = KEYS + PROVIDER_KEYS, secret_keys: Collection[str] = ()):
         super().__init__(project)
         self.source = source
+        self.secret_keys = frozenset(secret_keys)
         self.keys = {k.name: k for k in keys}
         self._values: dict[str, Any] = {}
         self._valid: dict[str, bool] = {}
@@ -343,6 +380,14 @@ class ConfigReader(Problems):
         if self.source is not None:
             return set(self.source)
         return set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+
+    def is_secret(self, full_key: str) -> bool:
+        """Whether the value was set with ``--secret`` (``secure:`` in the stack file)."""
+        if self.source is not None:
+            return full_key in self.secret_keys
+        # The CLI's language host lists them in PULUMI_CONFIG_SECRET_KEYS; the SDK's own set holds them under mocks
+        # and the Automation API.
+        return runtime_config.is_config_secret(full_key) or full_key in runtime_config.get_config_secret_keys_env()
 
     def get(self, name: str) -> Any:
         """The key's value, or its default when unset or not of its kind; read once, so each problem shows once."""
@@ -366,7 +411,8 @@ class ConfigReader(Problems):
 
     def _read(self, key: Key) -> tuple[Any, bool]:
         raw = self.raw(self.full(key.name))
-        if raw is None:
+        # A key left empty in the stack file (`key:`) reaches the program as JSON null: it means the default.
+        if raw is None or raw == "null":
             value = key.default
         else:
             try:
@@ -382,11 +428,32 @@ class ConfigReader(Problems):
     def _region(self) -> str:
         return self.get("aws:region") if self.valid("aws:region") else ""
 
-    def check_unknown_keys(self) -> None:
-        prefix, known = f"{self.project}:", [name for name in self.keys if ":" not in name]
-        for full_key in sorted(k for k in self.present() if k.startswith(prefix)):
-            name = full_key[len(prefix):]
-            if name not in known:
-                hint = difflib.get_close_matches(name, known, n=1)
-                suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-                self.problems.append(f"{full_key}: unknown key{suggestion} (known keys are listed in Pulumi.yaml)")
+    def check_keys(self) -> None:
+        """Every key the CLI passes: a misspelt namespace or key, and a secret committed in plain text."""
+        providers = provider_config_keys()
+        own = [name for name in self.keys if ":" not in name]
+        namespaces = [self.project, *providers]
+        for full_key in sorted(self.present()):
+            namespace, _, name = full_key.partition(":")
+            if namespace == self.project:
+                self._check_name(full_key, name, own, "unknown key", "(known keys are listed in Pulumi.yaml)")
+                key = self.keys.get(name)
+                if key and key.secret and self.raw(full_key) not in (None, "null", "") and not self.is_secret(full_key):
+                    self.problems.append(
+                        f"{full_key}: is in plain text in the stack file; it is a secret: remove it and run "
+                        f"`pulumi config set --secret {full_key} <value>` (and rotate it if it was committed)")
+            elif namespace in providers:
+                self._check_name(full_key, name, sorted(providers[namespace]), f"not a key the {namespace} provider reads",
+                                 "(see its configuration reference)")
+            elif namespace != "pulumi":
+                # Another tool's namespace is its own business; one a letter or two off ours is a slip.
+                close = difflib.get_close_matches(namespace.lower(), namespaces, n=1, cutoff=0.75)
+                if close:
+                    self.problems.append(f"{full_key}: no program or provider reads the namespace {namespace!r}; "
+                                         f"did you mean {close[0] + ':' + name!r}?")
+
+    def _check_name(self, full_key: str, name: str, known: list[str], what: str, where: str) -> None:
+        if name not in known:
+            hint = difflib.get_close_matches(name, known, n=1)
+            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+            self.problems.append(f"{full_key}: {what}{suggestion} {where}")

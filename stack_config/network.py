@@ -24,6 +24,8 @@ class NetworkConfig:
     flow_log_retention_days: int
     existing_vpc_id: Optional[str] = None
     existing_subnet_ids: tuple[str, ...] = ()
+    # Zone IDs a created VPC takes first (zone names map to different zones in each account; IDs do not).
+    preferred_zone_ids: tuple[str, ...] = ()
 
     @property
     def creates_vpc(self) -> bool:
@@ -53,6 +55,9 @@ def read_network(r: ConfigReader) -> NetworkConfig:
     cidr_text, retention = r.get("vpcCidr"), r.get("flowLogRetentionDays")
     reserved = networks(r.get("reservedCidrs"))
 
+    zone_ids = tuple(r.get("availabilityZoneIds"))
+    r.check(not (vpc_id and zone_ids), "availabilityZoneIds",
+            "applies only to a VPC this program creates; an adopted VPC's zones are those of its subnetIds")
     if subnet_ids and not vpc_id:
         r.problem("subnetIds", "is set but vpcId is not: give the VPC that holds these subnets, or remove subnetIds to create a VPC")
     if vpc_id:
@@ -71,7 +76,7 @@ def read_network(r: ConfigReader) -> NetworkConfig:
                     f"{cidr_text} holds only {room} subnet(s) of /{prefix}, but azCount is {az_count}; use a longer prefix or a larger VPC")
         for other in reserved:
             r.check(not vpc.overlaps(other), "vpcCidr", f"{cidr_text} overlaps reserved range {other}; pick a VPC CIDR outside it")
-    return NetworkConfig(cidr_text, az_count, prefix, retention)
+    return NetworkConfig(cidr_text, az_count, prefix, retention, preferred_zone_ids=zone_ids)
 
 
 @dataclass(frozen=True)
@@ -95,8 +100,10 @@ class FoundSubnet:
 class FoundNetwork:
     """What AWS reports about the network the config names, looked up before any resource is declared."""
 
-    # The region's available zones, for a VPC the program creates.
+    # The region's available zones, for a VPC the program creates: their names and, in the same order, their IDs
+    # (empty when only the names are known).
     zones: tuple[str, ...] = ()
+    zone_ids: tuple[str, ...] = ()
     # The adopted VPC and its subnets (in subnetIds order).
     vpc: Optional[FoundVpc] = None
     subnets: tuple[FoundSubnet, ...] = ()
@@ -114,15 +121,15 @@ class NetworkLayout:
     existing_subnet_cidrs: tuple[str, ...] = ()
     # The adopted subnets' route tables (BYOC's S3 gateway endpoint goes there); empty for a VPC the stack creates.
     route_table_ids: tuple[str, ...] = ()
+    # The zone of each subnet the endpoint may use, in the order of the network's subnet IDs.
+    subnet_zones: tuple[str, ...] = ()
 
 
 def network_layout(p: Problems, cfg: NetworkConfig, region: str, found: FoundNetwork) -> NetworkLayout:
     """Pick the zones for a new VPC, or check the adopted VPC's subnets, adding to ``p`` what does not fit."""
     if cfg.creates_vpc:
-        zones = found.zones
-        p.check(len(zones) >= cfg.az_count, "azCount",
-                f"{cfg.az_count} zones requested but {region} has only {len(zones)} ({', '.join(zones)})")
-        return NetworkLayout(tuple(sorted(zones)[: cfg.az_count]))
+        zones = _chosen_zones(p, cfg, region, found)
+        return NetworkLayout(zones, subnet_zones=zones)
 
     vpc, subnets = found.vpc, found.subnets
     zones = sorted({s.availability_zone for s in subnets})
@@ -137,4 +144,19 @@ def network_layout(p: Problems, cfg: NetworkConfig, region: str, found: FoundNet
                 "endpoints take one subnet per zone")
     public = [s.id for s in subnets if s.map_public_ip_on_launch]
     p.check(not public, "subnetIds", f"{', '.join(public)} assign public IPs on launch; use private subnets")
-    return NetworkLayout(tuple(zones), vpc.cidr_block, tuple(s.cidr_block for s in subnets), found.route_table_ids)
+    return NetworkLayout(tuple(zones), vpc.cidr_block, tuple(s.cidr_block for s in subnets), found.route_table_ids,
+                         subnet_zones=tuple(s.availability_zone for s in subnets))
+
+
+def _chosen_zones(p: Problems, cfg: NetworkConfig, region: str, found: FoundNetwork) -> tuple[str, ...]:
+    """The created VPC's zones: the preferred zone IDs, then the others in zone-ID order, so the choice means the same
+    zones in every account. They are listed in name order, which fixes each zone's subnet CIDR as before."""
+    names = dict(zip(found.zone_ids or found.zones, found.zones, strict=True))
+    unknown = [zone_id for zone_id in cfg.preferred_zone_ids if zone_id not in names]
+    p.check(not unknown, "availabilityZoneIds",
+            f"{', '.join(unknown)} is not an available zone ID of {region}; its zone IDs are {', '.join(sorted(names))}")
+    p.check(len(names) >= cfg.az_count, "azCount",
+            f"{cfg.az_count} zones requested but {region} has only {len(names)} ({', '.join(found.zones)})")
+    preferred = [zone_id for zone_id in cfg.preferred_zone_ids if zone_id in names]
+    chosen = (preferred + sorted(set(names) - set(preferred)))[: cfg.az_count]
+    return tuple(sorted(names[zone_id] for zone_id in chosen))

@@ -1,4 +1,4 @@
-"""The password secret's config: its recovery window and which KMS key encrypts it."""
+"""The password secret's config: its recovery window, which KMS key encrypts it, and the password's version."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ class SecretConfig:
     recovery_window_days: int
     create_kms_key: bool
     kms_key_arn: Optional[str]
+    # Raising it rotates the password.
+    password_version: int = 1
 
 
 def read_secret(r: ConfigReader) -> SecretConfig:
@@ -20,4 +22,5 @@ def read_secret(r: ConfigReader) -> SecretConfig:
     # The key's facts bound it to 0-30; Secrets Manager also refuses 1 to 6.
     r.check(not 0 < window < 7, "secretRecoveryWindowDays", f"{window} must be 0 (delete at once) or between 7 and 30 days")
     key = r.get("passwordKmsKey")
-    return SecretConfig(window, key == "create", key if key not in ("", "create") else None)
+    return SecretConfig(window, key == "create", key if key not in ("", "create") else None,
+                        r.get("clickhousePasswordVersion"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Collection, Mapping, Optional
 
 import pulumi
 
@@ -28,14 +28,21 @@ class StackConfig:
     byoc: Optional[ByocConfig] = None
 
 
-def load(stack: Optional[str] = None, config: Optional[Mapping[str, Any]] = None) -> StackConfig:
+# Tags the program sets itself: an extra tag may not replace them. ClickHouse's BYOC management role may change
+# whatever carries clickhouse-byoc, so that one must never come from a stack file.
+PROGRAM_TAG_KEYS = ("project", "stack", "managed-by", "Name", "tier", "clickhouse-byoc", "kubernetes.io/role/internal-elb")
+
+
+def load(stack: Optional[str] = None, config: Optional[Mapping[str, Any]] = None,
+         secret_keys: Collection[str] = ()) -> StackConfig:
     """Read and check the whole stack configuration, raising ``ConfigError`` listing every problem found.
 
-    ``config`` maps full key names to the strings the CLI would pass; without it the Pulumi runtime's config is read.
+    ``config`` maps full key names to the strings the CLI would pass and ``secret_keys`` names those set as secrets;
+    without ``config`` the Pulumi runtime's config is read.
     """
     stack = stack or pulumi.get_stack()
-    r = ConfigReader(config)
-    r.check_unknown_keys()
+    r = ConfigReader(config, secret_keys=secret_keys)
+    r.check_keys()
     aws_region, protect = r.get("aws:region"), r.get("protect")
     network = read_network(r)
     cfg = StackConfig(
@@ -61,6 +68,8 @@ def _tags(r: ConfigReader) -> dict[str, str]:
         r.check(0 < len(key) <= 128 and not key.lower().startswith("aws:"), "tags",
                 f"tag key {shown!r} is not one AWS accepts: 1-128 characters, not starting with aws: (reserved for AWS)")
         r.check(len(value) <= 256, "tags", f"the value of tag {shown!r} is {len(value)} characters; AWS accepts at most 256")
+        r.check(key not in PROGRAM_TAG_KEYS, "tags",
+                f"tag key {shown!r} is one the program sets itself ({', '.join(PROGRAM_TAG_KEYS)}); choose another key")
     return tags
 
 

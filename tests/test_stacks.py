@@ -21,8 +21,8 @@ PRIVATELINK_TYPES = {
     "aws:route53/zone:Zone": 1,
     "aws:route53/record:Record": 1,
     "aws:ec2/securityGroup:SecurityGroup": 2,
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 2,
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 2,
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 3,  # 443, 8443, 9440
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 3,
     "aws:secretsmanager/secret:Secret": 1,
     "aws:secretsmanager/secretVersion:SecretVersion": 1,
     "random:index/randomPassword:RandomPassword": 1,
@@ -37,7 +37,7 @@ STATEFUL = {"clickhouse:index/service:Service", "aws:secretsmanager/secret:Secre
 def stack(request, stack_run) -> tuple[ProgramRun, stack_config.StackConfig]:
     """The stack's run (shared by the session) and its config as the program read it."""
     run = stack_run(request.param)
-    return run, stack_config.load(run.stack, run.config)
+    return run, stack_config.load(run.stack, run.config, run.secret_keys)
 
 
 def outside_byoc(run: ProgramRun) -> list:
@@ -105,4 +105,4 @@ def test_a_second_run_declares_exactly_the_same_resources(stack):
 @pytest.mark.parametrize(("name", "protect"), [("dev", False), ("prod", True)])
 def test_dev_is_disposable_and_prod_is_kept(name, protect):
     # The stack files say so, and the checks above hold the resources to it.
-    assert stack_config.load(name, load_stack_config(name)[0]).protect is protect
+    assert stack_config.load(name, *load_stack_config(name)).protect is protect

@@ -23,7 +23,10 @@ from scripts.audit.model import (
     parse_arn,
 )
 
-CLIENT_PORTS = (8443, 9440)
+# The ports the PrivateLink component opens to the client group (ClickHouse's guide: HTTPS 443 and 8443, native TLS
+# 9440), and 3306, which it opens only when the service's MySQL interface is on.
+CLIENT_PORTS = (443, 8443, 9440)
+OPTIONAL_CLIENT_PORTS = (3306,)
 PUBLIC_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
 SSE_KMS_ALGORITHMS = frozenset({"aws:kms", "aws:kms:dsse"})
 PUBLIC_ACCESS_BLOCK_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
@@ -254,7 +257,8 @@ def check_endpoint_sg_ingress(ctx: AuditContext) -> list[Finding]:
     admitted: set[int] = set()
     for permission in group.get("IpPermissions", []):
         low, high = permission.get("FromPort"), permission.get("ToPort")
-        client_port = permission.get("IpProtocol") == "tcp" and low == high and low in CLIENT_PORTS
+        client_port = (permission.get("IpProtocol") == "tcp" and low == high
+                       and low in CLIENT_PORTS + OPTIONAL_CLIENT_PORTS)
         for source in _sources(permission):
             if client_port and source == client:
                 admitted.add(low)
@@ -262,7 +266,7 @@ def check_endpoint_sg_ingress(ctx: AuditContext) -> list[Finding]:
             findings.append(Finding(
                 ENDPOINT_SG_CLIENT_ONLY, sg_id,
                 f"admits {_rule(permission)} from {source}; only the client security group {client} on tcp "
-                f"{' and '.join(map(str, CLIENT_PORTS))} is allowed",
+                f"{', '.join(map(str, CLIENT_PORTS))} (and 3306 with the MySQL interface) is allowed",
             ))
     findings.extend(
         Finding(ENDPOINT_SG_CLIENT_ONLY, sg_id, f"does not admit the client security group {client} on tcp {port}")
@@ -622,7 +626,7 @@ CHECKS: tuple[Check, ...] = (
         check_clickhouse_endpoint,
     ),
     Check(
-        "endpoint-sg-ingress", "Endpoint security group admits only the client security group on tcp 8443/9440",
+        "endpoint-sg-ingress", "Endpoint security group admits only the client security group on tcp 443/8443/9440 (3306 with MySQL)",
         check_endpoint_sg_ingress,
     ),
     Check(

@@ -180,7 +180,10 @@ class RecordingMonitor(MockMonitor):
 
 
 def _config_value(value: Any) -> str:
-    """Encode a YAML/Python value the way the CLI hands config to a program: strings, JSON for structures."""
+    """Encode a YAML/Python value the way the CLI hands config to a program: strings, JSON for structures (and for a
+    key left empty in YAML, whose null the CLI passes as the JSON text null)."""
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
@@ -215,7 +218,8 @@ def load_stack_config(
 
     ``secure:`` values cannot be decrypted offline; they become placeholders that stay marked secret. So do secret
     keys the stack file leaves out (they are set per machine with ``pulumi config set --secret`` and never committed),
-    unless ``overrides`` maps them to ``UNSET``.
+    unless ``overrides`` maps them to ``UNSET``; an override of a secret key stands for such a setting too. A secret
+    key written in plain text in the stack file is passed as the CLI would pass it: not secret.
     """
     project_file = _project_file(project_dir)
     project = project_file["name"]
@@ -234,15 +238,17 @@ def load_stack_config(
             config[qualify(key)] = _config_value(decl["default"])
     declared_secret = {qualify(name) for name in _secret_key_names(project_dir)}
     placeholders = {full: {"secure": None} for full in declared_secret}
-    for key, value in {**placeholders, **stack_values, **(overrides or {})}.items():
-        full = qualify(key)
+    values = {qualify(key): (value, False) for key, value in {**placeholders, **stack_values}.items()}
+    values |= {qualify(key): (value, True) for key, value in (overrides or {}).items()}
+    for full, (value, overridden) in values.items():
+        secure = isinstance(value, dict) and set(value) == {"secure"}
         if value is UNSET:
             config.pop(full, None)
-        elif isinstance(value, dict) and set(value) == {"secure"}:
+        elif secure:
             config[full] = f"offline-placeholder-{full.replace(':', '.')}"
         else:
             config[full] = _config_value(value)
-        if full in config and (full in declared_secret or isinstance(value, dict) and set(value) == {"secure"}):
+        if full in config and (secure or overridden and full in declared_secret):
             secret_keys.append(full)
     return config, sorted(set(secret_keys))
 
@@ -367,8 +373,14 @@ def run_program(
             run.resources = list(monitor.records)
         except pulumi.RunError as err:
             run.error = str(err)
-            # Settle what was already scheduled (the root stack's registration) so nothing is left un-awaited.
-            loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
+            # Settle what was already scheduled (the root stack's registration) so nothing is left un-awaited; an
+            # error found while resources were being registered (e.g. in an apply) is raised again here, and is the
+            # one already kept.
+            try:
+                loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
+            except pulumi.RunError:
+                pass
+            run.resources = list(monitor.records)
     return run
 
 

@@ -213,6 +213,13 @@ def _route_tables(q: _Invoke) -> dict[str, Any]:
     return {"ids": [fake_id("rtb", subnet_id) for subnet_id in subnets], "id": q.region}
 
 
+def _endpoint_service(q: _Invoke) -> dict[str, Any]:
+    # Like ClickHouse's endpoint services: three of the region's zones, not all of them.
+    name = q.args.get("serviceName")
+    return {"serviceName": name, "availabilityZones": [f"{q.region}{s}" for s in "abc"], "serviceType": "Interface",
+            "owner": ACCOUNT_ID, "id": name}
+
+
 def _nlb_hosted_zone(q: _Invoke) -> dict[str, Any]:
     if q.region == "us-east-1":
         return {"id": _NLB_ZONE_US_EAST_1}
@@ -227,6 +234,7 @@ _INVOKES: dict[str, Callable[[_Invoke], dict[str, Any]]] = {
     "aws:ec2/getVpc:getVpc": _vpc_lookup,
     "aws:ec2/getSubnet:getSubnet": _subnet_lookup,
     "aws:ec2/getRouteTables:getRouteTables": _route_tables,
+    "aws:ec2/getVpcEndpointService:getVpcEndpointService": _endpoint_service,
     "aws:lb/getHostedZoneId:getHostedZoneId": _nlb_hosted_zone,
 }
 

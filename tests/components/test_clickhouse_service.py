@@ -7,7 +7,7 @@ import json
 import pytest
 
 from components.clickhouse_service import ClickHouseService, ClickHouseServiceArgs, clickhouse_password_hash
-from scripts.offline.engine import run_inline
+from scripts.offline.engine import run_inline, run_program
 from stack_config.clickhouse import BackupConfig, ClickHouseConfig
 from stack_config.secret import SecretConfig
 from tests.helpers import by_name, generated_password, is_secret_on_wire, plain_wire_strings
@@ -124,3 +124,26 @@ def test_outputs_derived_from_the_password_are_pulumi_secrets():
     assert resolved["password_hash"].secret
     assert resolved["secret_string"].secret
     assert not resolved["hostname"].secret, "non-sensitive values stay readable"
+
+
+PASSWORD = "random:index/randomPassword:RandomPassword"
+
+
+def test_raising_the_password_version_changes_the_keepers_so_the_password_is_replaced(dev_run):
+    # Version 1 (the default) sets no keepers: a stack deployed before rotation existed keeps its password.
+    assert "keepers" not in dev_run.one(PASSWORD).inputs
+    keepers = {}
+    for version in (2, 3):
+        run = run_program("dev", {"clickhouse-aws:clickhousePasswordVersion": version})
+        assert run.error is None, run.error
+        keepers[version] = run.one(PASSWORD).inputs["keepers"]
+        # The rotated password reaches ClickHouse only as a secret hash and Secrets Manager only as a secret.
+        password = run.one(PASSWORD).urn
+        service, version_resource = run.one(SERVICE), run.one("aws:secretsmanager/secretVersion:SecretVersion")
+        assert password in service.property_dependencies["passwordHash"]
+        assert password in version_resource.property_dependencies["secretString"]
+        assert is_secret_on_wire(service, "passwordHash") and is_secret_on_wire(version_resource, "secretString")
+        assert not [where for where, text in plain_wire_strings(run) if generated_password(run) in text]
+        # Every other resource keeps its URN: a rotation replaces the password, nothing else.
+        assert {r.urn for r in run.resources} == {r.urn for r in dev_run.resources}
+    assert keepers == {2: {"version": "2"}, 3: {"version": "3"}}

@@ -62,10 +62,17 @@ def test_flow_log_role_is_only_for_this_accounts_flow_logs(dev_run):
     role = by_name(dev_run, "aws:iam/role:Role")["network-flow-logs"]
     (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
-    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": OfflineMocks.ACCOUNT_ID}}
-    policy = json.loads(dev_run.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    # AWS's confused-deputy guidance: the calling account and a flow log of this account in this region.
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": OfflineMocks.ACCOUNT_ID},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:us-east-1:{OfflineMocks.ACCOUNT_ID}:vpc-flow-log/*"},
+    }
+    (permissions,) = json.loads(dev_run.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])["Statement"]
     group_arn = by_name(dev_run, "aws:cloudwatch/logGroup:LogGroup")["network-flow-logs"].outputs["arn"]
-    assert policy["Statement"][0]["Resource"] == [group_arn, f"{group_arn}:*"]
+    # What AWS documents for publishing flow logs to CloudWatch Logs, on this stack's group only.
+    assert sorted(permissions["Action"]) == ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups",
+                                             "logs:DescribeLogStreams", "logs:PutLogEvents"]
+    assert permissions["Resource"] == [group_arn, f"{group_arn}:*"]
 
 
 ADOPTED = {"clickhouse-aws:vpcId": "vpc-0123456789abcdef0",
@@ -107,7 +114,7 @@ class _TwoZoneRegionMocks(OfflineMocks):
     def call(self, args):
         result = super().call(args)
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            result["names"] = result["names"][:2]
+            result["names"], result["zoneIds"] = result["names"][:2], result["zoneIds"][:2]
         return result
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import hashlib
 
-from tests.helpers import by_name
+import pytest
+from pulumi.runtime import MockCallArgs
+
+from components.privatelink import EndpointZoneError, supported_subnets
+from scripts.offline.engine import OfflineMocks, run_program
+from tests.helpers import by_name, generated_password, is_secret_on_wire
 
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -27,15 +32,39 @@ def test_endpoint_is_an_interface_to_clickhouse_in_the_same_region(dev_run):
     assert endpoint["securityGroupIds"] == [dev_run.outputs["endpoint_security_group_id"]]
 
 
-def test_endpoint_admits_only_the_client_group_on_the_two_client_ports(dev_run):
+def _client_flows(run):
+    """Each ingress rule as (group, peer, protocol, port) and each egress rule as (group, peer, port)."""
+    ingress = sorted((r.inputs["securityGroupId"], r.inputs["referencedSecurityGroupId"], r.inputs["ipProtocol"],
+                      r.inputs["fromPort"], r.inputs["toPort"]) for r in run.of_type(INGRESS))
+    egress = {(r.inputs["securityGroupId"], r.inputs["referencedSecurityGroupId"], r.inputs["fromPort"])
+              for r in run.of_type(EGRESS)}
+    return ingress, egress
+
+
+def test_endpoint_admits_only_the_client_group_on_the_ports_clickhouse_lists(dev_run):
     endpoint_sg, client_sg = dev_run.outputs["endpoint_security_group_id"], dev_run.outputs["client_security_group_id"]
-    rules = [r.inputs for r in dev_run.of_type(INGRESS)]
-    assert sorted((r["securityGroupId"], r["referencedSecurityGroupId"], r["ipProtocol"], r["fromPort"], r["toPort"])
-                  for r in rules) == [(endpoint_sg, client_sg, "tcp", 8443, 8443), (endpoint_sg, client_sg, "tcp", 9440, 9440)]
-    assert all(r["description"] for r in rules)
-    egress = [r.inputs for r in dev_run.of_type(EGRESS)]
-    assert {(r["securityGroupId"], r["referencedSecurityGroupId"], r["fromPort"]) for r in egress} == {
-        (client_sg, endpoint_sg, 8443), (client_sg, endpoint_sg, 9440)}
+    ingress, egress = _client_flows(dev_run)
+    # ClickHouse's PrivateLink guide: HTTPS on 443 and 8443, the native protocol over TLS on 9440.
+    assert ingress == [(endpoint_sg, client_sg, "tcp", port, port) for port in (443, 8443, 9440)]
+    assert egress == {(client_sg, endpoint_sg, port) for port in (443, 8443, 9440)}
+    assert all(r.inputs["description"] for r in dev_run.of_type(INGRESS))
+
+
+def test_the_mysql_interface_opens_3306_to_the_client_group_and_sets_the_mysql_hash():
+    run = run_program("dev", {"clickhouse-aws:clickhouseMysqlInterface": True})
+    assert run.error is None, run.error
+    endpoint_sg, client_sg = run.outputs["endpoint_security_group_id"], run.outputs["client_security_group_id"]
+    ingress, egress = _client_flows(run)
+    assert [flow[3] for flow in ingress] == [443, 3306, 8443, 9440]
+    assert (endpoint_sg, client_sg, "tcp", 3306, 3306) in ingress and (client_sg, endpoint_sg, 3306) in egress
+    service = run.one("clickhouse:index/service:Service")
+    password = generated_password(run)
+    assert service.inputs["doubleSha1PasswordHash"] == hashlib.sha1(hashlib.sha1(password.encode()).digest()).hexdigest()
+    assert is_secret_on_wire(service, "doubleSha1PasswordHash")
+
+
+def test_without_the_mysql_interface_there_is_no_mysql_hash(dev_run):
+    assert "doubleSha1PasswordHash" not in dev_run.one("clickhouse:index/service:Service").inputs
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -68,3 +97,57 @@ def test_security_group_names_are_stack_scoped(prod_run):
     groups = by_name(prod_run, "aws:ec2/securityGroup:SecurityGroup")
     assert groups["privatelink-client"].inputs["name"] == "clickhouse-aws-prod-clickhouse-client"
     assert groups["privatelink-endpoint"].inputs["name"] == "clickhouse-aws-prod-clickhouse-endpoint"
+
+
+class _ServiceZonesMocks(OfflineMocks):
+    """ClickHouse's endpoint service supporting only the given zone letters of the region."""
+
+    def __init__(self, region: str, letters: str):
+        super().__init__(region)
+        self.letters = letters
+
+    def call(self, args):
+        result = super().call(args)
+        if args.token == "aws:ec2/getVpcEndpointService:getVpcEndpointService":
+            result["availabilityZones"] = [f"{self.region}{letter}" for letter in self.letters]
+        return result
+
+
+def test_the_endpoint_goes_only_in_zones_the_service_supports(dev_run):
+    # dev's subnets are in us-east-1a and us-east-1b; the service supports b and c.
+    run = run_program("dev", mocks=_ServiceZonesMocks("us-east-1", "bc"))
+    assert run.error is None, run.error
+    subnets = {r.inputs["availabilityZone"]: r.id for r in run.of_type("aws:ec2/subnet:Subnet")}
+    assert run.one(ENDPOINT).inputs["subnetIds"] == [subnets["us-east-1b"]]
+    # Where the service supports every zone, the endpoint takes every subnet.
+    assert dev_run.one(ENDPOINT).inputs["subnetIds"] == dev_run.outputs["subnet_ids"]
+
+
+def test_the_adopted_subnets_are_filtered_the_same_way():
+    adopted = {"clickhouse-aws:vpcId": "vpc-0123456789abcdef0",
+               "clickhouse-aws:subnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]}
+    mocks = _ServiceZonesMocks("us-east-1", "")
+    zones = {s: mocks.call(MockCallArgs("aws:ec2/getSubnet:getSubnet", {"id": s}, ""))["availabilityZone"]
+             for s in adopted["clickhouse-aws:subnetIds"]}
+    keep = next(iter(zones))
+    mocks.letters = zones[keep][-1]
+    run = run_program("dev", adopted, mocks=mocks)
+    assert run.error is None, run.error
+    assert run.one(ENDPOINT).inputs["subnetIds"] == [keep]
+
+
+def test_no_subnet_in_a_supported_zone_stops_the_deployment_with_a_clear_error():
+    run = run_program("dev", mocks=_ServiceZonesMocks("us-east-1", "f"))
+    assert run.error.startswith("ClickHouse's endpoint service supports only us-east-1f here, and none of the "
+                                "endpoint's subnets (")
+    assert not run.of_type(ENDPOINT), "no endpoint is declared in a zone AWS would refuse"
+
+
+def test_no_subnet_in_a_supported_zone_is_a_clear_error():
+    with pytest.raises(EndpointZoneError) as raised:
+        supported_subnets(["subnet-1", "subnet-2"], ["us-east-1a", "us-east-1b"], ["us-east-1c", "us-east-1d"])
+    assert str(raised.value) == (
+        "ClickHouse's endpoint service supports only us-east-1c, us-east-1d here, and none of the endpoint's subnets "
+        "(subnet-1 in us-east-1a, subnet-2 in us-east-1b) is in one of them: set clickhouse-aws:availabilityZoneIds to "
+        "zone IDs the service supports (a created VPC), or give subnetIds in those zones (an adopted VPC)")
+    assert supported_subnets(["subnet-1", "subnet-2"], ["us-east-1a", "us-east-1b"], ["us-east-1b"]) == ["subnet-2"]

@@ -27,8 +27,8 @@ def load() -> Callable[..., stack_config.StackConfig]:
     """``load(overrides, stack="dev")``: the stack file's config with ``overrides``, read and checked."""
 
     def load_(overrides: Overrides = None, stack: str = "dev") -> stack_config.StackConfig:
-        config, _ = load_stack_config(stack, _qualified(overrides))
-        return stack_config.load(stack, config)
+        config, secret_keys = load_stack_config(stack, _qualified(overrides))
+        return stack_config.load(stack, config, secret_keys)
 
     return load_
 

@@ -25,7 +25,7 @@ ADOPTED = {"vpcId": ADOPTED_VPC, "subnetIds": ADOPTED_SUBNETS}
     ({"byocApplicationCidrs": ["10.42.0.0/15"]}, "byocApplicationCidrs", "10.42.0.0/15 overlaps the VPC 10.42.0.0/16 without lying inside it"),
     ({"byocApplicationCidrs": ["10.60.0.0/20"]}, "byocApplicationCidrs", "outside every reservedCidrs range"),
     ({"byocApplicationCidrs": ["10.42.0.0/20", "10.42.0.0/20"]}, "byocApplicationCidrs", "lists '10.42.0.0/20' more than once"),
-    ({"byocApplicationCidrs": ["10.42.0.1/24"]}, "byocApplicationCidrs", "not a valid IPv4 CIDR"),
+    ({"byocApplicationCidrs": ["10.42.0.1/24"]}, "byocApplicationCidrs", "has host bits set; the network is '10.42.0.0/24'"),
     ({"reservedCidrs": ["10.50.0.0/16", "10.42.128.0/17"]}, "vpcCidr", "overlaps reserved range 10.42.128.0/17"),
     # Cross-account trust.
     ({"byocExternalId": UNSET}, "byocExternalId", "is not set: the management role's trust needs the ExternalId ClickHouse "
@@ -114,7 +114,7 @@ def test_a_stack_name_too_long_for_iam_role_names_is_reported():
         "clickhouse-aws:byocBucketPrefix": "ch", "clickhouse-aws:serviceName": "ch",
     }
     with pytest.raises(stack_config.ConfigError) as raised:
-        stack_config.load("a-very-long-stack-name-for-byoc-roles", config)
+        stack_config.load("a-very-long-stack-name-for-byoc-roles", config, ["clickhouse-aws:byocExternalId"])
     assert raised.value.problems == [
         "clickhouse-aws:byocEnabled: the stack name 'a-very-long-stack-name-for-byoc-roles' is too long for the BYOC IAM "
         "role names ('clickhouse-aws-a-very-long-stack-name-for-byoc-roles-byoc-eks-node' is over IAM's 64 "
@@ -125,7 +125,7 @@ def test_names_derived_from_the_stack_name_are_checked_like_set_ones():
     config = {"aws:region": "us-east-1", "clickhouse-aws:byocEnabled": "true", "clickhouse-aws:byocExternalId": "ext-id",
               "clickhouse-aws:byocClickHouseAccountId": "426924874929", "clickhouse-aws:byocInternalDomain": "a.internal"}
     with pytest.raises(stack_config.ConfigError) as raised:
-        stack_config.load("Prod.EU", config)
+        stack_config.load("Prod.EU", config, ["clickhouse-aws:byocExternalId"])
     derived = "(the default, derived from the stack name 'Prod.EU')"
     assert {line.split(":")[1] for line in raised.value.problems} == {"byocEksClusterName", "byocBucketPrefix"}
     assert all(line.endswith(derived) for line in raised.value.problems)

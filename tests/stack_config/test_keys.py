@@ -20,7 +20,13 @@ def key(**facts) -> Key:
     # The whole value must match, not a prefix of it.
     ({"pattern": r"vpc-[0-9a-f]{8}", "expected": "a VPC ID"}, "vpc-0123abcdX", ["'vpc-0123abcdX' is not a VPC ID"]),
     ({"cidr": True, "expected": "a CIDR"}, "10.0.0.1/16",
-     ["'10.0.0.1/16' is not a valid IPv4 CIDR (10.0.0.1/16 has host bits set); expected a CIDR"]),
+     ["'10.0.0.1/16' has host bits set; the network is '10.0.0.0/16': write that"]),
+    # Prefix notation, written as AWS writes it: no bare address, no netmask, no padding.
+    ({"cidr": True, "expected": "a CIDR"}, "10.0.0.0", ["'10.0.0.0' is not in prefix notation (address/length); expected a CIDR"]),
+    ({"cidr": True, "expected": "a CIDR"}, "10.0.0.0/255.255.0.0",
+     ["'10.0.0.0/255.255.0.0' is not in prefix notation (address/length); expected a CIDR"]),
+    ({"cidr": True, "expected": "a CIDR"}, "10.0.0.0/08", ["'10.0.0.0/08' is not in normal form; write it as '10.0.0.0/8'"]),
+    ({"cidr": True, "expected": "a CIDR"}, "10.0.0.0/8", []),
     ({"cidr": True, "private": True, "expected": "a private CIDR"}, "8.8.0.0/16",
      ["'8.8.0.0/16' is not a private range; expected a private CIDR"]),
     ({"cidr": True, "private": True, "expected": "a private CIDR"}, "0.0.0.0/0",
@@ -140,3 +146,68 @@ def test_config_errors_are_run_errors_so_the_cli_prints_no_traceback():
     assert issubclass(stack_config.ConfigError, pulumi.RunError)
     assert str(stack_config.ConfigError(["a: b", "c: d"])) == "Invalid configuration for this stack:\n  - a: b\n  - c: d"
 
+
+
+@pytest.mark.parametrize(("overrides", "key_name", "expected"), [
+    # A namespace a letter off ours or a provider's is a slip; the key under it would be silently ignored.
+    ({"clickhous-aws:vpcCidr": "10.0.0.0/16"}, "clickhous-aws:vpcCidr",
+     "no program or provider reads the namespace 'clickhous-aws'; did you mean 'clickhouse-aws:vpcCidr'?"),
+    ({"ClickHouse-AWS:azCount": "3"}, "ClickHouse-AWS:azCount",
+     "no program or provider reads the namespace 'ClickHouse-AWS'; did you mean 'clickhouse-aws:azCount'?"),
+    ({"aws:reigon": "us-east-1"}, "aws:reigon",
+     "not a key the aws provider reads; did you mean 'region'? (see its configuration reference)"),
+    ({"clickhouse:organisationId": "x"}, "clickhouse:organisationId",
+     "not a key the clickhouse provider reads; did you mean 'organizationId'? (see its configuration reference)"),
+    ({"clickhose:tokenKey": "x"}, "clickhose:tokenKey",
+     "no program or provider reads the namespace 'clickhose'; did you mean 'clickhouse:tokenKey'?"),
+])
+def test_a_misspelt_namespace_or_provider_key_is_reported(problem, overrides, key_name, expected):
+    assert problem(key_name, overrides) == expected
+
+
+def test_provider_keys_come_from_the_installed_sdks(load):
+    load({"aws:profile": "ops", "aws:skipRegionValidation": "false", "clickhouse:tokenKey": "k", "clickhouse:apiUrl": "u"})
+    # Other tools' namespaces and Pulumi's own are theirs to check.
+    load({"pulumi:disable-default-providers": '["aws"]', "my-team:owner": "data"})
+
+
+def test_a_secret_key_in_plain_text_is_refused_without_echoing_it():
+    source = {"aws:region": "us-east-1", "clickhouse-aws:byocExternalId": "ext-id-in-git"}
+    reader = ConfigReader(source)
+    reader.check_keys()
+    assert reader.problems == [
+        "clickhouse-aws:byocExternalId: is in plain text in the stack file; it is a secret: remove it and run "
+        "`pulumi config set --secret clickhouse-aws:byocExternalId <value>` (and rotate it if it was committed)"]
+    reader = ConfigReader(source, secret_keys=["clickhouse-aws:byocExternalId"])
+    reader.check_keys()
+    assert reader.problems == []
+
+
+def test_the_runtime_knows_secret_keys_from_the_language_hosts_environment(monkeypatch):
+    reader = ConfigReader()
+    assert not reader.is_secret("clickhouse-aws:byocExternalId")
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", '["clickhouse-aws:byocExternalId"]')
+    assert reader.is_secret("clickhouse-aws:byocExternalId")
+
+
+@pytest.mark.parametrize(("name", "raw", "expected"), [
+    ("azCount", "null", 3), ("idleScaling", "null", True), ("vpcCidr", "null", "10.40.0.0/16"),
+    ("reservedCidrs", "null", []), ("tags", "null", {}),
+])
+def test_a_key_left_empty_in_yaml_is_its_default(name, raw, expected):
+    # The CLI passes `key:` (YAML null) as the JSON text null.
+    reader = ConfigReader({"aws:region": "us-east-1", f"clickhouse-aws:{name}": raw})
+    assert reader.get(name) == expected and reader.valid(name) and reader.problems == []
+
+
+def test_a_required_key_left_empty_is_not_set():
+    reader = ConfigReader({"aws:region": "null"})
+    reader.get("aws:region")
+    assert reader.problems == ["aws:region: is not set: run `pulumi config set aws:region us-east-1` (or your region)"]
+
+
+
+@pytest.mark.parametrize("entry", [k for k in KEYS if k.kind is list], ids=lambda k: k.name)
+def test_no_list_key_takes_an_item_twice(entry):
+    item = "10.50.0.0/16" if entry.cidr else "x"
+    assert f"lists {item!r} more than once" in value_problems(entry, [item, item], "us-east-1")

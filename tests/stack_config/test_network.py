@@ -69,6 +69,8 @@ class TestLayout:
             FoundSubnet(second, ADOPTED["vpcId"], "us-east-1a", "10.90.0.0/20", False),
         ))
         assert layout.zones == ("us-east-1a", "us-east-1b")
+        # The endpoint's subnets are filtered by zone, so each subnet's zone follows subnetIds' order.
+        assert layout.subnet_zones == ("us-east-1b", "us-east-1a")
         assert (layout.existing_vpc_cidr, layout.existing_subnet_cidrs) == ("10.90.0.0/16", ("10.90.16.0/20", "10.90.0.0/20"))
 
     def test_adopted_subnets_in_another_vpc_one_zone_or_public_are_all_reported(self, load):
@@ -84,3 +86,37 @@ class TestLayout:
             "zone, as the interface endpoints take one subnet per zone",
             f"clickhouse-aws:subnetIds: {second} assign public IPs on launch; use private subnets",
         ]
+
+
+class TestZoneChoice:
+    """A created VPC's zones are chosen by zone ID, which names the same zone in every account."""
+
+    # Account-specific names: here us-east-1a is use1-az4, as zone names are shuffled per account.
+    FOUND = FoundNetwork(zones=("us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"),
+                         zone_ids=("use1-az4", "use1-az6", "use1-az1", "use1-az2"))
+
+    def test_zones_are_chosen_in_zone_id_order_and_listed_by_name(self, load):
+        layout = stack_config.resolve_layout(load(), self.FOUND)
+        assert layout.zones == layout.subnet_zones == ("us-east-1c", "us-east-1d")  # use1-az1, use1-az2
+
+    def test_preferred_zone_ids_come_first(self, load):
+        layout = stack_config.resolve_layout(load({"availabilityZoneIds": ["use1-az6", "use1-az4"]}), self.FOUND)
+        assert layout.zones == ("us-east-1a", "us-east-1b")
+        layout = stack_config.resolve_layout(load({"availabilityZoneIds": ["use1-az6"]}, stack="prod"), self.FOUND)
+        assert layout.zones == ("us-east-1b", "us-east-1c", "us-east-1d")  # az6, then az1 and az2
+
+    def test_a_preferred_zone_id_the_region_lacks_is_refused(self, load):
+        with pytest.raises(stack_config.ConfigError) as raised:
+            stack_config.resolve_layout(load({"availabilityZoneIds": ["use1-az3"]}), self.FOUND)
+        assert raised.value.problems == [
+            "clickhouse-aws:availabilityZoneIds: use1-az3 is not an available zone ID of us-east-1; its zone IDs are "
+            "use1-az1, use1-az2, use1-az4, use1-az6"]
+
+    @pytest.mark.parametrize(("overrides", "expected"), [
+        ({"availabilityZoneIds": ["us-east-1a"]}, "'us-east-1a' is not an availability zone ID such as use1-az1"),
+        ({"availabilityZoneIds": ["use1-az1", "use1-az1"]}, "lists 'use1-az1' more than once"),
+        ({**ADOPTED, "availabilityZoneIds": ["use1-az1"]},
+         "applies only to a VPC this program creates; an adopted VPC's zones are those of its subnetIds"),
+    ])
+    def test_bad_zone_ids_are_one_message(self, problem, overrides, expected):
+        assert problem("availabilityZoneIds", overrides).startswith(expected)

@@ -29,3 +29,9 @@ def test_bad_secret_input_is_one_message_naming_the_key(problem, overrides, key_
 ])
 def test_the_password_key_is_aws_managed_created_or_given(load, value, expected):
     assert load({"passwordKmsKey": value}).secret == expected
+
+
+def test_the_password_version_starts_at_1_and_is_read(load, problem):
+    assert load().secret.password_version == 1
+    assert load({"clickhousePasswordVersion": 4}).secret.password_version == 4
+    assert problem("clickhousePasswordVersion", {"clickhousePasswordVersion": 0}) == "0 is below the minimum of 1"

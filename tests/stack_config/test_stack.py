@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from components.byoc.names import BYOC_SUBNET_TAGS, BYOC_TAGS
 from scripts.offline.engine import REPO
+from stack_config.stack import PROGRAM_TAG_KEYS
 from tests.helpers import config_error
 
 STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in REPO.glob("Pulumi.*.yaml"))
@@ -42,3 +44,13 @@ def test_extra_tags_must_be_ones_aws_accepts(problem, tags, expected):
 def test_extra_tags_join_the_stacks_own(load):
     assert load({"tags": {"team": "data"}}).tags == {
         "project": "clickhouse-aws", "stack": "dev", "managed-by": "pulumi", "team": "data"}
+
+
+@pytest.mark.parametrize("tag", ["project", "stack", "managed-by", "Name", "clickhouse-byoc"])
+def test_extra_tags_cannot_replace_the_programs_own(problem, tag):
+    assert problem("tags", {"tags": {tag: "mine"}}) == (
+        f"tag key {tag!r} is one the program sets itself ({', '.join(PROGRAM_TAG_KEYS)}); choose another key")
+
+
+def test_the_programs_own_tags_include_every_tag_a_component_sets():
+    assert set(BYOC_TAGS) | set(BYOC_SUBNET_TAGS) <= set(PROGRAM_TAG_KEYS)

@@ -215,7 +215,7 @@ def build_privatelink(*, stack: str, cidr: str, zones: str, customer_key: bool) 
     ec2, kms = built.client("ec2"), built.client("kms")
     vpc_id, subnets = _vpc(ec2, cidr, zones)
     client_sg, endpoint_sg = _sg(ec2, vpc_id, "clickhouse-client"), _sg(ec2, vpc_id, "clickhouse-endpoint")
-    for port in (8443, 9440):
+    for port in (443, 8443, 9440):
         allow_from_group(ec2, endpoint_sg, client_sg, port)
     key_arn = _key(kms) if customer_key else None
     secret_arn = built.client("secretsmanager").create_secret(

@@ -159,6 +159,13 @@ def test_endpoint_sg_admits_something_else(dev: Built, source: str, port: int, e
     only(dev, *expected)
 
 
+def test_endpoint_sg_may_admit_the_client_on_3306_for_the_mysql_interface(dev: Built) -> None:
+    allow_from_group(dev.client("ec2"), dev.outputs["endpoint_security_group_id"], dev.outputs["client_security_group_id"],
+                     3306)
+    report = dev.audit()
+    assert report.findings == [] and report.exit_code == 0
+
+
 def test_endpoint_sg_no_longer_admits_the_client_on_9440(dev: Built) -> None:
     dev.client("ec2").revoke_security_group_ingress(
         GroupId=dev.outputs["endpoint_security_group_id"],

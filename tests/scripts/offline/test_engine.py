@@ -49,3 +49,22 @@ def test_an_unknown_stack_names_the_stacks_there_are(project: Path) -> None:
     (project / "Pulumi.qa.yaml").write_text("config: {}\n")
     with pytest.raises(StackFileError, match="no stack file Pulumi.prod.yaml; known stacks: qa$"):
         load_stack_config("prod", project_dir=project)
+
+
+def test_a_key_left_empty_is_passed_as_the_cli_passes_it(project: Path) -> None:
+    # The CLI hands a YAML null to the program as the JSON text null, never as Python's "None".
+    (project / "Pulumi.qa.yaml").write_text("config:\n  aws:region: us-east-1\n  clickhouse-aws:vpcCidr:\n")
+    config, _ = load_stack_config("qa", project_dir=project)
+    assert config["clickhouse-aws:vpcCidr"] == "null"
+
+
+def test_only_secure_values_and_secret_settings_are_secret(project: Path) -> None:
+    external_id = "clickhouse-aws:byocExternalId"
+    (project / "Pulumi.plain.yaml").write_text(f"config:\n  {external_id}: committed-in-plain-text\n")
+    (project / "Pulumi.secure.yaml").write_text(f"config:\n  {external_id}:\n    secure: v1:abc\n")
+    assert external_id not in load_stack_config("plain", project_dir=project)[1]
+    assert external_id in load_stack_config("secure", project_dir=project)[1]
+    # Left out of the file, it stands for `pulumi config set --secret` on the machine; so does an override.
+    (project / "Pulumi.unset.yaml").write_text("config: {}\n")
+    assert external_id in load_stack_config("unset", project_dir=project)[1]
+    assert external_id in load_stack_config("plain", {external_id: "ext-id-0123"}, project_dir=project)[1]
