@@ -9,8 +9,6 @@ from __future__ import annotations
 import inspect
 import io
 import json
-import os
-import shutil
 import stat
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +20,6 @@ from pulumi.automation.errors import create_command_error
 
 from scripts.audit import AuditError, AuditReport
 from scripts.audit.model import CheckResult, CheckStatus, Finding
-from scripts.project import REPO
 from scripts.stack import cli as stack_cli
 from scripts.stack import runner as stack_runner
 from scripts.stack.errors import ExitCode
@@ -667,14 +664,3 @@ def test_real_factory_maps_a_vanished_cli_to_exit_3(repo: Path, monkeypatch: pyt
                  "--backend-url", "s3://state-bucket/x")
     assert result.code == ExitCode.CLI_MISSING
 
-
-@pytest.mark.skipif(shutil.which("pulumi") is None, reason="needs the Pulumi CLI on PATH")
-def test_real_cli_preview_requires_pulumi_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With the real CLI, an empty file backend has no 'dev' stack: the script must say so with exit 5."""
-    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", PASSPHRASE_ENV["PULUMI_CONFIG_PASSPHRASE"])
-    monkeypatch.setenv("PULUMI_HOME", str(tmp_path / "pulumi-home"))
-    backend = tmp_path / "state"
-    result = run(REPO, stack_runner.AutomationStacks(), "preview", "--stack", "dev",
-                 "--backend-url", f"file://{backend}", environ=dict(os.environ))
-    assert result.code == ExitCode.STACK_NOT_FOUND
-    assert f"does not exist in backend file://{backend}" in result.stderr
