@@ -9,6 +9,7 @@ Every check that can fail on a user's input runs before the first resource is de
 import pulumi
 
 import stack_config
+from stack_config.byoc import TAILSCALE_EGRESS
 from components.account import AwsAccount
 from components.byoc.deploy import ByocInputs, deploy_byoc
 from components.byoc.names import BYOC_SUBNET_TAGS, BYOC_TAGS
@@ -86,6 +87,9 @@ pulumi.export("service_id", service.service_id)
 pulumi.export("vpc_id", network.vpc_id)
 pulumi.export("subnet_ids", network.subnet_ids)
 
+if cfg.byoc and cfg.byoc.egress_none_acknowledged:
+    pulumi.log.warn(f"egress is none (acknowledged by byocEgressNoneAcknowledged): ClickHouse BYOC's components need "
+                    f"outbound {TAILSCALE_EGRESS} to the Tailscale control plane through a path outside this stack")
 if cfg.byoc:
     # Never includes the ExternalId: the handoff document is built from this output.
     pulumi.export("byoc", deploy_byoc(ByocInputs(

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
+from stack_config.byoc import TAILSCALE_EGRESS
+
 # The marker `pulumi stack output --json` prints in place of a secret output.
 SECRET = "[secret]"
 USAGE_EXIT = 2
@@ -55,12 +57,15 @@ BYOC_SECTIONS: tuple[Section, ...] = (
     Section("VPC, subnets and availability zones", (
         Item("VPC ID", ("vpc_id",)),
         Item("VPC CIDR", ("vpc_cidr",)),
+        Item("Egress (outbound internet for Tailscale)", ("egress",)),
         Item("Private subnet IDs", ("subnet_ids",)),
         Item("Availability zones", ("availability_zones",)),
         Item("Route table IDs", ("route_table_ids",)),
         Item("S3 gateway endpoint", ("s3_gateway_endpoint_id",)),
         Item("Interface endpoint", ("interface_endpoint_ids",)),
-    ), note="Private subnets only: no internet gateway, no NAT. AWS APIs are reached through the VPC endpoints."),
+    ), note="Private subnets only, none maps public IPs; AWS APIs are reached through the VPC endpoints. Egress nat: "
+            "the private subnets leave through NAT gateways that sit alone in small egress subnets (the only users of "
+            "the internet gateway); transit-gateway: through the organisation's transit gateway."),
     Section("Security groups", (
         Item("EKS nodes", ("security_group_ids", "nodes")),
         Item("ClickHouse pods", ("security_group_ids", "pods")),
@@ -248,6 +253,11 @@ def render_handoff(outputs: Mapping[str, Any]) -> str:
     extra = [(".".join(path), _cell(value)) for path, value in _leaves(byoc) if path not in consumed]
     if extra:
         lines += [f"## {len(BYOC_SECTIONS) + 2}. Other values", ""] + _table(extra) + [""]
+    if byoc.get("egress") == "none":
+        lines += ["## Egress acknowledged as none", "",
+                  "This stack gives the VPC no route out (byocEgressNoneAcknowledged). ClickHouse's BYOC components "
+                  f"need outbound {TAILSCALE_EGRESS} to the Tailscale control plane: confirm with ClickHouse the path "
+                  "your contract provides before onboarding.", ""]
     lines += ["## Next steps", "", *_next_steps(byoc), ""]
     return "\n".join(lines)
 

@@ -45,6 +45,7 @@ from scripts.analyzer import (
     stack_resources,
 )
 from scripts.engine import ProgramRun, RecordedResource, StackFileError, load_stack_config, project_name, run_program
+from stack_config.byoc import TAILSCALE_EGRESS
 
 EXIT_OK, EXIT_VIOLATION, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 PLAINTEXT_POLICY = "no-plaintext-secrets"
@@ -265,7 +266,18 @@ def print_human(result: GateResult, out: Any = None) -> None:
             out.write(f"    {line}\n")
     if result.violations:
         out.write("\n")
+    for note in advisories(result):
+        out.write(f"advisory: {note}\n")
     out.write(summary_line(result) + "\n")
+
+
+def advisories(result: GateResult) -> list[str]:
+    """What the configuration accepts knowingly and a reviewer should see: BYOC without egress."""
+    byoc = result.run.outputs.get("byoc") if result.run is not None and not result.run.error else None
+    if isinstance(byoc, dict) and byoc.get("egress") == "none":
+        return [f"{result.stack}: BYOC with egress none (byocEgressNoneAcknowledged): ClickHouse's components need "
+                f"outbound {TAILSCALE_EGRESS} for Tailscale through a path outside this stack"]
+    return []
 
 
 def as_json(result: GateResult) -> dict[str, Any]:
@@ -281,6 +293,7 @@ def as_json(result: GateResult) -> dict[str, Any]:
             "advisory": len(result.at_level("advisory")),
         },
         "violations": [v.as_dict() for v in result.violations],
+        "advisories": advisories(result),
         "resources": [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent} for r in run.resources]
         if run else [],
         "timings": dict(result.timings.__dict__),

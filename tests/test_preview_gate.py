@@ -168,6 +168,9 @@ def test_repo_stacks_pass_with_one_analyzer_that_is_gone_afterwards(stack: str) 
     text = report.getvalue()
     assert text.startswith(f"pulumi:pulumi:Stack clickhouse-aws-{stack}")
     assert all(result.run.config[key] not in text for key in result.run.secret_keys)
+    # BYOC whose egress is knowingly none is said, not hidden; a stack without BYOC has nothing to say.
+    acknowledged = result.run.config.get("clickhouse-aws:byocEgressNoneAcknowledged") == "true"
+    assert ("advisory: " in text and "Tailscale" in text) is acknowledged
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

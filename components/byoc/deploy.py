@@ -94,6 +94,8 @@ def deploy_byoc(inputs: ByocInputs) -> dict[str, Any]:
         "account_id": account.account_id,
         "vpc_id": network.vpc_id,
         "vpc_cidr": network.vpc_cidr,
+        # How ClickHouse's components reach the Tailscale control plane; "none" only when acknowledged in config.
+        "egress": inputs.network_config.egress,
         "subnet_ids": network.subnet_ids,
         "availability_zones": network.availability_zones,
         "route_table_ids": endpoints.route_table_ids,

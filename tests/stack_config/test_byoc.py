@@ -109,7 +109,7 @@ def test_a_malformed_external_id_is_reported_without_its_value(problem):
 def test_a_stack_name_too_long_for_iam_role_names_is_reported():
     # The stack name is not a config key, so this loads a config mapping directly.
     config = {
-        "aws:region": "us-east-1", "clickhouse-aws:byocEnabled": "true", "clickhouse-aws:byocExternalId": "ext-id-0123",
+        "aws:region": "us-east-1", "clickhouse-aws:byocEnabled": "true", "clickhouse-aws:egress": "nat", "clickhouse-aws:byocExternalId": "ext-id-0123",
         "clickhouse-aws:byocClickHouseAccountId": "426924874929", "clickhouse-aws:byocInternalDomain": "data.prod.internal",
         "clickhouse-aws:byocBucketPrefix": "ch", "clickhouse-aws:serviceName": "ch",
     }
@@ -122,7 +122,7 @@ def test_a_stack_name_too_long_for_iam_role_names_is_reported():
 
 
 def test_names_derived_from_the_stack_name_are_checked_like_set_ones():
-    config = {"aws:region": "us-east-1", "clickhouse-aws:byocEnabled": "true", "clickhouse-aws:byocExternalId": "ext-id",
+    config = {"aws:region": "us-east-1", "clickhouse-aws:byocEnabled": "true", "clickhouse-aws:egress": "nat", "clickhouse-aws:byocExternalId": "ext-id",
               "clickhouse-aws:byocClickHouseAccountId": "426924874929", "clickhouse-aws:byocInternalDomain": "a.internal"}
     with pytest.raises(stack_config.ConfigError) as raised:
         stack_config.load("Prod.EU", config)
@@ -213,3 +213,26 @@ class TestAdoptedVpc:
             "reservedCidrs range: add the network it belongs to (peered VPC, on-premises) to reservedCidrs, or use a "
             "CIDR inside the VPC",
         ]
+
+
+class TestEgress:
+    """BYOC needs a way out for Tailscale: egress none is an error unless acknowledged, and the acknowledgement is
+    only for none."""
+
+    def test_none_without_acknowledgement_says_why_and_how(self, problem):
+        message = problem("egress", {"byocEgressNoneAcknowledged": "false"}, "prod")
+        assert "Tailscale" in message and "TCP 443, UDP 3478" in message and "41641" in message
+        assert "set byocEgressNoneAcknowledged to true" in message
+
+    def test_an_acknowledged_none_is_recorded(self, load):
+        assert load(stack="prod").byoc.egress_none_acknowledged is True
+
+    @pytest.mark.parametrize("egress", ["nat", "transit-gateway"])
+    def test_the_acknowledgement_is_refused_with_another_mode(self, problem, egress):
+        overrides = {"egress": egress, "transitGatewayId": "tgw-0123456789abcdef0" if egress != "nat" else UNSET}
+        assert problem("byocEgressNoneAcknowledged", overrides, "prod") == (
+            f"is true but egress is {egress}: the acknowledgement is only for egress none; remove it")
+
+    def test_nat_needs_no_acknowledgement(self, load):
+        cfg = load({"egress": "nat", "byocEgressNoneAcknowledged": "false"}, "prod")
+        assert cfg.network.egress == "nat" and cfg.byoc.egress_none_acknowledged is False

@@ -10,7 +10,7 @@ from scripts.handoff import render_handoff
 from scripts.preview import gate
 
 CONTRACT = {
-    "region", "account_id", "vpc_id", "vpc_cidr", "subnet_ids", "availability_zones", "route_table_ids",
+    "region", "account_id", "vpc_id", "vpc_cidr", "egress", "subnet_ids", "availability_zones", "route_table_ids",
     "s3_gateway_endpoint_id", "interface_endpoint_ids", "security_group_ids", "role_arns", "management_role_name",
     "kms_key_arns", "buckets", "log_group_names", "sns_topic_arn", "hosted_zone_id", "domain", "clickhouse_record_name",
 }
