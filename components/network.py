@@ -164,7 +164,8 @@ class PrivateNetwork(pulumi.ComponentResource):
             address = aws.ec2.Eip(f"{name}-nat-{zone}", domain="vpc", tags={**tags, "Name": f"{prefix}-nat-{zone}"},
                                   opts=child)
             nats.append(aws.ec2.NatGateway(
-                f"{name}-nat-{zone}", connectivity_type="public", allocation_id=address.allocation_id,
+                # A VPC Elastic IP's ID is its allocation ID.
+                f"{name}-nat-{zone}", connectivity_type="public", allocation_id=address.id,
                 subnet_id=subnet.id, tags={**tags, "Name": f"{prefix}-nat-{zone}"},
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[gateway])),
             ))

@@ -294,3 +294,18 @@ def test_command_line_interrupt_stops_the_analyzer() -> None:
             command.kill()
     assert command.returncode == EXIT_INTERRUPTED and b"interrupted" in err and b"Traceback" not in err
     assert gone(packs.pop())
+
+
+EGRESS_ONLY_NAT = {name: {"egressOnlyNat": True}
+                   for name in ("no-internet-gateway", "no-internet-route", "no-nat-gateway", "no-elastic-ip")}
+
+
+@pytest.mark.parametrize("first_deploy", [False, True])
+def test_egress_nat_passes_only_with_the_declared_exception(judge, first_deploy: bool) -> None:
+    overrides = {"clickhouse-aws:egress": "nat"}
+    without = gate("dev", overrides, first_deploy=first_deploy)
+    assert {"no-internet-gateway", "no-nat-gateway", "no-elastic-ip"} <= without.policies()
+    declared = gate("dev", overrides, policy_config={**load_policy_config("dev"), **EGRESS_ONLY_NAT},
+                    first_deploy=first_deploy)
+    assert declared.error is None and declared.mandatory == [], [f"{v.policy}: {v.message}" for v in declared.mandatory]
+    assert declared.run.of_type("aws:ec2/natGateway:NatGateway")

@@ -137,7 +137,9 @@ def test_egress_nat_reaches_the_internet_gateway_only_from_subnets_holding_only_
     assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in run.of_type(SUBNET))
     nats = run.of_type("aws:ec2/natGateway:NatGateway")
     assert len(nats) == nat_count and {n.inputs["subnetId"] for n in nats} == set(egress_subnets)
-    assert [e.inputs["domain"] for e in run.of_type("aws:ec2/eip:Eip")] == ["vpc"] * nat_count
+    eips = run.of_type("aws:ec2/eip:Eip")
+    assert [e.inputs["domain"] for e in eips] == ["vpc"] * nat_count
+    assert {n.inputs["allocationId"] for n in nats} == {e.id for e in eips}
     # The one route to the internet gateway is in the table associated only with the egress subnets.
     routes = _default_routes(run)
     to_gateway = [r for r in routes.values() if r.inputs.get("gatewayId") == gateway.id]
