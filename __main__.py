@@ -1,7 +1,9 @@
-"""ClickHouse Cloud behind AWS PrivateLink: read and validate config, compose the components, export what operators need.
+"""ClickHouse behind private networking: read and validate config, compose the components, export what operators need.
 
-With byocEnabled, the same stack also lays down the customer side of ClickHouse BYOC on the same private network and
-exports it as one ``byoc`` object for the handoff to ClickHouse.
+Without BYOC: a ClickHouse Cloud service reached through AWS PrivateLink. With byocEnabled: the customer side of
+ClickHouse BYOC on the stack's private network, exported as one ``byoc`` object for the handoff to ClickHouse, and,
+once ClickHouse reports the BYOC infrastructure (byocInfrastructureId), the service on it. Either way the service
+outputs have the same shape.
 
 Every check that can fail on a user's input runs before the first resource is declared.
 """
@@ -9,7 +11,6 @@ Every check that can fail on a user's input runs before the first resource is de
 import pulumi
 
 import stack_config
-from stack_config.byoc import TAILSCALE_EGRESS
 from components.account import AwsAccount
 from components.byoc.deploy import ByocInputs, deploy_byoc
 from components.byoc.names import BYOC_SUBNET_TAGS, BYOC_TAGS
@@ -17,6 +18,7 @@ from components.clickhouse_service import DEFAULT_USER, HTTPS_PORT, ClickHouseSe
 from components.kms_key import KmsKey, KmsKeyArgs, logs_usage_statement
 from components.network import PrivateNetwork, PrivateNetworkArgs, find_network
 from components.privatelink import PrivateLink, PrivateLinkArgs
+from stack_config.byoc import TAILSCALE_EGRESS
 
 cfg = stack_config.load()
 # BYOC puts the S3 gateway endpoint on an adopted VPC's route tables, so only BYOC looks them up.
@@ -53,44 +55,56 @@ network = PrivateNetwork("network", PrivateNetworkArgs(
 secret_key_arn = (
     kms_key("secrets", f"ClickHouse credentials of {prefix}").arn if cfg.secret.create_kms_key else cfg.secret.kms_key_arn
 )
-service = ClickHouseService("clickhouse", ClickHouseServiceArgs(
-    config=cfg.clickhouse,
-    secret=cfg.secret,
-    secret_name=f"{cfg.project}/{cfg.stack}/clickhouse/{DEFAULT_USER}",
-    secret_kms_key_arn=secret_key_arn,
-    protect=cfg.protect,
-    tags=tags,
-))
-link = PrivateLink("privatelink", PrivateLinkArgs(
-    name_prefix=prefix,
-    vpc_id=network.vpc_id,
-    subnet_ids=network.subnet_ids,
-    service_id=service.service_id,
-    endpoint_service_name=service.endpoint_service_name,
-    private_dns_hostname=service.private_dns_hostname,
-    tags=tags,
-))
+
+
+def clickhouse_service(**byoc: str) -> ClickHouseService:
+    return ClickHouseService("clickhouse", ClickHouseServiceArgs(
+        config=cfg.clickhouse,
+        secret=cfg.secret,
+        secret_name=f"{cfg.project}/{cfg.stack}/clickhouse/{DEFAULT_USER}",
+        secret_kms_key_arn=secret_key_arn,
+        protect=cfg.protect,
+        tags=tags,
+        **byoc,
+    ))
+
+
+def export_service(service: ClickHouseService) -> None:
+    """The outputs a consumer reads, the same whichever kind of stack it is."""
+    pulumi.export("clickhouse_url", pulumi.Output.concat("https://", service.host, f":{HTTPS_PORT}"))
+    pulumi.export("clickhouse_user", DEFAULT_USER)
+    pulumi.export("clickhouse_password_secret_arn", service.password_secret_arn)
+    if secret_key_arn is not None:
+        pulumi.export("clickhouse_password_kms_key_id", secret_key_arn)
+    pulumi.export("service_id", service.service_id)
+
 
 pulumi.export("aws_region", cfg.aws_region)
-pulumi.export("clickhouse_url", pulumi.Output.concat("https://", service.private_dns_hostname, f":{HTTPS_PORT}"))
-pulumi.export("clickhouse_user", DEFAULT_USER)
-pulumi.export("clickhouse_password_secret_arn", service.password_secret_arn)
-if secret_key_arn is not None:
-    pulumi.export("clickhouse_password_kms_key_id", secret_key_arn)
-pulumi.export("client_security_group_id", link.client_security_group_id)
-pulumi.export("endpoint_security_group_id", link.endpoint_security_group_id)
-pulumi.export("vpc_endpoint_id", link.vpc_endpoint_id)
-pulumi.export("vpc_endpoint_service_name", service.endpoint_service_name)
-pulumi.export("private_dns_hostname", service.private_dns_hostname)
-pulumi.export("private_dns_zone_id", link.private_dns_zone_id)
-pulumi.export("service_id", service.service_id)
 pulumi.export("vpc_id", network.vpc_id)
 pulumi.export("subnet_ids", network.subnet_ids)
 
-if cfg.byoc and cfg.byoc.egress_none_acknowledged:
-    pulumi.log.warn(f"egress is none (acknowledged by byocEgressNoneAcknowledged): ClickHouse BYOC's components need "
-                    f"outbound {TAILSCALE_EGRESS} to the Tailscale control plane through a path outside this stack")
-if cfg.byoc:
+if cfg.byoc is None:
+    service = clickhouse_service()
+    link = PrivateLink("privatelink", PrivateLinkArgs(
+        name_prefix=prefix,
+        vpc_id=network.vpc_id,
+        subnet_ids=network.subnet_ids,
+        service_id=service.service_id,
+        endpoint_service_name=service.endpoint_service_name,
+        private_dns_hostname=service.private_dns_hostname,
+        tags=tags,
+    ))
+    export_service(service)
+    pulumi.export("client_security_group_id", link.client_security_group_id)
+    pulumi.export("endpoint_security_group_id", link.endpoint_security_group_id)
+    pulumi.export("vpc_endpoint_id", link.vpc_endpoint_id)
+    pulumi.export("vpc_endpoint_service_name", service.endpoint_service_name)
+    pulumi.export("private_dns_hostname", service.private_dns_hostname)
+    pulumi.export("private_dns_zone_id", link.private_dns_zone_id)
+else:
+    if cfg.byoc.egress_none_acknowledged:
+        pulumi.log.warn(f"egress is none (acknowledged by byocEgressNoneAcknowledged): ClickHouse BYOC's components "
+                        f"need outbound {TAILSCALE_EGRESS} to the Tailscale control plane through a path outside this stack")
     # Never includes the ExternalId: the handoff document is built from this output.
     pulumi.export("byoc", deploy_byoc(ByocInputs(
         config=cfg.byoc,
@@ -102,5 +116,8 @@ if cfg.byoc:
         protect=cfg.protect,
         tags=tags,
         logs_kms_key_arn=logs_key.arn,
-        client_security_group_id=link.client_security_group_id,
     )))
+    # A BYOC stack has no service in ClickHouse's own cloud; its service runs on the BYOC infrastructure once
+    # ClickHouse reports it, and answers at clickhouse.<domain> through ClickHouse's private load balancer.
+    if cfg.byoc.infrastructure_id:
+        export_service(clickhouse_service(byoc_id=cfg.byoc.infrastructure_id, host=cfg.byoc.clickhouse_record_name))

@@ -58,6 +58,8 @@ class ByocConfig:
     nlb_dns_name: Optional[str]
     nlb_zone_id: Optional[str]
     kms_deletion_window_days: int
+    # Set once ClickHouse reports the BYOC infrastructure: the stack then creates the service on it (byoc_id).
+    infrastructure_id: Optional[str] = None
     # egress none, accepted because the customer's ClickHouse contract provides another outbound path.
     egress_none_acknowledged: bool = False
 
@@ -112,7 +114,17 @@ def read_byoc(r: ConfigReader, stack: str, aws_region: str, network: NetworkConf
         nlb_zone_id=nlb_zone_id,
         kms_deletion_window_days=KMS_DELETION_WINDOW_PROTECTED if protect else KMS_DELETION_WINDOW_DISPOSABLE,
         egress_none_acknowledged=_egress_acknowledged(r, network),
+        infrastructure_id=_infrastructure_id(r, nlb_dns_name),
     )
+
+
+def _infrastructure_id(r: ConfigReader, nlb_dns_name: Optional[str]) -> Optional[str]:
+    """The service is reached at clickhouse.<domain>, so it is created only with the record's NLB known."""
+    infrastructure_id = r.get("byocInfrastructureId") or None
+    r.check(infrastructure_id is None or nlb_dns_name is not None, "byocInfrastructureId",
+            "is set but byocNlbDnsName is not: the service answers at clickhouse.<domain> through ClickHouse's private "
+            "load balancer; set byocNlbDnsName to its DNS name too")
+    return infrastructure_id
 
 
 # What ClickHouse's BYOC components need outside the VPC: the Tailscale control plane and relays (ClickHouse's

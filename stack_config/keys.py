@@ -211,6 +211,9 @@ KEYS: tuple[Key, ...] = (
         pattern=r"[a-z0-9][a-z0-9-]*\.elb\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?", same_region=True,
         expected="a network load balancer DNS name: <name>-<id>.elb.{region}.amazonaws.com",
         why="ClickHouse's NLB is in the stack's region"),
+    Key("byocInfrastructureId", str, "", "The BYOC infrastructure ID ClickHouse reports once it has built the infrastructure; then the stack creates the service on it.",
+        pattern=r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}",
+        expected="the BYOC infrastructure ID from the ClickHouse console (letters, digits, '-' and '_')"),
     Key("byocNlbZoneId", str, "", "Canonical hosted zone ID of that NLB; '' looks up the region's NLB zone.",
         pattern=r"Z[A-Z0-9]{1,31}", expected="a hosted zone ID: Z followed by upper-case letters and digits"),
 )

@@ -93,7 +93,7 @@ def read_network(r: ConfigReader) -> NetworkConfig:
             r.check(not vpc.overlaps(other), "vpcCidr", f"{cidr_text} overlaps reserved range {other}; pick a VPC CIDR outside it")
     cfg = NetworkConfig(cidr_text, az_count, prefix, retention, **egress)
     if cfg.egress == "nat" and r.valid("vpcCidr") and r.valid("subnetPrefixLength") and r.valid("egressSubnetPrefixLength"):
-        _egress_subnet_problems(r, cfg, reserved)
+        _egress_subnet_problems(r, cfg)
     return cfg
 
 
@@ -114,13 +114,14 @@ def _read_egress(r: ConfigReader, adopted: bool) -> dict:
             "egress_subnet_prefix_length": r.get("egressSubnetPrefixLength"), "transit_gateway_id": tgw or None}
 
 
-def _egress_subnet_problems(r: ConfigReader, cfg: NetworkConfig, reserved: Sequence[ipaddress.IPv4Network]) -> None:
-    """The NAT gateways' subnets must fit in the VPC without touching the private subnets or a reserved range."""
+def _egress_subnet_problems(r: ConfigReader, cfg: NetworkConfig) -> None:
+    """The NAT gateways' subnets must fit in the VPC without touching the private subnets (they lie in the VPC, which
+    is already kept clear of every reserved range)."""
     vpc, prefix = ipaddress.IPv4Network(cfg.vpc_cidr), cfg.egress_subnet_prefix_length
     if not r.check(vpc.prefixlen < prefix and 2 ** (prefix - vpc.prefixlen) >= cfg.nat_count, "egressSubnetPrefixLength",
                    f"{cfg.nat_count} egress subnet(s) of /{prefix} do not fit in {cfg.vpc_cidr}; use a longer prefix"):
         return
-    taken = networks(cfg.subnet_cidrs()) + list(reserved)
+    taken = networks(cfg.subnet_cidrs())
     clashes = [f"{cidr} overlaps {', '.join(str(t) for t in taken if t.overlaps(cidr))}"
                for cidr in networks(cfg.egress_subnet_cidrs()) if any(t.overlaps(cidr) for t in taken)]
     r.check(not clashes, "egressSubnetPrefixLength",

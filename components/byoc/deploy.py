@@ -36,8 +36,6 @@ class ByocInputs:
     protect: bool
     tags: Mapping[str, str]
     logs_kms_key_arn: pulumi.Input[str]
-    # Used as the application security group when byocApplicationSecurityGroupIds is empty.
-    client_security_group_id: pulumi.Input[str]
 
 
 def deploy_byoc(inputs: ByocInputs) -> dict[str, Any]:
@@ -62,7 +60,7 @@ def deploy_byoc(inputs: ByocInputs) -> dict[str, Any]:
         vpc_cidr=network.vpc_cidr,
         s3_prefix_list_id=endpoints.s3_prefix_list_id,
         control_plane_security_group_id=cfg.control_plane_security_group_id,
-        application_security_group_ids=list(cfg.application_security_group_ids) or [inputs.client_security_group_id],
+        application_security_group_ids=list(cfg.application_security_group_ids),
         application_cidrs=cfg.application_cidrs,
         name_prefix=inputs.name_prefix,
         tags=tags,

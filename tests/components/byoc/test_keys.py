@@ -9,7 +9,7 @@ KEY = "aws:kms/key:Key"
 ALIAS = "aws:kms/alias:Alias"
 ROOT = "arn:aws:iam::123456789012:root"
 MANAGEMENT = "arn:aws:iam::123456789012:role/ClickHouseManagementRole"
-IRSA = "arn:aws:iam::123456789012:role/clickhouse-aws-prod-byoc-irsa"
+IRSA = "arn:aws:iam::123456789012:role/clickhouse-aws-byoc-byoc-irsa"
 
 
 @pytest.fixture(scope="module")
@@ -25,14 +25,14 @@ def test_three_keys_with_rotation_alias_and_prod_window(phase1, children, key):
         assert k.inputs["deletionWindowInDays"] == 30
         assert k.protect is True
     assert sorted(a.inputs["name"] for a in children(phase1, KEYS, ALIAS)) == [
-        "alias/clickhouse-aws-prod-byoc-ebs", "alias/clickhouse-aws-prod-byoc-eks-secrets",
-        "alias/clickhouse-aws-prod-byoc-s3"]
+        "alias/clickhouse-aws-byoc-byoc-ebs", "alias/clickhouse-aws-byoc-byoc-eks-secrets",
+        "alias/clickhouse-aws-byoc-byoc-s3"]
     assert phase1.outputs["byoc"]["kms_key_arns"] == {
         label.replace("-", "_"): key(phase1, label).outputs["arn"] for label in ("ebs", "s3", "eks-secrets")}
 
 
 def test_an_unprotected_stack_gets_the_short_window_and_no_protection(byoc_run, children):
-    for k in children(byoc_run("prod", {"clickhouse-aws:protect": False}), KEYS, KEY):
+    for k in children(byoc_run("byoc", {"clickhouse-aws:protect": False}), KEYS, KEY):
         assert k.inputs["deletionWindowInDays"] == 7
         assert k.protect is False
 
