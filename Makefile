@@ -1,6 +1,7 @@
 # Two commands for a fresh machine with Python 3.11 and make:
 #   make preview   set up, then run the dev stack offline through the policy gate (STACK=prod or STACK=byoc for the others)
 #   make test      set up, then run the test suite
+# And, on a machine with Go 1.26+: make e2e (set up, build the Pulumi CLI from Go modules once, run the e2e suite).
 # The virtualenv is the one Pulumi.yaml names, so `pulumi up` and these commands share it.
 
 PYTHON ?= python3
@@ -9,7 +10,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install clickhouse-server preview test bench bench-policy config-schema clean
+.PHONY: install clickhouse-server preview test e2e bench bench-policy config-schema clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt policy/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +37,11 @@ preview: $(INSTALLED)
 test: $(INSTALLED) clickhouse-server
 	$(PY) -m pytest
 
+# The real Pulumi CLI with provider doubles on a throwaway file:// backend (e2e/). Not part of `make test`.
+e2e: $(INSTALLED)
+	e2e/cli/ensure-cli >/dev/null
+	$(PY) -m pytest e2e/tests
+
 bench: $(INSTALLED)
 	$(PY) -m bench.gate_bench
 
@@ -47,4 +53,4 @@ config-schema: $(INSTALLED)
 	$(PY) -m stack_config.schema
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .e2e

@@ -11,6 +11,7 @@ Every check that can fail on a user's input runs before the first resource is de
 import pulumi
 
 import stack_config
+import stack_outputs
 from components.account import AwsAccount
 from components.byoc.deploy import ByocInputs, deploy_byoc
 from components.byoc.names import BYOC_SUBNET_TAGS, BYOC_TAGS
@@ -69,19 +70,19 @@ def clickhouse_service(**byoc: str) -> ClickHouseService:
     ))
 
 
-def export_service(service: ClickHouseService) -> None:
+def service_outputs(service: ClickHouseService) -> dict:
     """The outputs a consumer reads, the same whichever kind of stack it is."""
-    pulumi.export("clickhouse_url", pulumi.Output.concat("https://", service.host, f":{HTTPS_PORT}"))
-    pulumi.export("clickhouse_user", DEFAULT_USER)
-    pulumi.export("clickhouse_password_secret_arn", service.password_secret_arn)
-    if secret_key_arn is not None:
-        pulumi.export("clickhouse_password_kms_key_id", secret_key_arn)
-    pulumi.export("service_id", service.service_id)
+    return {
+        "clickhouse_url": pulumi.Output.concat("https://", service.host, f":{HTTPS_PORT}"),
+        "clickhouse_user": DEFAULT_USER,
+        "clickhouse_password_secret_arn": service.password_secret_arn,
+        "clickhouse_password_kms_key_id": secret_key_arn,
+        "service_id": service.service_id,
+    }
 
 
-pulumi.export("aws_region", cfg.aws_region)
-pulumi.export("vpc_id", network.vpc_id)
-pulumi.export("subnet_ids", network.subnet_ids)
+# Every name here is declared in stack_outputs.py, which the audit, the handoff and the scripts read too.
+outputs = {"aws_region": cfg.aws_region, "vpc_id": network.vpc_id, "subnet_ids": network.subnet_ids}
 
 if cfg.byoc is None:
     service = clickhouse_service()
@@ -94,19 +95,21 @@ if cfg.byoc is None:
         private_dns_hostname=service.private_dns_hostname,
         tags=tags,
     ))
-    export_service(service)
-    pulumi.export("client_security_group_id", link.client_security_group_id)
-    pulumi.export("endpoint_security_group_id", link.endpoint_security_group_id)
-    pulumi.export("vpc_endpoint_id", link.vpc_endpoint_id)
-    pulumi.export("vpc_endpoint_service_name", service.endpoint_service_name)
-    pulumi.export("private_dns_hostname", service.private_dns_hostname)
-    pulumi.export("private_dns_zone_id", link.private_dns_zone_id)
+    outputs.update(service_outputs(service))
+    outputs.update({
+        "client_security_group_id": link.client_security_group_id,
+        "endpoint_security_group_id": link.endpoint_security_group_id,
+        "vpc_endpoint_id": link.vpc_endpoint_id,
+        "vpc_endpoint_service_name": service.endpoint_service_name,
+        "private_dns_hostname": service.private_dns_hostname,
+        "private_dns_zone_id": link.private_dns_zone_id,
+    })
 else:
     if cfg.byoc.egress_none_acknowledged:
         pulumi.log.warn(f"egress is none (acknowledged by byocEgressNoneAcknowledged): ClickHouse BYOC's components "
                         f"need outbound {TAILSCALE_EGRESS} to the Tailscale control plane through a path outside this stack")
     # Never includes the ExternalId: the handoff document is built from this output.
-    pulumi.export("byoc", deploy_byoc(ByocInputs(
+    outputs["byoc"] = deploy_byoc(ByocInputs(
         config=cfg.byoc,
         network_config=cfg.network,
         layout=layout,
@@ -116,8 +119,12 @@ else:
         protect=cfg.protect,
         tags=tags,
         logs_kms_key_arn=logs_key.arn,
-    )))
+    ))
     # A BYOC stack has no service in ClickHouse's own cloud; its service runs on the BYOC infrastructure once
     # ClickHouse reports it, and answers at clickhouse.<domain> through ClickHouse's private load balancer.
     if cfg.byoc.infrastructure_id:
-        export_service(clickhouse_service(byoc_id=cfg.byoc.infrastructure_id, host=cfg.byoc.clickhouse_record_name))
+        outputs.update(service_outputs(
+            clickhouse_service(byoc_id=cfg.byoc.infrastructure_id, host=cfg.byoc.clickhouse_record_name)))
+
+for name, value in stack_outputs.exported(outputs).items():
+    pulumi.export(name, value)

@@ -2,12 +2,12 @@
 
     python -m bench.gate_bench [--runs N] [--stacks dev prod]
 
-Each run is a fresh ``python -m scripts.preview --stack <stack> --json`` process, as ``make preview`` starts it, so
-interpreter start-up and imports count. The gate's own timings split the rest: the program under the mock engine,
-any wait for the policy pack to finish booting (it boots while the program runs), and the analysis (configure, one
-Analyze per resource on the single pack process, AnalyzeStack). ``cpu`` is the CPU time of the gate and its pack
+Each run is a fresh ``python -m scripts.preview --stack <stack> --json --timings`` process, as ``make preview``
+starts it, so interpreter start-up and imports count. The gate's own timings split the rest: the program under the
+mock engine (the pack boots and judges each resource meanwhile), any wait after it for the pack to take every
+resource, and the rest of the analysis (the answers, AnalyzeStack). ``cpu`` is the CPU time of the gate and its pack
 together, which other work on the machine does not inflate the way it inflates wall time (the load average is
-printed for that reason). The target is under 3 s of wall time per stack on 2 cores.
+printed for that reason). The budget is a median wall time of at most 1.5 s for prod on 2 cores.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-TARGET_SECONDS = 3.0
+TARGET_SECONDS = 1.5
 
 
 def _children_cpu() -> float:
@@ -33,7 +33,7 @@ def _children_cpu() -> float:
 
 def one_run(stack: str) -> dict[str, float]:
     started, cpu_before = time.perf_counter(), _children_cpu()
-    done = subprocess.run([sys.executable, "-m", "scripts.preview", "--stack", stack, "--json"],
+    done = subprocess.run([sys.executable, "-m", "scripts.preview", "--stack", stack, "--json", "--timings"],
                           cwd=REPO, capture_output=True, text=True, check=False)
     wall, cpu = time.perf_counter() - started, _children_cpu() - cpu_before
     if done.returncode not in (0, 1):
@@ -59,9 +59,9 @@ def main() -> int:
         print(f"{stack:6} {int(m['resources']):>4} {m['wall']:6.2f} {m['cpu']:6.2f} {startup:6.2f} {m['program']:8.2f}"
               f" {m['analyzer_wait']:6.2f} {m['analysis']:9.2f} {100 * m['program'] / m['wall']:8.0f}%"
               f" {100 * m['analysis'] / m['wall']:9.0f}%")
-        if m["wall"] >= TARGET_SECONDS:
+        if m["wall"] > TARGET_SECONDS:
             slow.append(stack)
-    print(f"target < {TARGET_SECONDS:.0f}s per stack: " + (f"missed for {', '.join(slow)}" if slow else "met"))
+    print(f"budget <= {TARGET_SECONDS:.1f}s per stack: " + (f"missed for {', '.join(slow)}" if slow else "met"))
     return 0
 
 

@@ -23,7 +23,7 @@ from typing import Any, Optional
 
 from pulumi.runtime.proto import analyzer_pb2
 
-from scripts.analyzer import Analyzer, analyzer_env, to_struct
+from scripts.offline.analyzer import Analyzer, analyzer_env, to_struct
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 _PROVIDER = analyzer_pb2.AnalyzerProviderResource(

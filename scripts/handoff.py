@@ -10,12 +10,12 @@ CLI: ``python -m scripts.handoff --outputs outputs.json [-o handoff.md]``; exit 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
+import stack_outputs
 from stack_config.byoc import TAILSCALE_EGRESS
 
 # The marker `pulumi stack output --json` prints in place of a secret output.
@@ -32,9 +32,8 @@ class HandoffError(ValueError):
 @dataclass(frozen=True)
 class Item:
     label: str
+    # Where the value is, from the section's root: a path the outputs contract (stack_outputs.py) declares.
     path: KeyPath
-    # Shown instead of "missing" for values that only exist after a later phase.
-    pending: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,13 +41,12 @@ class Section:
     title: str
     items: tuple[Item, ...]
     note: str | None = None
+    # The output the items' paths start from; () for the top-level outputs.
+    root: KeyPath = ("byoc",)
 
-
-_IRSA_PENDING = "pending: created once ClickHouse shares the EKS OIDC issuer URL (phase 3)"
-_RECORD_PENDING = "pending: created once ClickHouse shares the NLB DNS name (phase 3)"
 
 # ClickHouse's BYOC onboarding checklist order: account and region, network, security groups, IAM, KMS, S3,
-# CloudWatch, Route53. Paths are into the `byoc` output object.
+# CloudWatch, Route53.
 BYOC_SECTIONS: tuple[Section, ...] = (
     Section("AWS account and region", (
         Item("AWS account ID", ("account_id",)),
@@ -76,7 +74,7 @@ BYOC_SECTIONS: tuple[Section, ...] = (
         Item("Management role name", ("management_role_name",)),
         Item("Management role ARN", ("role_arns", "management")),
         Item("EKS node role ARN", ("role_arns", "eks_node")),
-        Item("IRSA role ARN (ClickHouse pods)", ("role_arns", "irsa"), pending=_IRSA_PENDING),
+        Item("IRSA role ARN (ClickHouse pods)", ("role_arns", "irsa")),
     ), note="The management role trusts ClickHouse's AWS account with an sts:ExternalId condition. The ExternalId "
             "is a secret: it is agreed over a separate secure channel and is not in this document."),
     Section("KMS keys", (
@@ -99,11 +97,10 @@ BYOC_SECTIONS: tuple[Section, ...] = (
     Section("Route53", (
         Item("Private hosted zone ID", ("hosted_zone_id",)),
         Item("Internal domain", ("domain",)),
-        Item("ClickHouse record", ("clickhouse_record_name",), pending=_RECORD_PENDING),
+        Item("ClickHouse record", ("clickhouse_record_name",)),
     )),
 )
 
-# Read from the top-level (PrivateLink) outputs, not from `byoc`.
 PRIVATELINK_SECTION = Section("PrivateLink", (
     Item("ClickHouse endpoint service", ("vpc_endpoint_service_name",)),
     Item("Interface VPC endpoint", ("vpc_endpoint_id",)),
@@ -114,7 +111,7 @@ PRIVATELINK_SECTION = Section("PrivateLink", (
     Item("ClickHouse service ID", ("service_id",)),
     Item("Connection URL", ("clickhouse_url",)),
 ), note="The endpoint admits only the client security group, on tcp 8443 (HTTPS) and 9440 (native TLS). PrivateLink "
-        "to a BYOC service needs ClickHouse support to enable the private load balancer first.")
+        "to a BYOC service needs ClickHouse support to enable the private load balancer first.", root=())
 
 
 def _is_external_id(key: str) -> bool:
@@ -159,9 +156,12 @@ def _cell(value: Any) -> str:
 def _rows(section: Section, root: Mapping[str, Any]) -> Iterator[tuple[str, str, KeyPath]]:
     """(label, rendered value, consumed path) per table row; mapping values expand to one row per key."""
     for item in section.items:
+        declared = stack_outputs.lookup(*section.root, *item.path)
         found, value = _lookup(root, item.path)
         if not found:
-            yield item.label, f"*{item.pending}*" if item.pending else "*missing from the outputs*", item.path
+            # A value that only exists after a later phase is pending, not missing.
+            text = f"pending: created {declared.when}" if declared.when else "missing from the outputs"
+            yield item.label, f"*{text}*", item.path
         elif isinstance(value, Mapping) and value:
             for sub, leaf in _leaves(value):
                 yield f"{item.label}: {'.'.join(sub)}", _cell(leaf), item.path + sub
@@ -212,14 +212,13 @@ def _byoc(outputs: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def customer_side_complete(byoc: Any) -> bool:
-    """Phase 3 is applied: the IRSA role and the clickhouse.<domain> record are both in the ``byoc`` output.
+    """Phase 3 is applied: every optional ``byoc`` value (the IRSA role, the clickhouse.<domain> record) is there.
 
     The program leaves each out until ClickHouse's facts (OIDC issuer, NLB DNS name) are in the stack config.
     """
     if not isinstance(byoc, Mapping):
         return False
-    roles = byoc.get("role_arns")
-    return isinstance(roles, Mapping) and bool(roles.get("irsa")) and bool(byoc.get("clickhouse_record_name"))
+    return all(_lookup(byoc, path)[1] for path, _ in stack_outputs.optional_paths(stack_outputs.BYOC))
 
 
 def _next_steps(byoc: Mapping[str, Any]) -> list[str]:
@@ -277,19 +276,13 @@ def render_handoff(outputs: Mapping[str, Any]) -> str:
 
 
 def load_outputs(path: str) -> Mapping[str, Any]:
-    """Read an outputs JSON file (``-`` for stdin); HandoffError when it is unreadable or not an object."""
+    """Read an outputs JSON file (``-`` for stdin); HandoffError when it cannot hold stack outputs."""
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise HandoffError(f"Cannot read outputs file {path}: {exc.strerror or exc}") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise HandoffError(f"{path} is not JSON ({exc.msg} at line {exc.lineno}); expected the output of "
-                           "`pulumi stack output --json`.") from exc
-    if not isinstance(data, dict):
-        raise HandoffError(f"{path} must hold a JSON object of stack outputs.")
-    return data
+        return stack_outputs.read_file(path)
+    except stack_outputs.OutputsFileError as exc:
+        text = str(exc)
+        raise HandoffError(f"{text[0].upper()}{text[1:]}; expected what `pulumi stack output --json` prints.") \
+            from None
 
 
 def write_text(text: str, output: str | None) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Iterator
 
 from pulumi.runtime import rpc
 
-from scripts.engine import ProgramRun, RecordedResource, run_program
+from scripts.offline.engine import ProgramRun, RecordedResource, run_program
+
+# Sample stack outputs shared by the handoff, audit and stack script tests.
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def config_error(stack: str, overrides: dict[str, Any]) -> str:

@@ -10,10 +10,11 @@ from collections import Counter
 import pytest
 
 import stack_config
-from scripts.engine import REPO, ProgramRun, load_stack_config, run_program
+import stack_outputs
+from scripts.offline.engine import ProgramRun, load_stack_config, run_program
+from scripts.project import stack_names
 from tests.helpers import generated_password
 
-STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in REPO.glob("Pulumi.*.yaml"))
 # One of each per stack, outside BYOC (whose resources the BYOC tests count).
 PRIVATELINK_TYPES = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": 1,
@@ -46,11 +47,10 @@ STATEFUL = {"clickhouse:index/service:Service", "aws:secretsmanager/secret:Secre
             "aws:secretsmanager/secretVersion:SecretVersion", "aws:kms/key:Key", "aws:s3/bucket:Bucket"}
 
 
-@pytest.fixture(scope="module", params=STACKS)
-def stack(request) -> tuple[ProgramRun, stack_config.StackConfig]:
-    """The stack's run and its config as the program read it."""
-    run = run_program(request.param)
-    assert run.error is None, run.error
+@pytest.fixture(scope="module", params=stack_names())
+def stack(request, stack_run) -> tuple[ProgramRun, stack_config.StackConfig]:
+    """The stack's run (shared by the session) and its config as the program read it."""
+    run = stack_run(request.param)
     return run, stack_config.load(run.stack, run.config)
 
 
@@ -89,6 +89,7 @@ def test_declares_the_privatelink_resource_set_its_config_asks_for(stack):
 
 def test_exports_the_operator_contract_and_never_the_password(stack):
     run, cfg = stack
+    assert stack_outputs.missing(run.outputs) == [] and stack_outputs.undeclared(run.outputs) == []
     if cfg.byoc is not None:
         assert set(run.outputs) == NETWORK_CONTRACT | {"byoc"}
         return
@@ -122,7 +123,7 @@ def test_a_second_run_declares_exactly_the_same_resources(stack):
     assert shape(run_program(run.stack)) == shape(run)
 
 
-BYOC_STACKS = [s for s in STACKS if stack_config.load(s, load_stack_config(s)[0]).byoc is not None]
+BYOC_STACKS = [s for s in stack_names() if stack_config.load(s, load_stack_config(s)[0]).byoc is not None]
 
 
 def test_the_repository_holds_a_byoc_stack():

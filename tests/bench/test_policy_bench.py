@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from bench.policy_bench import UNIT, measure, synthetic_stack
-from scripts.analyzer import Analyzer, analyzer_env
+from scripts.offline.analyzer import Analyzer, analyzer_env
 
 
 def test_synthetic_stack_has_the_size_and_shape_asked_for() -> None:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from components.clickhouse_service import ClickHouseService, ClickHouseServiceArgs, clickhouse_password_hash
-from scripts.engine import run_inline
+from scripts.offline.engine import run_inline
 from stack_config.clickhouse import BackupConfig, ClickHouseConfig
 from stack_config.secret import SecretConfig
 from tests.helpers import by_name, generated_password, is_secret_on_wire, plain_wire_strings
@@ -93,7 +93,7 @@ def test_prod_secret_is_recoverable_and_under_its_own_customer_key(prod_run):
 
 
 def test_a_given_key_arn_is_used_without_creating_a_key():
-    from scripts.engine import run_program
+    from scripts.offline.engine import run_program
 
     arn = "arn:aws:kms:us-east-1:123456789012:key/0b7a1d2c-3e4f-4a5b-8c6d-7e8f9a0b1c2d"
     run = run_program("dev", {"clickhouse-aws:passwordKmsKey": arn})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from scripts.engine import OfflineMocks
+from scripts.offline.engine import OfflineMocks
 from tests.helpers import by_name
 
 

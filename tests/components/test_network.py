@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from scripts.engine import OfflineMocks, run_program
+from scripts.offline.engine import OfflineMocks, run_program
 from tests.helpers import by_name
 
 SUBNET = "aws:ec2/subnet:Subnet"

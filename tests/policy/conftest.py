@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequenc
 import pytest
 from pulumi.runtime.proto import analyzer_pb2
 
-from scripts.analyzer import PACK_DIR, Analyzer, Diagnostic, analyzer_env, to_struct
+from scripts.offline.analyzer import PACK_DIR, Analyzer, Diagnostic, analyzer_env, to_struct
 
 REGION = "us-east-1"
 STACK_CONFIG = {"aws:region": REGION}

@@ -12,7 +12,7 @@ import yaml
 from google.protobuf import json_format
 from pulumi.runtime.proto import analyzer_pb2
 
-from scripts.analyzer import LEVELS, PACK_DIR, SEVERITIES, Analyzer, PolicyConfigError, reconcile_config
+from scripts.offline.analyzer import LEVELS, PACK_DIR, SEVERITIES, Analyzer, PolicyConfigError, reconcile_config
 
 RESOURCE, STACK = analyzer_pb2.POLICY_TYPE_RESOURCE, analyzer_pb2.POLICY_TYPE_STACK
 EXPECTED = {

@@ -1,6 +1,6 @@
 """Fixtures of the stack_config tests: a real stack file's config, as the CLI would pass it, loaded directly.
 
-No program runs here: ``stack_config.load`` reads the config mapping ``scripts.engine.load_stack_config`` builds from
+No program runs here: ``stack_config.load`` reads the config mapping ``scripts.offline.engine.load_stack_config`` builds from
 Pulumi.yaml, the stack file and the overrides. That the program declares nothing on a config error is tested once,
 through the engine, in test_stack.py.
 """
@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping, Optional
 import pytest
 
 import stack_config
-from scripts.engine import load_stack_config
+from scripts.offline.engine import load_stack_config
 
 Overrides = Optional[Mapping[str, Any]]
 

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 import stack_config
-from scripts.engine import REPO, UNSET
+from scripts.offline.engine import REPO, UNSET
 from stack_config.byoc import ByocConfig
 from stack_config.network import FoundNetwork, FoundSubnet, FoundVpc
 

@@ -6,7 +6,7 @@ import pulumi
 import pytest
 
 import stack_config
-from scripts.engine import UNSET
+from scripts.offline.engine import UNSET
 from stack_config.keys import KEYS, KEYS_BY_NAME, PROVIDER_KEYS, ConfigReader, Key, value_problems
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import stack_config
-from scripts.engine import UNSET
+from scripts.offline.engine import UNSET
 from stack_config.network import FoundNetwork, FoundSubnet, FoundVpc
 
 ADOPTED = {"vpcId": "vpc-0123456789abcdef0", "subnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from scripts.engine import REPO
+from scripts.offline.engine import REPO
 from stack_config import schema
 from stack_config.keys import KEYS, Key
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from scripts.engine import REPO
+from scripts.offline.engine import REPO
 from tests.helpers import config_error
 
 STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in REPO.glob("Pulumi.*.yaml"))

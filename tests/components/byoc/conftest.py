@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping, Optional
 
 import pytest
 
-from scripts.engine import OfflineMocks, ProgramRun, RecordedResource, run_program
+from scripts.offline.engine import OfflineMocks, ProgramRun, RecordedResource, run_program
 
 NS = "clickhouse-aws"
 
@@ -99,11 +99,11 @@ class ByocMocks(OfflineMocks):
             return {"id": LOOKUPS.nlb_zone_id, "loadBalancerType": a.get("loadBalancerType")}
         return super().call(args)
 
-    def _outputs(self, typ, name, inputs):
-        outputs = super()._outputs(typ, name, inputs)
+    def resource_outputs(self, typ, name, inputs):
+        resource_id, outputs = super().resource_outputs(typ, name, inputs)
         if typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and inputs.get("vpcEndpointType") == "Gateway":
             outputs["prefixListId"] = LOOKUPS.s3_prefix_list
-        return outputs
+        return resource_id, outputs
 
 
 ByocRun = Callable[..., ProgramRun]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scripts.analyzer import Analyzer, analyzer_env
-from scripts.engine import load_stack_config, project_name
+from scripts.offline.analyzer import Analyzer, analyzer_env
+from scripts.offline.engine import load_stack_config, project_name
 from scripts.handoff import render_handoff
 from scripts.preview import gate
 

@@ -6,7 +6,7 @@ import pytest
 from pulumi.runtime.rpc import UNKNOWN
 
 from policy.clickhouse_aws_policy.credentials import is_sensitive_name, plaintext_findings
-from scripts.analyzer import secret
+from scripts.offline.analyzer import secret
 from scripts.preview import gate
 
 SECRET = "aws:secretsmanager/secret:Secret"

@@ -1,0 +1,50 @@
+"""``python -m scripts.audit --outputs outputs.json [--json]``: the live audit from the command line.
+
+The file is what ``pulumi stack output --json`` prints. Exit 0 when clean, 1 on findings, 2 when the audit could not
+run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import stack_outputs
+from scripts.audit.model import REGENERATE, AuditError
+from scripts.audit.run import EXIT_ERROR, run_audit
+
+
+def load_outputs(path: Path) -> dict[str, Any]:
+    """The outputs in a file; AuditError when it cannot hold them (missing, unreadable, not a JSON object)."""
+    try:
+        return stack_outputs.read_file(str(path))
+    except stack_outputs.OutputsFileError as err:
+        text = str(err)
+        raise AuditError(
+            f"{text[0].upper()}{text[1:]}. Create it with {REGENERATE} (redirect only stdout, so CLI messages stay "
+            "out of the file) and run again."
+        ) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.audit",
+        description="Read-only live audit of a stack's AWS resources against its outputs and the project policies.",
+        epilog="Exit codes: 0 clean, 1 findings, 2 the audit could not run.",
+    )
+    parser.add_argument("--outputs", required=True, type=Path, help="file written by `pulumi stack output --json`")
+    parser.add_argument("--json", action="store_true", help="print a machine-readable JSON report")
+    args = parser.parse_args(argv)
+    try:
+        report = run_audit(load_outputs(args.outputs))
+    except AuditError as err:
+        print(f"audit could not run: {err}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"status": "error", "exit_code": EXIT_ERROR, "error": str(err)}, indent=2))
+        return EXIT_ERROR
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.render())
+    return report.exit_code
+

@@ -1,0 +1,5 @@
+import sys
+
+from scripts.stack.cli import main
+
+sys.exit(main())

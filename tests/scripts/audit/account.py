@@ -1,0 +1,380 @@
+"""A compliant AWS account in moto for the live audit's tests, the outputs a stack would print for it, and botocore
+event hooks for what moto cannot produce.
+
+Moto models nearly everything the audit reads (endpoint DNS entries, private DNS flag, Route53 aliases and VPC
+associations, secret deletion, key rotation, public access blocks, log group KMS/retention). Where it does not (an
+endpoint that is not `available`, the `ServiceRegion` of a cross-region endpoint, throttling and access denial), tests
+edit or replace that single call's response through a botocore event hook (see `patch_response`, `fail_call`).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import boto3
+import botocore.loaders
+import botocore.session
+import moto.kms.models
+import pytest
+from botocore.awsrequest import AWSResponse
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+
+from scripts.audit import AuditReport, run_audit
+from tests.helpers import DATA
+
+REGION = "us-east-1"
+ACCOUNT = DEFAULT_ACCOUNT_ID
+CLICKHOUSE_ACCOUNT = "999988887777"  # ClickHouse's AWS account, trusted by the BYOC management role
+ENDPOINT_SERVICE = f"com.amazonaws.vpce.{REGION}.vpce-svc-0a1b2c3d4e5f60718"
+HOSTNAME = f"h4k2q9x7zt.{REGION}.vpce.aws.clickhouse.cloud"
+OIDC_ISSUER = f"oidc.eks.{REGION}.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"
+BYOC_INTERFACE_SERVICES = ("ecr.api", "ecr.dkr", "ec2", "eks", "sts", "logs", "elasticloadbalancing")
+
+
+def sample(stack: str) -> dict[str, Any]:
+    """A shipped sample outputs file (tests/data/outputs.<stack>.sample.json), freshly parsed."""
+    return json.loads((DATA / f"outputs.{stack}.sample.json").read_text())
+
+
+
+# --- environment ------------------------------------------------------------------------------------------------
+
+
+def set_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Dummy credentials and region only; no profile, config file, endpoint override or instance metadata."""
+    for var in list(os.environ):
+        if var.startswith("AWS_"):
+            monkeypatch.delenv(var)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # Speed: moto would otherwise load its catalogue of public AMIs into every fresh EC2 backend.
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+
+
+# Speed only, behaviour is unchanged: every boto3.Session() re-parses botocore's JSON service models, and moto makes
+# a 2048-bit RSA key for every KMS key it creates (the audit never touches key material).
+_LOADER = botocore.loaders.create_loader()
+_cached_private_key = functools.lru_cache(maxsize=None)(moto.kms.models.generate_private_key)
+
+
+def new_session() -> boto3.Session:
+    """A fresh boto3 session (own event handlers) that reuses the already parsed service models."""
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _LOADER)
+    return boto3.Session(botocore_session=core)
+
+
+class ReusedClients(boto3.Session):
+    """A session that makes each client once, for everything that hooks no calls: building and breaking accounts,
+    and the audits of tests that inject nothing.
+
+    Making a client costs tens of milliseconds (an EC2 client defines a method per API operation) and an audit makes
+    eight; clients are reusable, and moto resets the account itself for every test. A test that hooks calls gets a
+    session of its own (``Built.session``), so its hooks end with it.
+    """
+
+    def __init__(self) -> None:
+        core = botocore.session.get_session()
+        core.register_component("data_loader", _LOADER)
+        super().__init__(botocore_session=core)
+        self._clients: dict[tuple[Any, ...], Any] = {}
+
+    def client(self, service_name: str, region_name: str | None = None, **kwargs: Any) -> Any:  # type: ignore[override]
+        key = (service_name, region_name, *sorted((name, id(value)) for name, value in kwargs.items()))
+        if key not in self._clients:
+            self._clients[key] = super().client(service_name, region_name=region_name, **kwargs)
+        return self._clients[key]
+
+
+_REUSED: ReusedClients | None = None
+
+
+def reused_clients() -> ReusedClients:
+    """The shared session, made on first use (inside a test, so with the test's dummy credentials)."""
+    global _REUSED
+    if _REUSED is None:
+        _REUSED = ReusedClients()
+    return _REUSED
+
+
+@contextmanager
+def moto_account(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(moto.kms.models, "generate_private_key", _cached_private_key)
+    with mock_aws():
+        yield
+
+
+# --- a compliant account ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Built:
+    """A compliant account in moto and the outputs a stack would print for it."""
+
+    outputs: dict[str, Any]
+    _session: boto3.Session | None = None
+
+    @property
+    def session(self) -> boto3.Session:
+        """The session this account's audit runs with, its own from the first time a test asks (to hook its calls)."""
+        if self._session is None:
+            self._session = new_session()
+        return self._session
+
+    def client(self, service: str) -> Any:
+        """An unguarded client for setting up and breaking the account (the audit makes its own)."""
+        return reused_clients().client(service, region_name=REGION)
+
+    def audit(self) -> AuditReport:
+        return run_audit(self.outputs, self._session or reused_clients())
+
+
+def _key(kms: Any, rotate: bool = True) -> str:
+    arn = kms.create_key(Description="audit test key")["KeyMetadata"]["Arn"]
+    if rotate:
+        kms.enable_key_rotation(KeyId=arn)
+    return arn
+
+
+def _vpc(ec2: Any, cidr: str, zones: str) -> tuple[str, list[str]]:
+    vpc_id = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+    base = cidr.rsplit(".", 2)[0]  # "10.42" of "10.42.0.0/16"
+    subnets = [
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"{base}.{16 * i}.0/20", AvailabilityZone=f"{REGION}{zone}")[
+            "Subnet"
+        ]["SubnetId"]
+        for i, zone in enumerate(zones)
+    ]
+    return vpc_id, subnets
+
+
+def _sg(ec2: Any, vpc_id: str, name: str) -> str:
+    return ec2.create_security_group(GroupName=name, Description=name, VpcId=vpc_id)["GroupId"]
+
+
+def allow_from_group(ec2: Any, sg_id: str, source_sg: str, port: int) -> None:
+    ec2.authorize_security_group_ingress(GroupId=sg_id, IpPermissions=[{
+        "IpProtocol": "tcp", "FromPort": port, "ToPort": port, "UserIdGroupPairs": [{"GroupId": source_sg}],
+    }])
+
+
+def allow_from_cidr(ec2: Any, sg_id: str, cidr: str, port: int) -> None:
+    ranges = {"Ipv6Ranges": [{"CidrIpv6": cidr}]} if ":" in cidr else {"IpRanges": [{"CidrIp": cidr}]}
+    ec2.authorize_security_group_ingress(
+        GroupId=sg_id, IpPermissions=[{"IpProtocol": "tcp", "FromPort": port, "ToPort": port, **ranges}]
+    )
+
+
+def point_apex(built: Built, endpoint: dict[str, Any], zone_id: str | None = None) -> None:
+    """UPSERT the ClickHouse zone's apex alias to an endpoint's first DNS entry, as the program does."""
+    entry = endpoint["DnsEntries"][0]
+    built.client("route53").change_resource_record_sets(
+        HostedZoneId=zone_id or built.outputs["private_dns_zone_id"],
+        ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
+            "Name": built.outputs["private_dns_hostname"], "Type": "A",
+            "AliasTarget": {"HostedZoneId": entry["HostedZoneId"], "DNSName": entry["DnsName"],
+                            "EvaluateTargetHealth": False},
+        }}]},
+    )
+
+
+def clickhouse_endpoint(built: Built, *, service_name: str = ENDPOINT_SERVICE, private_dns: bool = False,
+                        security_groups: list[str] | None = None) -> dict[str, Any]:
+    """(Re)create the ClickHouse interface endpoint, repoint the apex alias and the outputs at it."""
+    out = built.outputs
+    endpoint = built.client("ec2").create_vpc_endpoint(
+        VpcId=out["vpc_id"], ServiceName=service_name, VpcEndpointType="Interface", SubnetIds=out["subnet_ids"],
+        SecurityGroupIds=security_groups or [out["endpoint_security_group_id"]], PrivateDnsEnabled=private_dns,
+    )["VpcEndpoint"]
+    out.update(vpc_endpoint_id=endpoint["VpcEndpointId"], vpc_endpoint_service_name=service_name)
+    point_apex(built, endpoint)
+    return endpoint
+
+
+def private_zone(built: Built, name: str, vpc_id: str, region: str = REGION) -> str:
+    return built.client("route53").create_hosted_zone(
+        Name=name, CallerReference=f"{name}-{vpc_id}-{region}", VPC={"VPCRegion": region, "VPCId": vpc_id},
+        HostedZoneConfig={"PrivateZone": True, "Comment": "audit test"},
+    )["HostedZone"]["Id"].rsplit("/", 1)[-1]
+
+
+def build_privatelink(*, stack: str, cidr: str, zones: str, customer_key: bool) -> Built:
+    built = Built({})
+    ec2, kms = built.client("ec2"), built.client("kms")
+    vpc_id, subnets = _vpc(ec2, cidr, zones)
+    client_sg, endpoint_sg = _sg(ec2, vpc_id, "clickhouse-client"), _sg(ec2, vpc_id, "clickhouse-endpoint")
+    for port in (8443, 9440):
+        allow_from_group(ec2, endpoint_sg, client_sg, port)
+    key_arn = _key(kms) if customer_key else None
+    secret_arn = built.client("secretsmanager").create_secret(
+        Name=f"clickhouse-aws/{stack}/clickhouse/default", SecretString=json.dumps({"username": "default"}),
+        **({"KmsKeyId": key_arn} if key_arn else {}),
+    )["ARN"]
+    built.outputs.update({
+        "aws_region": REGION,
+        "clickhouse_url": f"https://{HOSTNAME}:8443",
+        "clickhouse_user": "default",
+        "clickhouse_password_secret_arn": secret_arn,
+        **({"clickhouse_password_kms_key_id": key_arn} if key_arn else {}),
+        "client_security_group_id": client_sg,
+        "endpoint_security_group_id": endpoint_sg,
+        "private_dns_hostname": HOSTNAME,
+        "service_id": "6f1d2c3b-4a5e-4f60-8a9b-0c1d2e3f4a5b",
+        "vpc_id": vpc_id,
+        "subnet_ids": subnets,
+    })
+    built.outputs["private_dns_zone_id"] = private_zone(built, HOSTNAME, vpc_id)
+    clickhouse_endpoint(built)
+    return built
+
+
+def trust(statement: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", **statement}]})
+
+
+MANAGEMENT_TRUST = {
+    "Principal": {"AWS": f"arn:aws:iam::{CLICKHOUSE_ACCOUNT}:root"}, "Action": "sts:AssumeRole",
+    "Condition": {"StringEquals": {"sts:ExternalId": "shared-out-of-band"}},
+}
+
+
+def add_byoc(built: Built, interface_services: tuple[str, ...] = BYOC_INTERFACE_SERVICES) -> None:
+    """The BYOC prerequisites in the stack's VPC, compliant, and the `byoc` output describing them.
+
+    ``interface_services`` is the stack's byocInterfaceEndpoints: one interface endpoint each.
+    """
+    out = built.outputs
+    ec2, kms, iam, s3, logs = (built.client(s) for s in ("ec2", "kms", "iam", "s3", "logs"))
+    vpc_id = out["vpc_id"]
+    route_tables = [rt["RouteTableId"] for rt in ec2.describe_route_tables(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]]
+    groups = {name: _sg(ec2, vpc_id, f"byoc-{name}") for name in ("nodes", "pods", "nlb", "endpoints")}
+    allow_from_group(ec2, groups["pods"], groups["pods"], 9009)
+    allow_from_group(ec2, groups["nlb"], groups["nodes"], 8123)
+    allow_from_cidr(ec2, groups["endpoints"], "10.42.0.0/16", 443)
+    s3_endpoint = ec2.create_vpc_endpoint(
+        VpcId=vpc_id, ServiceName=f"com.amazonaws.{REGION}.s3", VpcEndpointType="Gateway", RouteTableIds=route_tables,
+    )["VpcEndpoint"]["VpcEndpointId"]
+    interface = {
+        name: ec2.create_vpc_endpoint(
+            VpcId=vpc_id, ServiceName=f"com.amazonaws.{REGION}.{name}", VpcEndpointType="Interface",
+            SubnetIds=out["subnet_ids"], SecurityGroupIds=[groups["endpoints"]], PrivateDnsEnabled=True,
+        )["VpcEndpoint"]["VpcEndpointId"]
+        for name in interface_services
+    }
+    keys = {name: _key(kms) for name in ("ebs", "s3", "eks_secrets")}
+    roles = {
+        "eks_node": iam.create_role(RoleName="byoc-eks-node", AssumeRolePolicyDocument=trust(
+            {"Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}))["Role"]["Arn"],
+        "management": iam.create_role(
+            RoleName="ClickHouseManagementRole", AssumeRolePolicyDocument=trust(MANAGEMENT_TRUST))["Role"]["Arn"],
+        "irsa": iam.create_role(RoleName="byoc-irsa", Path="/clickhouse/", AssumeRolePolicyDocument=trust({
+            "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{OIDC_ISSUER}"},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {f"{OIDC_ISSUER}:sub": "system:serviceaccount:ns-1:clickhouse",
+                                           f"{OIDC_ISSUER}:aud": "sts.amazonaws.com"}},
+        }))["Role"]["Arn"],
+    }
+    buckets = {}
+    for purpose in ("backups", "logs"):
+        name = f"clickhouse-byoc-{purpose}-{ACCOUNT}"
+        s3.create_bucket(Bucket=name)
+        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True})
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [{
+            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": keys["s3"]},
+            "BucketKeyEnabled": True}]})
+        buckets[purpose] = {"name": name, "arn": f"arn:aws:s3:::{name}"}
+    s3.put_bucket_versioning(Bucket=buckets["backups"]["name"], VersioningConfiguration={"Status": "Enabled"})
+    log_groups = {"query": "/aws/clickhouse/query-logs", "error": "/aws/clickhouse/error-logs",
+                  "eks_cluster": "/aws/eks/clickhouse-byoc/cluster"}
+    for purpose, name in log_groups.items():
+        logs.create_log_group(logGroupName=name, kmsKeyId=keys["ebs"])
+        logs.put_retention_policy(logGroupName=name, retentionInDays=30 if purpose == "query" else 90)
+    domain = "prod.byoc.internal"
+    out["byoc"] = {
+        "region": REGION,
+        "account_id": ACCOUNT,
+        "vpc_id": vpc_id,
+        "vpc_cidr": "10.42.0.0/16",
+        "egress": "nat",
+        "subnet_ids": out["subnet_ids"],
+        "availability_zones": [f"{REGION}{zone}" for zone in "abc"],
+        "route_table_ids": route_tables,
+        "s3_gateway_endpoint_id": s3_endpoint,
+        "interface_endpoint_ids": interface,
+        "security_group_ids": groups,
+        "role_arns": roles,
+        "management_role_name": "ClickHouseManagementRole",
+        "kms_key_arns": keys,
+        "buckets": buckets,
+        "log_group_names": log_groups,
+        "sns_topic_arn": f"arn:aws:sns:{REGION}:{ACCOUNT}:clickhouse-byoc-alarms",
+        "hosted_zone_id": private_zone(built, domain, vpc_id),
+        "domain": domain,
+        "clickhouse_record_name": f"clickhouse.{domain}",
+    }
+
+
+def build_prod(interface_services: tuple[str, ...] = BYOC_INTERFACE_SERVICES) -> Built:
+    """PrivateLink with a customer key for the secret, plus BYOC in the same VPC (the prod stack's shape)."""
+    built = build_privatelink(stack="prod", cidr="10.42.0.0/16", zones="abc", customer_key=True)
+    add_byoc(built, interface_services)
+    return built
+
+
+def build_dev() -> Built:
+    """PrivateLink only, secret under the AWS managed key (the dev stack's shape)."""
+    return build_privatelink(stack="dev", cidr="10.41.0.0/16", zones="ab", customer_key=False)
+
+
+# --- event-hook helpers for what moto cannot produce --------------------------------------------------------------
+
+
+def patch_response(session: boto3.Session, event: str, mutate: Callable[[dict[str, Any]], None]) -> None:
+    """Edit the parsed response of one operation (``event`` like ``ec2.DescribeVpcEndpoints``) after moto answered."""
+    session.events.register(f"after-call.{event}", lambda parsed, **_: mutate(parsed))
+
+
+def fail_call(session: boto3.Session, event: str, code: str, message: str, status: int = 400) -> None:
+    """Answer one operation with an AWS error instead of calling moto (same path botocore takes for a real error)."""
+    def respond(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        return AWSResponse("https://aws.invalid", status, {}, None), {
+            "Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status},
+        }
+    session.events.register(f"before-call.{event}", respond)
+
+
+def record_operations(session: boto3.Session) -> list[tuple[str, str]]:
+    """(IAM service prefix, API operation) of every call made through clients of ``session`` from now on."""
+    seen: list[tuple[str, str]] = []
+    session.events.register(
+        "before-call", lambda model, **_: seen.append((model.service_model.signing_name, model.name))
+    )
+    return seen
+
+
+def policies(report: AuditReport) -> set[str]:
+    return {finding.policy for _, finding in report.findings}
+
+
+@dataclass(frozen=True)
+class CleanRun:
+    """One audit of a compliant account, with every operation it made."""
+
+    outputs: dict[str, Any]
+    report: AuditReport
+    operations: list[tuple[str, str]]

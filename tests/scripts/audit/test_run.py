@@ -1,0 +1,76 @@
+"""The live audit run against compliant moto accounts (``scripts.audit.run``): every check passes or is skipped with a
+reason, only read calls are made, and a failure to run is an ``AuditError`` for the stack script."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from scripts.audit.aws import FORBIDDEN_OPERATIONS, is_read_only
+from scripts.audit.model import AuditError, CheckStatus, parse_outputs
+from scripts.audit.run import run_audit
+from tests.scripts.audit.account import ACCOUNT, REGION, Built, CleanRun, fail_call, new_session, sample
+
+
+def test_clean_prod_account_passes_every_check(clean: dict[str, CleanRun]) -> None:
+    report = clean["prod"].report
+    assert report.findings == []
+    assert report.exit_code == 0
+    assert {c.status for c in report.checks} == {CheckStatus.PASS}
+    assert (report.account_id, report.region) == (ACCOUNT, REGION)
+    assert len(report.checks) == 13
+
+
+def test_clean_dev_account_skips_byoc_and_key_checks_with_reasons(clean: dict[str, CleanRun]) -> None:
+    report = clean["dev"].report
+    assert report.exit_code == 0
+    skipped = {c.check_id: c.skip_reason for c in report.checks if c.status is CheckStatus.SKIP}
+    assert set(skipped) == {"kms-keys", "byoc-internet-path", "byoc-endpoints", "byoc-buckets", "byoc-role-trust",
+                            "byoc-log-groups", "byoc-zone"}
+    assert all(skipped.values())
+    [line] = [line for line in report.render().splitlines() if line.split()[:2] == ["SKIP", "byoc-zone"]]
+    assert line.endswith("(the stack has no byoc output (BYOC is not enabled))")
+    assert {c.check_id for c in report.checks if c.status is CheckStatus.PASS} == {
+        "outputs-region", "clickhouse-endpoint", "endpoint-sg-ingress", "sg-no-public-ingress", "private-zone",
+        "password-secret"}
+
+
+def test_generated_outputs_have_the_contract_shape_of_the_samples(clean: dict[str, CleanRun]) -> None:
+    def shape(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: shape(child) for key, child in value.items()}
+        return type(value).__name__
+
+    for stack in ("prod", "dev"):
+        assert shape(clean[stack].outputs) == shape(sample(stack))
+
+
+def test_samples_parse_and_name_one_account_and_region() -> None:
+    prod, dev = parse_outputs(sample("prod")), parse_outputs(sample("dev"))
+    assert prod.byoc is not None and prod.byoc.role_arns.keys() == {"eks_node", "management", "irsa"}
+    assert prod.password_kms_key_id is not None
+    assert dev.byoc is None and dev.password_kms_key_id is None
+    for stack in (prod, dev):
+        assert len(stack.expected_account_ids()) == 1
+        assert {arn.region for arn in stack.arns()} <= {"", stack.aws_region}
+
+
+def test_clean_runs_make_only_read_calls_and_never_read_the_secret(clean: dict[str, CleanRun]) -> None:
+    for run in clean.values():
+        operations = {operation for _, operation in run.operations}
+        assert {"DescribeSecret", "DescribeVpcEndpoints"} <= operations, "the recorder saw the audit's calls"
+        assert all(is_read_only(operation) for operation in operations)
+        assert not operations & FORBIDDEN_OPERATIONS
+
+
+def test_no_configured_region_uses_the_stacks(dev: Built, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    report = run_audit(dev.outputs, new_session())
+    assert (report.region, report.exit_code) == (REGION, 0)
+
+
+def test_run_audit_raises_audit_error_for_the_stack_script(prod: Built) -> None:
+    fail_call(prod.session, "iam.GetRole", "AccessDenied", "not allowed")
+    with pytest.raises(AuditError, match="denied iam:GetRole"):
+        prod.audit()

@@ -1,0 +1,46 @@
+"""The apply order for a new environment and where a stack stands in it (``scripts.stack.phases``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from scripts.stack.phases import NLB_DNS, OIDC_ISSUER, State, describe, detect_phase
+
+
+BYOC_ON = {"clickhouse-aws:byocEnabled": "true"}
+FACTS = {OIDC_ISSUER: "https://oidc.eks.us-east-1.amazonaws.com/id/ABC", NLB_DNS: "internal-ch.elb.amazonaws.com"}
+BYOC_NO_IRSA = {"role_arns": {"management": "arn:m"}, "clickhouse_record_name": "clickhouse.internal.example"}
+BYOC_DONE = {"role_arns": {"management": "arn:m", "irsa": "arn:i"}, "clickhouse_record_name": "clickhouse.x"}
+
+
+@pytest.mark.parametrize(("config", "outputs", "state"), [
+    ({}, {}, State.NEEDS_UP),
+    ({"clickhouse-aws:byocEnabled": "false"}, {"vpc_id": "vpc-1"}, State.COMPLETE),
+    (BYOC_ON, {"vpc_id": "vpc-1"}, State.NEEDS_UP),  # BYOC switched on since the last up
+    (BYOC_ON, {"byoc": BYOC_NO_IRSA}, State.WAITING_FOR_CLICKHOUSE),
+    ({**BYOC_ON, OIDC_ISSUER: FACTS[OIDC_ISSUER]}, {"byoc": BYOC_NO_IRSA}, State.WAITING_FOR_CLICKHOUSE),
+    ({**BYOC_ON, **FACTS}, {"byoc": BYOC_NO_IRSA}, State.NEEDS_SECOND_UP),
+    ({**BYOC_ON, **FACTS}, {"byoc": "[secret]"}, State.NEEDS_SECOND_UP),
+    ({**BYOC_ON, **FACTS}, {"byoc": BYOC_DONE}, State.COMPLETE),
+])
+def test_detect_phase(config: dict[str, str], outputs: dict[str, Any], state: State) -> None:
+    assert detect_phase("prod", config, outputs).state is state
+
+
+def test_waiting_for_clickhouse_asks_only_for_the_missing_fact() -> None:
+    status = detect_phase("prod", {**BYOC_ON, OIDC_ISSUER: FACTS[OIDC_ISSUER]}, {"byoc": BYOC_NO_IRSA})
+    assert f"pulumi config set {NLB_DNS} <nlb-dns-name> --stack prod" in status.next_step
+    assert OIDC_ISSUER not in status.next_step
+    assert "python -m scripts.stack bootstrap --stack prod --yes" in status.next_step
+
+
+def test_describe_lists_three_phases_in_order_with_non_byoc_ones_not_applicable() -> None:
+    text = describe(detect_phase("dev", {}, {}))
+    lines = text.splitlines()
+    assert lines[0] == "Apply order for stack 'dev':"
+    assert lines[1].startswith("  [next] 1. ClickHouse service and base AWS infrastructure")
+    assert lines[2].startswith("  [n/a] 2. BYOC handoff document")
+    assert lines[3].startswith("  [n/a] 3. After ClickHouse creates EKS and the NLB")
+    assert lines[4] == "Next: Run phase 1: `python -m scripts.stack bootstrap --stack dev`."
