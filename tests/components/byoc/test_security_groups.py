@@ -120,3 +120,8 @@ def test_rules_are_children_of_the_component_with_unique_names(phase1, children)
     rules = children(phase1, GROUPS, INGRESS) + children(phase1, GROUPS, EGRESS)
     assert all(r.parent == component.urn for r in rules)
     assert len({r.name for r in rules}) == len(rules)
+
+
+def test_every_byoc_group_carries_the_tag_clickhouses_permissions_are_scoped_by(phase1, children):
+    groups = children(phase1, "clickhouse-aws:byoc:SecurityGroups", "aws:ec2/securityGroup:SecurityGroup")
+    assert len(groups) == 3 and all(g.inputs["tags"]["clickhouse-byoc"] == "true" for g in groups)
