@@ -1,5 +1,5 @@
 # Two commands for a fresh machine with Python 3.11 and make:
-#   make preview   set up, then run the dev stack offline through the policy gate (STACK=prod for prod)
+#   make preview   set up, then run the dev stack offline through the policy gate (STACK=prod or STACK=byoc for the others)
 #   make test      set up, then run the test suite
 # And, on a machine with Go 1.26+: make e2e (set up, build the Pulumi CLI from Go modules once, run the e2e suite).
 # The virtualenv is the one Pulumi.yaml names, so `pulumi up` and these commands share it.

@@ -1,7 +1,9 @@
-"""ClickHouse Cloud behind AWS PrivateLink: read and validate config, compose the components, export what operators need.
+"""ClickHouse behind private networking: read and validate config, compose the components, export what operators need.
 
-With byocEnabled, the same stack also lays down the customer side of ClickHouse BYOC on the same private network and
-exports it as one ``byoc`` object for the handoff to ClickHouse.
+Without BYOC: a ClickHouse Cloud service reached through AWS PrivateLink. With byocEnabled: the customer side of
+ClickHouse BYOC on the stack's private network, exported as one ``byoc`` object for the handoff to ClickHouse, and,
+once ClickHouse reports the BYOC infrastructure (byocInfrastructureId), the service on it. Either way the service
+outputs have the same shape.
 
 Every check that can fail on a user's input runs before the first resource is declared.
 """
@@ -17,6 +19,7 @@ from components.clickhouse_service import DEFAULT_USER, HTTPS_PORT, ClickHouseSe
 from components.kms_key import KmsKey, KmsKeyArgs, logs_usage_statement
 from components.network import PrivateNetwork, PrivateNetworkArgs, find_network
 from components.privatelink import PrivateLink, PrivateLinkArgs
+from stack_config.byoc import TAILSCALE_EGRESS
 
 cfg = stack_config.load()
 # BYOC puts the S3 gateway endpoint on an adopted VPC's route tables, so only BYOC looks them up.
@@ -53,45 +56,60 @@ network = PrivateNetwork("network", PrivateNetworkArgs(
 secret_key_arn = (
     kms_key("secrets", f"ClickHouse credentials of {prefix}").arn if cfg.secret.create_kms_key else cfg.secret.kms_key_arn
 )
-service = ClickHouseService("clickhouse", ClickHouseServiceArgs(
-    config=cfg.clickhouse,
-    secret=cfg.secret,
-    secret_name=f"{cfg.project}/{cfg.stack}/clickhouse/{DEFAULT_USER}",
-    secret_kms_key_arn=secret_key_arn,
-    protect=cfg.protect,
-    tags=tags,
-))
-link = PrivateLink("privatelink", PrivateLinkArgs(
-    name_prefix=prefix,
-    vpc_id=network.vpc_id,
-    subnet_ids=network.subnet_ids,
-    subnet_zones=layout.subnet_zones,
-    service_id=service.service_id,
-    endpoint_service_name=service.endpoint_service_name,
-    private_dns_hostname=service.private_dns_hostname,
-    tags=tags,
-    mysql_interface=cfg.clickhouse.mysql_interface,
-))
+
+
+def clickhouse_service(**byoc: str) -> ClickHouseService:
+    return ClickHouseService("clickhouse", ClickHouseServiceArgs(
+        config=cfg.clickhouse,
+        secret=cfg.secret,
+        secret_name=f"{cfg.project}/{cfg.stack}/clickhouse/{DEFAULT_USER}",
+        secret_kms_key_arn=secret_key_arn,
+        protect=cfg.protect,
+        tags=tags,
+        **byoc,
+    ))
+
+
+def service_outputs(service: ClickHouseService) -> dict:
+    """The outputs a consumer reads, the same whichever kind of stack it is."""
+    return {
+        "clickhouse_url": pulumi.Output.concat("https://", service.host, f":{HTTPS_PORT}"),
+        "clickhouse_user": DEFAULT_USER,
+        "clickhouse_password_secret_arn": service.password_secret_arn,
+        "clickhouse_password_kms_key_id": secret_key_arn,
+        "service_id": service.service_id,
+    }
+
 
 # Every name here is declared in stack_outputs.py, which the audit, the handoff and the scripts read too.
-outputs = {
-    "aws_region": cfg.aws_region,
-    "clickhouse_url": pulumi.Output.concat("https://", service.private_dns_hostname, f":{HTTPS_PORT}"),
-    "clickhouse_user": DEFAULT_USER,
-    "clickhouse_password_secret_arn": service.password_secret_arn,
-    "clickhouse_password_kms_key_id": secret_key_arn,
-    "client_security_group_id": link.client_security_group_id,
-    "endpoint_security_group_id": link.endpoint_security_group_id,
-    "vpc_endpoint_id": link.vpc_endpoint_id,
-    "vpc_endpoint_service_name": service.endpoint_service_name,
-    "private_dns_hostname": service.private_dns_hostname,
-    "private_dns_zone_id": link.private_dns_zone_id,
-    "service_id": service.service_id,
-    "vpc_id": network.vpc_id,
-    "subnet_ids": network.subnet_ids,
-}
+outputs = {"aws_region": cfg.aws_region, "vpc_id": network.vpc_id, "subnet_ids": network.subnet_ids}
 
-if cfg.byoc:
+if cfg.byoc is None:
+    service = clickhouse_service()
+    link = PrivateLink("privatelink", PrivateLinkArgs(
+        name_prefix=prefix,
+        vpc_id=network.vpc_id,
+        subnet_ids=network.subnet_ids,
+        subnet_zones=layout.subnet_zones,
+        service_id=service.service_id,
+        endpoint_service_name=service.endpoint_service_name,
+        private_dns_hostname=service.private_dns_hostname,
+        tags=tags,
+        mysql_interface=cfg.clickhouse.mysql_interface,
+    ))
+    outputs.update(service_outputs(service))
+    outputs.update({
+        "client_security_group_id": link.client_security_group_id,
+        "endpoint_security_group_id": link.endpoint_security_group_id,
+        "vpc_endpoint_id": link.vpc_endpoint_id,
+        "vpc_endpoint_service_name": service.endpoint_service_name,
+        "private_dns_hostname": service.private_dns_hostname,
+        "private_dns_zone_id": link.private_dns_zone_id,
+    })
+else:
+    if cfg.byoc.egress_none_acknowledged:
+        pulumi.log.warn(f"egress is none (acknowledged by byocEgressNoneAcknowledged): ClickHouse BYOC's components "
+                        f"need outbound {TAILSCALE_EGRESS} to the Tailscale control plane through a path outside this stack")
     # Never includes the ExternalId: the handoff document is built from this output.
     outputs["byoc"] = deploy_byoc(ByocInputs(
         config=cfg.byoc,
@@ -103,8 +121,12 @@ if cfg.byoc:
         protect=cfg.protect,
         tags=tags,
         logs_kms_key_arn=logs_key.arn,
-        client_security_group_id=link.client_security_group_id,
     ))
+    # A BYOC stack has no service in ClickHouse's own cloud; its service runs on the BYOC infrastructure once
+    # ClickHouse reports it, and answers at clickhouse.<domain> through ClickHouse's private load balancer.
+    if cfg.byoc.infrastructure_id:
+        outputs.update(service_outputs(
+            clickhouse_service(byoc_id=cfg.byoc.infrastructure_id, host=cfg.byoc.clickhouse_record_name)))
 
 for name, value in stack_outputs.exported(outputs).items():
     pulumi.export(name, value)

@@ -61,6 +61,7 @@ BYOC = Output(
         Output("account_id", "AWS account ID"),
         Output("vpc_id", "the VPC ClickHouse runs in"),
         Output("vpc_cidr", "its CIDR block"),
+        Output("egress", "how the VPC reaches the internet for Tailscale: nat, transit-gateway or none (acknowledged)"),
         Output("subnet_ids", "private subnets, one per zone"),
         Output("availability_zones", "their zones"),
         Output("route_table_ids", "their route tables"),
@@ -87,20 +88,22 @@ BYOC = Output(
 )
 
 # In the order the program exports them.
+_SERVICE = "when the stack has a service: always without BYOC; with BYOC once byocInfrastructureId is set"
+_PRIVATELINK = "without BYOC (a ClickHouse Cloud service over PrivateLink)"
 OUTPUTS: tuple[Output, ...] = (
     Output("aws_region", "the stack's region"),
-    Output("clickhouse_url", "https://<private hostname>:8443"),
-    Output("clickhouse_user", "the ClickHouse user"),
-    Output("clickhouse_password_secret_arn", "the Secrets Manager secret holding the password"),
+    Output("clickhouse_url", "https://<private hostname>:8443", when=_SERVICE),
+    Output("clickhouse_user", "the ClickHouse user", when=_SERVICE),
+    Output("clickhouse_password_secret_arn", "the Secrets Manager secret holding the password", when=_SERVICE),
     Output("clickhouse_password_kms_key_id", "the customer KMS key of that secret",
            when="when a customer KMS key encrypts the password secret"),
-    Output("client_security_group_id", "the security group clients join to reach ClickHouse"),
-    Output("endpoint_security_group_id", "the security group of the interface endpoint"),
-    Output("vpc_endpoint_id", "the interface endpoint to ClickHouse"),
-    Output("vpc_endpoint_service_name", "ClickHouse's endpoint service"),
-    Output("private_dns_hostname", "the service's private hostname"),
-    Output("private_dns_zone_id", "the private zone for that hostname"),
-    Output("service_id", "the ClickHouse service ID"),
+    Output("client_security_group_id", "the security group clients join to reach ClickHouse", when=_PRIVATELINK),
+    Output("endpoint_security_group_id", "the security group of the interface endpoint", when=_PRIVATELINK),
+    Output("vpc_endpoint_id", "the interface endpoint to ClickHouse", when=_PRIVATELINK),
+    Output("vpc_endpoint_service_name", "ClickHouse's endpoint service", when=_PRIVATELINK),
+    Output("private_dns_hostname", "the service's private hostname", when=_PRIVATELINK),
+    Output("private_dns_zone_id", "the private zone for that hostname", when=_PRIVATELINK),
+    Output("service_id", "the ClickHouse service ID", when=_SERVICE),
     Output("vpc_id", "the VPC"),
     Output("subnet_ids", "its private subnets"),
     BYOC,

@@ -1,8 +1,11 @@
 """The private network the ClickHouse endpoint (and, with BYOC, ClickHouse's EKS) lives in.
 
-Either creates a VPC with one private subnet and route table per availability zone and nothing that reaches the
-internet (no internet gateway, no NAT, no public IPs), with every flow logged to a KMS-encrypted log group; or adopts
-an existing VPC and subnets, whose routing and flow logs stay with their owner. ``find_network`` looks up what the
+Either creates a VPC with one private subnet and route table per availability zone, with every flow logged to a
+KMS-encrypted log group; or adopts an existing VPC and subnets, whose routing and flow logs stay with their owner.
+A created VPC's way out is the ``egress`` setting: none (no internet gateway, no NAT, no route out), nat (an internet
+gateway used only by NAT gateways that sit alone in small egress subnets; the private route tables default-route to
+them), or transit-gateway (the private route tables default-route to a transit gateway attached in the private
+subnets, e.g. an organisation's inspected egress VPC). No subnet maps public IPs in any mode. ``find_network`` looks up what the
 config names before any resource is declared, for stack_config to check.
 """
 
@@ -103,7 +106,7 @@ class PrivateNetwork(pulumi.ComponentResource):
             tags={**tags, **args.vpc_tags, "Name": prefix},
             opts=child,
         )
-        subnet_ids, route_table_ids = [], []
+        subnet_ids, route_table_ids, tables = [], [], {}
         for zone, cidr in zip(args.layout.zones, cfg.subnet_cidrs(), strict=True):
             subnet = aws.ec2.Subnet(
                 f"{name}-private-{zone}",
@@ -124,12 +127,67 @@ class PrivateNetwork(pulumi.ComponentResource):
             aws.ec2.RouteTableAssociation(f"{name}-private-{zone}", subnet_id=subnet.id, route_table_id=table.id, opts=child)
             subnet_ids.append(subnet.id)
             route_table_ids.append(table.id)
+            tables[zone] = table
 
+        if cfg.egress == "nat":
+            self._nat_egress(name, args, vpc, tables, child)
+        elif cfg.egress == "transit-gateway":
+            self._transit_gateway_egress(name, args, vpc, subnet_ids, tables, child)
         self._flow_logs(name, args, vpc, child)
         self.vpc_id = vpc.id
         self.vpc_cidr = vpc.cidr_block
         self.subnet_ids = pulumi.Output.all(*subnet_ids)
         self.route_table_ids = pulumi.Output.all(*route_table_ids)
+
+    @staticmethod
+    def _nat_egress(name: str, args: PrivateNetworkArgs, vpc: aws.ec2.Vpc, tables: Mapping[str, aws.ec2.RouteTable],
+                    child: pulumi.ResourceOptions) -> None:
+        """An internet gateway reachable only from egress subnets holding nothing but NAT gateways, so the private
+        subnets get out through NAT and nothing can be reached from the internet."""
+        cfg, prefix, tags = args.config, args.name_prefix, dict(args.tags)
+        gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={**tags, "Name": prefix}, opts=child)
+        egress_table = aws.ec2.RouteTable(f"{name}-egress", vpc_id=vpc.id, tags={**tags, "Name": f"{prefix}-egress"},
+                                          opts=child)
+        aws.ec2.Route(f"{name}-egress-default", route_table_id=egress_table.id, destination_cidr_block="0.0.0.0/0",
+                      gateway_id=gateway.id, opts=child)
+        zones = list(args.layout.zones)
+        nats = []
+        for zone, cidr in zip(zones, cfg.egress_subnet_cidrs()):
+            # Not tagged for BYOC or load balancers: nothing but the NAT gateway may be placed here.
+            subnet = aws.ec2.Subnet(
+                f"{name}-egress-{zone}", vpc_id=vpc.id, cidr_block=cidr, availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags={**tags, "Name": f"{prefix}-egress-{zone}", "tier": "egress"}, opts=child,
+            )
+            aws.ec2.RouteTableAssociation(f"{name}-egress-{zone}", subnet_id=subnet.id, route_table_id=egress_table.id,
+                                          opts=child)
+            address = aws.ec2.Eip(f"{name}-nat-{zone}", domain="vpc", tags={**tags, "Name": f"{prefix}-nat-{zone}"},
+                                  opts=child)
+            nats.append(aws.ec2.NatGateway(
+                # A VPC Elastic IP's ID is its allocation ID.
+                f"{name}-nat-{zone}", connectivity_type="public", allocation_id=address.id,
+                subnet_id=subnet.id, tags={**tags, "Name": f"{prefix}-nat-{zone}"},
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[gateway])),
+            ))
+        # Each zone leaves through its own NAT gateway (or the VPC's one), so a zone failure stays in its zone.
+        for index, zone in enumerate(zones):
+            aws.ec2.Route(f"{name}-private-{zone}-default", route_table_id=tables[zone].id,
+                          destination_cidr_block="0.0.0.0/0", nat_gateway_id=nats[min(index, len(nats) - 1)].id,
+                          opts=child)
+
+    @staticmethod
+    def _transit_gateway_egress(name: str, args: PrivateNetworkArgs, vpc: aws.ec2.Vpc, subnet_ids: Sequence,
+                                tables: Mapping[str, aws.ec2.RouteTable], child: pulumi.ResourceOptions) -> None:
+        """The private subnets default-route to a transit gateway someone else runs (its attachment in them)."""
+        cfg, tags = args.config, dict(args.tags)
+        attachment = aws.ec2transitgateway.VpcAttachment(
+            f"{name}-tgw", transit_gateway_id=cfg.transit_gateway_id, vpc_id=vpc.id, subnet_ids=subnet_ids,
+            dns_support="enable", tags={**tags, "Name": args.name_prefix}, opts=child,
+        )
+        for zone, table in tables.items():
+            aws.ec2.Route(f"{name}-private-{zone}-default", route_table_id=table.id, destination_cidr_block="0.0.0.0/0",
+                          transit_gateway_id=cfg.transit_gateway_id,
+                          opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[attachment])))
 
     def _flow_logs(self, name: str, args: PrivateNetworkArgs, vpc: aws.ec2.Vpc, child: pulumi.ResourceOptions) -> None:
         account, tags = args.account, dict(args.tags)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 import stack_outputs
+from stack_config.byoc import TAILSCALE_EGRESS
 
 # The marker `pulumi stack output --json` prints in place of a secret output.
 SECRET = "[secret]"
@@ -54,12 +55,15 @@ BYOC_SECTIONS: tuple[Section, ...] = (
     Section("VPC, subnets and availability zones", (
         Item("VPC ID", ("vpc_id",)),
         Item("VPC CIDR", ("vpc_cidr",)),
+        Item("Egress (outbound internet for Tailscale)", ("egress",)),
         Item("Private subnet IDs", ("subnet_ids",)),
         Item("Availability zones", ("availability_zones",)),
         Item("Route table IDs", ("route_table_ids",)),
         Item("S3 gateway endpoint", ("s3_gateway_endpoint_id",)),
         Item("Interface endpoint", ("interface_endpoint_ids",)),
-    ), note="Private subnets only: no internet gateway, no NAT. AWS APIs are reached through the VPC endpoints."),
+    ), note="Private subnets only, none maps public IPs; AWS APIs are reached through the VPC endpoints. Egress nat: "
+            "the private subnets leave through NAT gateways that sit alone in small egress subnets (the only users of "
+            "the internet gateway); transit-gateway: through the organisation's transit gateway."),
     Section("Security groups", (
         Item("EKS nodes", ("security_group_ids", "nodes")),
         Item("ClickHouse pods", ("security_group_ids", "pods")),
@@ -181,6 +185,15 @@ def _section(number: int, section: Section, root: Mapping[str, Any], consumed: s
     return lines + _table(rows) + [""]
 
 
+SERVICE_SECTION = Section("ClickHouse service on the BYOC infrastructure", (
+    Item("ClickHouse service ID", ("service_id",)),
+    Item("Connection URL", ("clickhouse_url",)),
+    Item("User", ("clickhouse_user",)),
+    Item("Password secret (Secrets Manager)", ("clickhouse_password_secret_arn",)),
+), note="Reached at clickhouse.<domain> through ClickHouse's private load balancer, from the application subnets and "
+        "security groups the NLB admits.")
+
+
 def _byoc(outputs: Mapping[str, Any]) -> Mapping[str, Any]:
     byoc = outputs.get("byoc")
     if byoc is None:
@@ -244,11 +257,21 @@ def render_handoff(outputs: Mapping[str, Any]) -> str:
     consumed: set[KeyPath] = set()
     for number, section in enumerate(BYOC_SECTIONS, start=1):
         lines += _section(number, section, byoc, consumed)
-    lines += _section(len(BYOC_SECTIONS) + 1, PRIVATELINK_SECTION, outputs, set())
+    number = len(BYOC_SECTIONS)
+    # A BYOC stack has no PrivateLink endpoint of its own; its service, once created, answers at clickhouse.<domain>.
+    service = PRIVATELINK_SECTION if "vpc_endpoint_id" in outputs else SERVICE_SECTION if "service_id" in outputs else None
+    if service is not None:
+        number += 1
+        lines += _section(number, service, outputs, set())
     # Values the program exports beyond the known checklist are still handed over rather than silently dropped.
     extra = [(".".join(path), _cell(value)) for path, value in _leaves(byoc) if path not in consumed]
     if extra:
-        lines += [f"## {len(BYOC_SECTIONS) + 2}. Other values", ""] + _table(extra) + [""]
+        lines += [f"## {number + 1}. Other values", ""] + _table(extra) + [""]
+    if byoc.get("egress") == "none":
+        lines += ["## Egress acknowledged as none", "",
+                  "This stack gives the VPC no route out (byocEgressNoneAcknowledged). ClickHouse's BYOC components "
+                  f"need outbound {TAILSCALE_EGRESS} to the Tailscale control plane: confirm with ClickHouse the path "
+                  "your contract provides before onboarding.", ""]
     lines += ["## Next steps", "", *_next_steps(byoc), ""]
     return "\n".join(lines)
 

@@ -53,6 +53,7 @@ from scripts.offline.analyzer import (
 from scripts.offline.engine import (
     ProgramRun, RecordedResource, StackFileError, load_stack_config, project_name, run_program,
 )
+from stack_config.byoc import TAILSCALE_EGRESS
 
 EXIT_OK, EXIT_VIOLATION, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 PLAINTEXT_POLICY = "no-plaintext-secrets"
@@ -352,7 +353,18 @@ def print_human(result: GateResult, out: Any = None, *, timings: bool = False) -
             out.write(f"    {line}\n")
     if result.violations:
         out.write("\n")
+    for note in advisories(result):
+        out.write(f"advisory: {note}\n")
     out.write(summary_line(result, timings=timings) + "\n")
+
+
+def advisories(result: GateResult) -> list[str]:
+    """What the configuration accepts knowingly and a reviewer should see: BYOC without egress."""
+    byoc = result.run.outputs.get("byoc") if result.run is not None and not result.run.error else None
+    if isinstance(byoc, dict) and byoc.get("egress") == "none":
+        return [f"{result.stack}: BYOC with egress none (byocEgressNoneAcknowledged): ClickHouse's components need "
+                f"outbound {TAILSCALE_EGRESS} for Tailscale through a path outside this stack"]
+    return []
 
 
 def as_json(result: GateResult, *, timings: bool = False) -> dict[str, Any]:
@@ -368,6 +380,7 @@ def as_json(result: GateResult, *, timings: bool = False) -> dict[str, Any]:
             "advisory": len(result.at_level("advisory")),
         },
         "violations": [v.as_dict() for v in sorted_violations(result)],
+        "advisories": advisories(result),
         "resources": [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent}
                       for r in sorted(run.resources, key=lambda r: r.urn)] if run else [],
     }

@@ -58,6 +58,10 @@ class ByocConfig:
     nlb_dns_name: Optional[str]
     nlb_zone_id: Optional[str]
     kms_deletion_window_days: int
+    # Set once ClickHouse reports the BYOC infrastructure: the stack then creates the service on it (byoc_id).
+    infrastructure_id: Optional[str] = None
+    # egress none, accepted because the customer's ClickHouse contract provides another outbound path.
+    egress_none_acknowledged: bool = False
 
     @property
     def clickhouse_record_name(self) -> str:
@@ -109,7 +113,38 @@ def read_byoc(r: ConfigReader, stack: str, aws_region: str, network: NetworkConf
         nlb_dns_name=nlb_dns_name,
         nlb_zone_id=nlb_zone_id,
         kms_deletion_window_days=KMS_DELETION_WINDOW_PROTECTED if protect else KMS_DELETION_WINDOW_DISPOSABLE,
+        egress_none_acknowledged=_egress_acknowledged(r, network),
+        infrastructure_id=_infrastructure_id(r, nlb_dns_name),
     )
+
+
+def _infrastructure_id(r: ConfigReader, nlb_dns_name: Optional[str]) -> Optional[str]:
+    """The service is reached at clickhouse.<domain>, so it is created only with the record's NLB known."""
+    infrastructure_id = r.get("byocInfrastructureId") or None
+    r.check(infrastructure_id is None or nlb_dns_name is not None, "byocInfrastructureId",
+            "is set but byocNlbDnsName is not: the service answers at clickhouse.<domain> through ClickHouse's private "
+            "load balancer; set byocNlbDnsName to its DNS name too")
+    return infrastructure_id
+
+
+# What ClickHouse's BYOC components need outside the VPC: the Tailscale control plane and relays (ClickHouse's
+# management link; Tailscale advises against domain allow-lists as its hosts change).
+TAILSCALE_EGRESS = "TCP 443, UDP 3478 (STUN) and UDP 41641 (WireGuard)"
+
+
+def _egress_acknowledged(r: ConfigReader, network: NetworkConfig) -> bool:
+    """BYOC needs a way out; egress none is allowed only when acknowledged (another path exists by contract)."""
+    acknowledged = r.get("byocEgressNoneAcknowledged")
+    if network.egress == "none":
+        r.check(acknowledged, "egress",
+                "is none, but ClickHouse BYOC's components register with the Tailscale control plane (ClickHouse's "
+                f"management link) and need outbound internet access: {TAILSCALE_EGRESS}. Set egress to nat or "
+                "transit-gateway, or, if your ClickHouse contract provides another outbound path (or the adopted "
+                "VPC's owner routes it), set byocEgressNoneAcknowledged to true")
+    else:
+        r.check(not acknowledged, "byocEgressNoneAcknowledged",
+                f"is true but egress is {network.egress}: the acknowledgement is only for egress none; remove it")
+    return network.egress == "none" and acknowledged
 
 
 def _network_shape(r: ConfigReader, network: NetworkConfig) -> None:

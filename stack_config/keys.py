@@ -34,6 +34,9 @@ CLOUDWATCH_RETENTION_DAYS = (
 # token exchange, logs and the load balancer controller. S3 is always a gateway endpoint, never in this list.
 BYOC_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "ec2", "eks", "sts", "logs", "elasticloadbalancing")
 
+# How the created VPC reaches the internet: not at all, through NAT gateways of its own, or through a transit gateway.
+EGRESS_MODES = ("none", "nat", "transit-gateway")
+
 # The regions the installed AWS provider knows: it refuses any other (unless told to skip region validation).
 AWS_REGIONS = tuple(region.value for region in pulumi_aws.Region)
 _AWS_REGION = {"choices": AWS_REGIONS, "expected": "an AWS region the AWS provider knows, such as us-east-1"}
@@ -119,6 +122,14 @@ KEYS: tuple[Key, ...] = (
     Key("reservedCidrs", list, [], "CIDRs the VPC must not overlap (peered VPCs, on-premises, other regional stacks).",
         cidr=True, expected="an IPv4 CIDR such as 10.50.0.0/16"),
     _retention("flowLogRetentionDays", 90, "Retention of the VPC flow log group, in days (a value CloudWatch accepts)."),
+    Key("egress", str, "none", "Outbound path of the created VPC: none, nat (NAT gateways in small egress subnets) or transit-gateway.",
+        choices=EGRESS_MODES,
+        why="none keeps the VPC without any route out; nat and transit-gateway give the private subnets a default route"),
+    Key("natGatewayPerZone", bool, True, "With egress nat: one NAT gateway per zone (true) or one for the whole VPC (false: cheaper, but egress fails with its zone)."),
+    Key("egressSubnetPrefixLength", int, 28, "With egress nat: prefix length of each egress subnet, carved from the end of the VPC CIDR.",
+        minimum=16, maximum=28, why="a /28 is the smallest subnet AWS allows"),
+    Key("transitGatewayId", str, "", "With egress transit-gateway: the transit gateway the private subnets default-route to.",
+        pattern=r"tgw-[0-9a-f]{8,17}", expected="a transit gateway ID such as tgw-0123456789abcdef0"),
     # ClickHouse Cloud service
     Key("serviceName", str, "", "ClickHouse service name; defaults to '<project>-<stack>'.",
         pattern=r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,49}",
@@ -156,6 +167,7 @@ KEYS: tuple[Key, ...] = (
         minimum=0, maximum=30, why="Secrets Manager keeps a deleted secret for 0 (delete at once) or 7 to 30 days"),
     # ClickHouse BYOC prerequisites (customer side); every other byoc* key is read only when byocEnabled is true.
     Key("byocEnabled", bool, False, "Lay down the customer-side AWS prerequisites for ClickHouse BYOC in this stack."),
+    Key("byocEgressNoneAcknowledged", bool, False, "Allow BYOC with egress none: only when your ClickHouse contract provides another outbound path for Tailscale."),
     Key("byocExternalId", str, "", "sts:ExternalId ClickHouse gave you for the management role (secret: set with --secret).",
         secret=True,
         required="the management role's trust needs the ExternalId ClickHouse gave you; "
@@ -215,6 +227,9 @@ KEYS: tuple[Key, ...] = (
         pattern=r"[a-z0-9][a-z0-9-]*\.elb\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?", same_region=True,
         expected="a network load balancer DNS name: <name>-<id>.elb.{region}.amazonaws.com",
         why="ClickHouse's NLB is in the stack's region"),
+    Key("byocInfrastructureId", str, "", "The BYOC infrastructure ID ClickHouse reports once it has built the infrastructure; then the stack creates the service on it.",
+        pattern=r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}",
+        expected="the BYOC infrastructure ID from the ClickHouse console (letters, digits, '-' and '_')"),
     Key("byocNlbZoneId", str, "", "Canonical hosted zone ID of that NLB; '' looks up the region's NLB zone.",
         pattern=r"Z[A-Z0-9]{1,31}", expected="a hosted zone ID: Z followed by upper-case letters and digits"),
 )

@@ -26,10 +26,29 @@ class NetworkConfig:
     existing_subnet_ids: tuple[str, ...] = ()
     # Zone IDs a created VPC takes first (zone names map to different zones in each account; IDs do not).
     preferred_zone_ids: tuple[str, ...] = ()
+    # "none", "nat" or "transit-gateway" (only for a VPC the stack creates; an adopted VPC's routing is its owner's).
+    egress: str = "none"
+    nat_gateway_per_zone: bool = True
+    egress_subnet_prefix_length: int = 28
+    transit_gateway_id: Optional[str] = None
 
     @property
     def creates_vpc(self) -> bool:
         return self.existing_vpc_id is None
+
+    @property
+    def nat_count(self) -> int:
+        """How many NAT gateways (and egress subnets) egress nat makes: one per zone, or one for the VPC."""
+        return self.az_count if self.nat_gateway_per_zone else 1
+
+    def egress_subnet_cidrs(self) -> list[str]:
+        """The NAT gateways' subnets: the last ``nat_count`` blocks of ``egress_subnet_prefix_length`` in the VPC CIDR,
+        in zone order, as far as possible from the private subnets carved from its start."""
+        network = ipaddress.ip_network(self.vpc_cidr)
+        size = 2 ** (32 - self.egress_subnet_prefix_length)
+        last = int(network.broadcast_address) + 1
+        return [str(ipaddress.ip_network((last - size * (self.nat_count - i), self.egress_subnet_prefix_length)))
+                for i in range(self.nat_count)]
 
     def subnet_cidrs(self) -> list[str]:
         """The first ``az_count`` subnets of ``subnet_prefix_length`` carved from the VPC CIDR, in order."""
@@ -58,12 +77,13 @@ def read_network(r: ConfigReader) -> NetworkConfig:
     zone_ids = tuple(r.get("availabilityZoneIds"))
     r.check(not (vpc_id and zone_ids), "availabilityZoneIds",
             "applies only to a VPC this program creates; an adopted VPC's zones are those of its subnetIds")
+    egress = _read_egress(r, bool(vpc_id))
     if subnet_ids and not vpc_id:
         r.problem("subnetIds", "is set but vpcId is not: give the VPC that holds these subnets, or remove subnetIds to create a VPC")
     if vpc_id:
         r.check(len(subnet_ids) >= az_count, "subnetIds",
                 f"has {len(subnet_ids)} subnet(s) but azCount is {az_count}: give one private subnet per availability zone")
-        return NetworkConfig(cidr_text, az_count, prefix, retention, vpc_id, tuple(subnet_ids))
+        return NetworkConfig(cidr_text, az_count, prefix, retention, vpc_id, tuple(subnet_ids), **egress)
 
     if r.valid("vpcCidr"):
         vpc = ipaddress.IPv4Network(cidr_text)
@@ -76,7 +96,42 @@ def read_network(r: ConfigReader) -> NetworkConfig:
                     f"{cidr_text} holds only {room} subnet(s) of /{prefix}, but azCount is {az_count}; use a longer prefix or a larger VPC")
         for other in reserved:
             r.check(not vpc.overlaps(other), "vpcCidr", f"{cidr_text} overlaps reserved range {other}; pick a VPC CIDR outside it")
-    return NetworkConfig(cidr_text, az_count, prefix, retention, preferred_zone_ids=zone_ids)
+    cfg = NetworkConfig(cidr_text, az_count, prefix, retention, preferred_zone_ids=zone_ids, **egress)
+    if cfg.egress == "nat" and r.valid("vpcCidr") and r.valid("subnetPrefixLength") and r.valid("egressSubnetPrefixLength"):
+        _egress_subnet_problems(r, cfg)
+    return cfg
+
+
+def _read_egress(r: ConfigReader, adopted: bool) -> dict:
+    """The egress settings, each read only where its mode uses it, so a leftover key is reported rather than ignored."""
+    egress, tgw = r.get("egress"), r.get("transitGatewayId")
+    if adopted:
+        r.check(egress == "none", "egress",
+                f"is {egress} but vpcId adopts an existing VPC, whose routing stays with its owner: give the adopted "
+                "subnets their outbound path there and set egress to none")
+    if egress == "transit-gateway":
+        r.check(bool(tgw), "transitGatewayId",
+                "is not set but egress is transit-gateway: give the transit gateway the private subnets default-route "
+                "to, e.g. your organisation's inspected egress VPC's (tgw-0123456789abcdef0)")
+    else:
+        r.check(not tgw, "transitGatewayId", f"is set but egress is {egress}: set egress to transit-gateway, or remove it")
+    return {"egress": egress, "nat_gateway_per_zone": r.get("natGatewayPerZone"),
+            "egress_subnet_prefix_length": r.get("egressSubnetPrefixLength"), "transit_gateway_id": tgw or None}
+
+
+def _egress_subnet_problems(r: ConfigReader, cfg: NetworkConfig) -> None:
+    """The NAT gateways' subnets must fit in the VPC without touching the private subnets (they lie in the VPC, which
+    is already kept clear of every reserved range)."""
+    vpc, prefix = ipaddress.IPv4Network(cfg.vpc_cidr), cfg.egress_subnet_prefix_length
+    if not r.check(vpc.prefixlen < prefix and 2 ** (prefix - vpc.prefixlen) >= cfg.nat_count, "egressSubnetPrefixLength",
+                   f"{cfg.nat_count} egress subnet(s) of /{prefix} do not fit in {cfg.vpc_cidr}; use a longer prefix"):
+        return
+    taken = networks(cfg.subnet_cidrs())
+    clashes = [f"{cidr} overlaps {', '.join(str(t) for t in taken if t.overlaps(cidr))}"
+               for cidr in networks(cfg.egress_subnet_cidrs()) if any(t.overlaps(cidr) for t in taken)]
+    r.check(not clashes, "egressSubnetPrefixLength",
+            f"the egress subnets, taken from the end of {cfg.vpc_cidr}, collide: {'; '.join(clashes)}; use a longer "
+            "egress prefix, smaller private subnets or a larger VPC")
 
 
 @dataclass(frozen=True)

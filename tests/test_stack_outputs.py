@@ -45,8 +45,13 @@ def test_lookup_follows_paths_and_refuses_undeclared_ones() -> None:
 
 
 def test_optional_outputs_are_the_ones_that_depend_on_config_or_a_later_phase() -> None:
+    # The service outputs wait for a service (a BYOC stack's comes with its infrastructure); the PrivateLink ones exist
+    # only without BYOC.
     assert [".".join(path) for path, _ in stack_outputs.optional_paths()] == [
-        "clickhouse_password_kms_key_id", "byoc", "byoc.role_arns.irsa", "byoc.clickhouse_record_name"]
+        "clickhouse_url", "clickhouse_user", "clickhouse_password_secret_arn", "clickhouse_password_kms_key_id",
+        "client_security_group_id", "endpoint_security_group_id", "vpc_endpoint_id", "vpc_endpoint_service_name",
+        "private_dns_hostname", "private_dns_zone_id", "service_id", "byoc", "byoc.role_arns.irsa",
+        "byoc.clickhouse_record_name"]
 
 
 def complete() -> dict:
@@ -79,8 +84,8 @@ def test_export_orders_outputs_drops_unset_optional_ones_and_refuses_drift() -> 
     del values["byoc"]
     assert list(stack_outputs.exported(dict(reversed(values.items())))) == [
         output.name for output in stack_outputs.OUTPUTS if output.required]
-    with pytest.raises(stack_outputs.ContractError, match="required output 'service_id' is missing"):
-        stack_outputs.exported({**values, "service_id": None})
+    with pytest.raises(stack_outputs.ContractError, match="required output 'vpc_id' is missing"):
+        stack_outputs.exported({**values, "vpc_id": None})
     with pytest.raises(stack_outputs.ContractError, match="output 'admin_password' is not declared"):
         stack_outputs.exported({**values, "admin_password": "x"})
 

@@ -29,6 +29,20 @@ PRIVATELINK_TYPES = {
     "clickhouse:index/service:Service": 1,
     "clickhouse:ServicePrivateEndpoints/attachment:Attachment": 1,
 }
+# What every stack exports, and what a stack with a service adds, whichever kind of service it is.
+NETWORK_CONTRACT = {"aws_region", "vpc_id", "subnet_ids"}
+SERVICE_CONTRACT = {"clickhouse_url", "clickhouse_user", "clickhouse_password_secret_arn", "service_id"}
+PRIVATELINK_CONTRACT = {
+    "client_security_group_id", "endpoint_security_group_id", "vpc_endpoint_id", "vpc_endpoint_service_name",
+    "private_dns_hostname", "private_dns_zone_id",
+}
+CONTRACT = NETWORK_CONTRACT | SERVICE_CONTRACT | PRIVATELINK_CONTRACT
+# ClickHouse's answers once it has built the BYOC infrastructure (phase 3).
+BYOC_BUILT = {
+    "clickhouse-aws:byocInfrastructureId": "b7c1d2e3-byoc-0001",
+    "clickhouse-aws:byocNlbDnsName": "a1b2c3-clickhouse-0123456789abcdef.elb.us-east-1.amazonaws.com",
+    "clickhouse-aws:byocNlbZoneId": "Z26RNL4JYFTOTI",
+}
 STATEFUL = {"clickhouse:index/service:Service", "aws:secretsmanager/secret:Secret",
             "aws:secretsmanager/secretVersion:SecretVersion", "aws:kms/key:Key", "aws:s3/bucket:Bucket"}
 
@@ -58,11 +72,14 @@ def outside_byoc(run: ProgramRun) -> list:
 def test_declares_the_privatelink_resource_set_its_config_asks_for(stack):
     run, cfg = stack
     counts = Counter(r.type for r in outside_byoc(run))
+    # A BYOC stack has no service in ClickHouse's cloud, and none on its infrastructure before ClickHouse reports it.
     expected = {
-        **PRIVATELINK_TYPES,
+        **{t: n if cfg.byoc is None else 0 for t, n in PRIVATELINK_TYPES.items()},
         "aws:ec2/vpc:Vpc": int(cfg.network.creates_vpc),
         "aws:ec2/flowLog:FlowLog": int(cfg.network.creates_vpc),
-        "aws:ec2/subnet:Subnet": cfg.network.az_count if cfg.network.creates_vpc else 0,
+        "aws:ec2/subnet:Subnet": (cfg.network.az_count + (cfg.network.nat_count if cfg.network.egress == "nat" else 0)
+                                  if cfg.network.creates_vpc else 0),
+        "aws:ec2/natGateway:NatGateway": cfg.network.nat_count if cfg.network.egress == "nat" else 0,
         # The logs key always; the secrets key when passwordKmsKey is 'create'.
         "aws:kms/key:Key": 1 + int(cfg.secret.create_kms_key),
     }
@@ -71,8 +88,12 @@ def test_declares_the_privatelink_resource_set_its_config_asks_for(stack):
 
 
 def test_exports_the_operator_contract_and_never_the_password(stack):
-    run, _ = stack
+    run, cfg = stack
     assert stack_outputs.missing(run.outputs) == [] and stack_outputs.undeclared(run.outputs) == []
+    if cfg.byoc is not None:
+        assert set(run.outputs) == NETWORK_CONTRACT | {"byoc"}
+        return
+    assert CONTRACT <= set(run.outputs)
     assert run.outputs["clickhouse_url"] == f"https://{run.outputs['private_dns_hostname']}:8443"
     assert run.outputs["clickhouse_user"] == "default"
     assert not any("password" == name or name.endswith("_password") for name in run.outputs)
@@ -102,7 +123,36 @@ def test_a_second_run_declares_exactly_the_same_resources(stack):
     assert shape(run_program(run.stack)) == shape(run)
 
 
-@pytest.mark.parametrize(("name", "protect"), [("dev", False), ("prod", True)])
+BYOC_STACKS = [s for s in stack_names() if stack_config.load(s, *load_stack_config(s)).byoc is not None]
+
+
+def test_the_repository_holds_a_byoc_stack():
+    assert BYOC_STACKS
+
+
+@pytest.mark.parametrize("name", BYOC_STACKS)
+def test_a_byoc_stack_creates_its_service_on_the_infrastructure_clickhouse_reports(name):
+    cfg = stack_config.load(name, *load_stack_config(name))
+    run = run_program(name, BYOC_BUILT)
+    assert run.error is None, run.error
+    (service,) = run.of_type("clickhouse:index/service:Service")
+    assert service.inputs["byocId"] == BYOC_BUILT["clickhouse-aws:byocInfrastructureId"]
+    assert (service.inputs["minReplicaMemoryGb"], service.inputs["maxReplicaMemoryGb"]) == (
+        cfg.clickhouse.min_replica_memory_gb, cfg.clickhouse.max_replica_memory_gb)
+    assert service.inputs["ipAccesses"] == [] and "password" not in service.inputs
+    assert not run.of_type("clickhouse:ServicePrivateEndpoints/attachment:Attachment")
+    assert not run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") or all(
+        e.inputs["serviceName"].startswith("com.amazonaws.") for e in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint"))
+    # The same service outputs as a PrivateLink stack, at the name ClickHouse's private load balancer answers.
+    assert NETWORK_CONTRACT | SERVICE_CONTRACT | {"byoc"} <= set(run.outputs)
+    assert run.outputs["clickhouse_url"] == f"https://clickhouse.{cfg.byoc.internal_domain}:8443"
+    assert run.outputs["clickhouse_user"] == "default"
+    assert all(generated_password(run) not in str(value) for value in run.outputs.values())
+    (secret,) = run.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+    assert secret.protect is cfg.protect
+
+
+@pytest.mark.parametrize(("name", "protect"), [("dev", False), ("prod", True), ("byoc", True)])
 def test_dev_is_disposable_and_prod_is_kept(name, protect):
     # The stack files say so, and the checks above hold the resources to it.
     assert stack_config.load(name, *load_stack_config(name)).protect is protect

@@ -13,6 +13,8 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+# The stacks the repository holds, one Pulumi.<stack>.yaml each.
+STACKS = {path.name.split(".")[1] for path in REPO.glob("Pulumi.*.yaml")}
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 
 
@@ -62,7 +64,9 @@ def test_offline_job_gates_every_pull_request_without_credentials() -> None:
     assert workflow["permissions"] == {"contents": "read"}
     (job,) = workflow["jobs"].values()
     runs = [step["run"] for step in steps(job) if "run" in step]
-    assert runs == ["make install", "make test", "make preview", "make preview STACK=prod"]
+    assert runs == ["make install", "make test", "make preview", "make preview STACK=prod", "make preview STACK=byoc"]
+    # Every stack in the repository is gated.
+    assert {"dev"} | {r.removeprefix("make preview STACK=") for r in runs if "STACK=" in r} == STACKS
     text = (REPO / ".github" / "workflows" / "ci.yml").read_text()
     assert "secrets." not in text and "id-token" not in text and "aws-actions" not in text
 
@@ -71,7 +75,7 @@ def test_credentialed_preview_runs_per_stack_with_policy_and_oidc() -> None:
     workflow = load("preview.yml")
     assert workflow["permissions"]["id-token"] == "write"
     (job,) = workflow["jobs"].values()
-    assert job["strategy"]["matrix"]["stack"] == ["dev", "prod"]
+    assert set(job["strategy"]["matrix"]["stack"]) == STACKS
     assert job["environment"] == "${{ matrix.stack }}"
 
     aws = uses(job, "aws-actions/configure-aws-credentials")

@@ -36,8 +36,6 @@ class ByocInputs:
     protect: bool
     tags: Mapping[str, str]
     logs_kms_key_arn: pulumi.Input[str]
-    # Used as the application security group when byocApplicationSecurityGroupIds is empty.
-    client_security_group_id: pulumi.Input[str]
 
 
 def deploy_byoc(inputs: ByocInputs) -> dict[str, Any]:
@@ -62,7 +60,7 @@ def deploy_byoc(inputs: ByocInputs) -> dict[str, Any]:
         vpc_cidr=network.vpc_cidr,
         s3_prefix_list_id=endpoints.s3_prefix_list_id,
         control_plane_security_group_id=cfg.control_plane_security_group_id,
-        application_security_group_ids=list(cfg.application_security_group_ids) or [inputs.client_security_group_id],
+        application_security_group_ids=list(cfg.application_security_group_ids),
         application_cidrs=cfg.application_cidrs,
         name_prefix=inputs.name_prefix,
         tags=tags,
@@ -94,6 +92,8 @@ def deploy_byoc(inputs: ByocInputs) -> dict[str, Any]:
         "account_id": account.account_id,
         "vpc_id": network.vpc_id,
         "vpc_cidr": network.vpc_cidr,
+        # How ClickHouse's components reach the Tailscale control plane; "none" only when acknowledged in config.
+        "egress": inputs.network_config.egress,
         "subnet_ids": network.subnet_ids,
         "availability_zones": network.availability_zones,
         "route_table_ids": endpoints.route_table_ids,

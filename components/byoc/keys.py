@@ -68,6 +68,11 @@ class ByocKeys(pulumi.ComponentResource):
         def via(service: str) -> str:
             return account.service_principal(f"{service}.{account.region}")
 
+        # EC2 Auto Scaling launches the nodes as its service-linked role, which must use the key and grant it to the
+        # volumes it attaches (AWS EC2 Auto Scaling User Guide, "Required AWS KMS key policy for use with encrypted
+        # volumes"); without it a node launched with this key fails.
+        autoscaling = [f"arn:{account.partition}:iam::{account.account_id}:role/aws-service-role/"
+                       "autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"]
         s3_users = [] if args.irsa_role_arn is None else [use_through_service(
             "ClickHousePodsUseKeyThroughS3", [args.irsa_role_arn], via("s3"),
             ["kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"])]
@@ -75,6 +80,9 @@ class ByocKeys(pulumi.ComponentResource):
             "ebs": ("EBS volumes of the ClickHouse BYOC EKS nodes", [
                 use_through_service("ManagementRoleUsesKeyThroughEc2", management, via("ec2")),
                 grant_to_aws_resources("ManagementRoleGrantsKeyToEc2", management),
+                {"Sid": "AutoScalingUsesKey", "Effect": "Allow", "Principal": {"AWS": autoscaling},
+                 "Action": CRYPTO_ACTIONS, "Resource": "*"},
+                grant_to_aws_resources("AutoScalingGrantsKeyToVolumes", autoscaling),
             ]),
             "s3": ("ClickHouse BYOC backups and logs buckets", s3_users),
             "eks_secrets": ("Kubernetes secrets envelope encryption of the ClickHouse BYOC EKS cluster", [

@@ -12,6 +12,7 @@ from typing import Mapping, Optional, Sequence
 
 import pulumi
 
+from components.byoc.names import BYOC_TAGS
 from components.clickhouse_service import HTTPS_PORT, NATIVE_TLS_PORT
 from components.security_group_rules import Peer, Ports, port_label, security_group, security_group_rule
 
@@ -111,7 +112,8 @@ class ByocSecurityGroups(pulumi.ComponentResource):
         self.security_group_ids = {
             group: security_group(
                 f"{name}-{group}", name=f"{args.name_prefix}-byoc-{group}", description=purpose,
-                vpc_id=args.vpc_id, tags=tags, opts=child,
+                # ClickHouse's management permissions on security groups are scoped by this tag.
+                vpc_id=args.vpc_id, tags={**tags, **BYOC_TAGS}, opts=child,
             ).id
             for group, purpose in GROUP_PURPOSES.items()
         }

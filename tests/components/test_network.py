@@ -122,3 +122,53 @@ def test_a_region_with_too_few_zones_is_refused():
     run = run_program("prod", mocks=_TwoZoneRegionMocks("us-east-1"))
     assert not run.resources
     assert "clickhouse-aws:azCount: 3 zones requested but us-east-1 has only 2" in run.error
+
+
+NAT = {"clickhouse-aws:egress": "nat"}
+TGW_ID = "tgw-0123456789abcdef0"
+
+
+def _default_routes(run):
+    return {r.inputs["routeTableId"]: r for r in run.of_type("aws:ec2/route:Route")
+            if r.inputs.get("destinationCidrBlock") == "0.0.0.0/0"}
+
+
+@pytest.mark.parametrize(("overrides", "nat_count"), [({}, 2), ({"clickhouse-aws:natGatewayPerZone": "false"}, 1)])
+def test_egress_nat_reaches_the_internet_gateway_only_from_subnets_holding_only_nat_gateways(overrides, nat_count):
+    run = run_program("dev", {**NAT, **overrides})
+    assert run.error is None, run.error
+    gateway = run.one("aws:ec2/internetGateway:InternetGateway")
+    egress_subnets = {s.id: s for s in run.of_type(SUBNET) if s.inputs["tags"]["tier"] == "egress"}
+    private_subnets = {s.id for s in run.of_type(SUBNET) if s.inputs["tags"]["tier"] == "private"}
+    assert sorted(s.inputs["cidrBlock"] for s in egress_subnets.values()) == ["10.41.255.224/28", "10.41.255.240/28"][2 - nat_count:]
+    assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in run.of_type(SUBNET))
+    nats = run.of_type("aws:ec2/natGateway:NatGateway")
+    assert len(nats) == nat_count and {n.inputs["subnetId"] for n in nats} == set(egress_subnets)
+    eips = run.of_type("aws:ec2/eip:Eip")
+    assert [e.inputs["domain"] for e in eips] == ["vpc"] * nat_count
+    assert {n.inputs["allocationId"] for n in nats} == {e.id for e in eips}
+    # The one route to the internet gateway is in the table associated only with the egress subnets.
+    routes = _default_routes(run)
+    to_gateway = [r for r in routes.values() if r.inputs.get("gatewayId") == gateway.id]
+    (egress_table,) = {r.inputs["routeTableId"] for r in to_gateway}
+    associations = run.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
+    assert {a.inputs["subnetId"] for a in associations if a.inputs["routeTableId"] == egress_table} == set(egress_subnets)
+    # Every private table default-routes to a NAT gateway, each zone to its own when there is one per zone.
+    private_tables = {a.inputs["routeTableId"] for a in associations if a.inputs["subnetId"] in private_subnets}
+    assert {routes[t].inputs["natGatewayId"] for t in private_tables} == {n.id for n in nats}
+    # Nothing but the NAT gateways sits in the egress subnets (the endpoint uses the private ones).
+    endpoint = run.one("aws:ec2/vpcEndpoint:VpcEndpoint")
+    assert not set(endpoint.inputs["subnetIds"]) & set(egress_subnets)
+
+
+def test_egress_transit_gateway_routes_the_private_tables_to_it_and_adds_no_gateway():
+    run = run_program("dev", {"clickhouse-aws:egress": "transit-gateway", "clickhouse-aws:transitGatewayId": TGW_ID})
+    assert run.error is None, run.error
+    attachment = run.one("aws:ec2transitgateway/vpcAttachment:VpcAttachment")
+    private_subnets = sorted(s.id for s in run.of_type(SUBNET))
+    assert attachment.inputs["transitGatewayId"] == TGW_ID and sorted(attachment.inputs["subnetIds"]) == private_subnets
+    tables = {t.id for t in run.of_type("aws:ec2/routeTable:RouteTable")}
+    routes = _default_routes(run)
+    assert set(routes) == tables and {r.inputs["transitGatewayId"] for r in routes.values()} == {TGW_ID}
+    for type_ in INTERNET_FACING[:-1]:
+        assert not run.of_type(type_), f"{type_} belongs to the transit gateway's egress VPC, not this stack"

@@ -24,6 +24,7 @@ EXPECTED = {
     "route53-zone-private": ("mandatory", RESOURCE), "vpc-flow-logs-enabled": ("mandatory", STACK),
     # internet_paths
     "no-internet-gateway": ("mandatory", RESOURCE), "no-internet-route": ("mandatory", RESOURCE),
+    "egress-only-through-nat": ("mandatory", STACK),
     "no-nat-gateway": ("mandatory", RESOURCE), "no-elastic-ip": ("mandatory", RESOURCE),
     "no-public-ip-address": ("mandatory", RESOURCE), "subnet-no-public-ip-on-launch": ("mandatory", RESOURCE),
     # resource_policies

@@ -184,3 +184,13 @@ def test_cli_rejects_unusable_files(tmp_path: Path, capsys: pytest.CaptureFixtur
         source.write_text(content)
     assert main(["--outputs", str(source)]) == 2
     assert fragment in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("egress", "said"), [("none", True), ("nat", False), ("transit-gateway", False)])
+def test_the_egress_mode_is_handed_over_and_an_acknowledged_none_is_said(egress, said):
+    outputs = load(DATA / "handoff_outputs.json")
+    outputs["byoc"]["egress"] = egress
+    document = render_handoff(outputs)
+    assert re.search(rf"\| Egress \(outbound internet for Tailscale\) \| `?{re.escape(egress)}`? \|", document)
+    assert ("Egress acknowledged as none" in headings(document)) is said
+    assert ("UDP 41641" in document) is said

@@ -159,7 +159,7 @@ def judge() -> Iterator[Callable[..., GateResult]]:
             pack.stop()
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "prod", "byoc"])
 def test_repo_stacks_pass_with_one_analyzer_that_is_gone_afterwards(stack: str) -> None:
     before = analyzer_children()
     during: list[set[int]] = []
@@ -174,17 +174,24 @@ def test_repo_stacks_pass_with_one_analyzer_that_is_gone_afterwards(stack: str) 
     text = report.getvalue()
     assert text.startswith(f"pulumi:pulumi:Stack clickhouse-aws-{stack}")
     assert all(result.run.config[key] not in text for key in result.run.secret_keys)
+    # BYOC whose egress is knowingly none is said, not hidden; a stack without BYOC has nothing to say.
+    acknowledged = result.run.config.get("clickhouse-aws:byocEgressNoneAcknowledged") == "true"
+    assert ("advisory: " in text and "Tailscale" in text) is acknowledged
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "prod", "byoc"])
 def test_a_first_deploy_preview_with_every_output_unknown_passes(judge, stack: str) -> None:
     # What `pulumi preview` sees before the stack exists: every computed output unknown. Policies treat
     # security-relevant unknowns as violations, so the program must keep what they judge known at preview.
     result = judge(stack, first_deploy=True)
     assert result.error is None
     assert result.mandatory == [], [f"{v.policy}: {v.message}" for v in result.mandatory]
-    endpoint = next(r for r in result.run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if r.name == "privatelink-endpoint")
-    assert endpoint.wire.fields["serviceName"].string_value == rpc.UNKNOWN, "the run really had unknown outputs"
+    # The run really had unknown outputs: the VPC's ID, which every stack's network hands on.
+    vpc = result.run.one("aws:ec2/vpc:Vpc")
+    assert any(r.wire.fields["vpcId"].string_value == rpc.UNKNOWN for r in result.run.resources
+               if "vpcId" in r.wire.fields and r.parent == vpc.parent), "the run really had unknown outputs"
+    for endpoint in (r for r in result.run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if r.name == "privatelink-endpoint"):
+        assert endpoint.wire.fields["serviceName"].string_value == rpc.UNKNOWN
 
 
 @pytest.mark.parametrize("stack,mutate,policy", [
@@ -357,3 +364,18 @@ def test_judging_while_the_program_runs_gives_the_verdict_of_judging_afterwards(
     assert streamed.exit_code == afterwards.exit_code == EXIT_OK
     assert verdict(streamed) == verdict(afterwards)
     assert not [t for t in threading.enumerate() if t.name == "policy-analysis"]
+
+
+EGRESS_ONLY_NAT = {name: {"egressOnlyNat": True}
+                   for name in ("no-internet-gateway", "no-internet-route", "no-nat-gateway", "no-elastic-ip")}
+
+
+@pytest.mark.parametrize("first_deploy", [False, True])
+def test_egress_nat_passes_only_with_the_declared_exception(judge, first_deploy: bool) -> None:
+    overrides = {"clickhouse-aws:egress": "nat"}
+    without = gate("dev", overrides, first_deploy=first_deploy)
+    assert {"no-internet-gateway", "no-nat-gateway", "no-elastic-ip"} <= without.policies()
+    declared = gate("dev", overrides, policy_config={**load_policy_config("dev"), **EGRESS_ONLY_NAT},
+                    first_deploy=first_deploy)
+    assert declared.error is None and declared.mandatory == [], [f"{v.policy}: {v.message}" for v in declared.mandatory]
+    assert declared.run.of_type("aws:ec2/natGateway:NatGateway")

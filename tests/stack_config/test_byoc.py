@@ -13,7 +13,8 @@ from stack_config.network import FoundNetwork, FoundSubnet, FoundVpc
 VALID_ISSUER_ID = "0123456789ABCDEF0123456789ABCDEF"
 ADOPTED_VPC = "vpc-0a1b2c3d4e5f60718"
 ADOPTED_SUBNETS = ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2", "subnet-0ccccccccccccccc3"]
-ADOPTED = {"vpcId": ADOPTED_VPC, "subnetIds": ADOPTED_SUBNETS}
+# An adopted VPC's routing is its owner's: the BYOC stack acknowledges the way out instead of making one.
+ADOPTED = {"vpcId": ADOPTED_VPC, "subnetIds": ADOPTED_SUBNETS, "egress": "none", "byocEgressNoneAcknowledged": "true"}
 
 
 @pytest.mark.parametrize(("overrides", "key_name", "expected"), [
@@ -22,11 +23,11 @@ ADOPTED = {"vpcId": ADOPTED_VPC, "subnetIds": ADOPTED_SUBNETS}
     ({"subnetPrefixLength": 24}, "subnetPrefixLength", "/24 subnets are smaller than the /23 ClickHouse BYOC needs"),
     ({**ADOPTED, "subnetIds": ADOPTED_SUBNETS[:2]}, "subnetIds", "has 2 subnet(s) but azCount is 3"),
     # Application CIDRs: private, inside the VPC or a reserved range, never straddling the VPC.
-    ({"byocApplicationCidrs": ["10.42.0.0/15"]}, "byocApplicationCidrs", "10.42.0.0/15 overlaps the VPC 10.42.0.0/16 without lying inside it"),
+    ({"byocApplicationCidrs": ["10.42.0.0/15"]}, "byocApplicationCidrs", "10.42.0.0/15 overlaps the VPC 10.43.0.0/16 without lying inside it"),
     ({"byocApplicationCidrs": ["10.60.0.0/20"]}, "byocApplicationCidrs", "outside every reservedCidrs range"),
-    ({"byocApplicationCidrs": ["10.42.0.0/20", "10.42.0.0/20"]}, "byocApplicationCidrs", "lists '10.42.0.0/20' more than once"),
-    ({"byocApplicationCidrs": ["10.42.0.1/24"]}, "byocApplicationCidrs", "has host bits set; the network is '10.42.0.0/24'"),
-    ({"reservedCidrs": ["10.50.0.0/16", "10.42.128.0/17"]}, "vpcCidr", "overlaps reserved range 10.42.128.0/17"),
+    ({"byocApplicationCidrs": ["10.43.0.0/20", "10.43.0.0/20"]}, "byocApplicationCidrs", "lists '10.43.0.0/20' more than once"),
+    ({"byocApplicationCidrs": ["10.43.0.1/24"]}, "byocApplicationCidrs", "has host bits set; the network is '10.43.0.0/24'"),
+    ({"reservedCidrs": ["10.50.0.0/16", "10.43.128.0/17"]}, "vpcCidr", "overlaps reserved range 10.43.128.0/17"),
     # Cross-account trust.
     ({"byocExternalId": UNSET}, "byocExternalId", "is not set: the management role's trust needs the ExternalId ClickHouse "
                                                   "gave you; run `pulumi config set --secret clickhouse-aws:byocExternalId"),
@@ -77,39 +78,39 @@ ADOPTED = {"vpcId": ADOPTED_VPC, "subnetIds": ADOPTED_SUBNETS}
     ({"byocControlPlaneSecurityGroupId": "eks-cluster-sg"}, "byocControlPlaneSecurityGroupId", "is not a security group ID"),
 ])
 def test_bad_byoc_input_is_one_message_naming_the_key(problem, overrides, key_name, expected):
-    assert expected in problem(key_name, overrides, "prod")
+    assert expected in problem(key_name, overrides, "byoc")
 
 
 def test_a_public_application_cidr_is_refused_whatever_else_holds(problems):
-    found = problems({"byocApplicationCidrs": ["0.0.0.0/0"]}, "prod")
+    found = problems({"byocApplicationCidrs": ["0.0.0.0/0"]}, "byoc")
     assert "clickhouse-aws:byocApplicationCidrs: '0.0.0.0/0' is not a private range; expected the private IPv4 CIDR of " \
            "an application subnet, e.g. 10.50.0.0/20 (the NLB never admits 0.0.0.0/0)" in found
 
 
 @pytest.mark.parametrize(("cidrs", "reserved"), [
-    (["10.42.0.0/20"], []),  # inside the VPC
+    (["10.43.0.0/20"], []),  # inside the VPC
     (["10.50.0.0/20"], ["10.50.0.0/16"]),  # inside a network routed to it
 ])
 def test_application_cidrs_inside_the_vpc_or_a_reserved_range_pass(load, cidrs, reserved):
-    byoc = load({"byocApplicationCidrs": cidrs, "reservedCidrs": reserved}, "prod").byoc
+    byoc = load({"byocApplicationCidrs": cidrs, "reservedCidrs": reserved}, "byoc").byoc
     assert byoc.application_cidrs == tuple(cidrs)
 
 
 def test_every_problem_is_reported_at_once(problems):
-    found = problems({"azCount": 2, "byocInternalDomain": "x", "byocClickHouseAccountId": "1"}, "prod")
+    found = problems({"azCount": 2, "byocInternalDomain": "x", "byocClickHouseAccountId": "1"}, "byoc")
     assert sorted(line.split(":")[1] for line in found) == ["azCount", "byocClickHouseAccountId", "byocInternalDomain"]
 
 
 def test_a_malformed_external_id_is_reported_without_its_value(problem):
     secret = "x"  # too short for STS, and must not be echoed
-    message = problem("byocExternalId", {"byocExternalId": secret}, "prod")
+    message = problem("byocExternalId", {"byocExternalId": secret}, "byoc")
     assert message == "the value (not shown: it is secret) is not 2 to 1224 characters of letters, digits and _+=,.@:/-"
 
 
 def test_a_stack_name_too_long_for_iam_role_names_is_reported():
     # The stack name is not a config key, so this loads a config mapping directly.
     config = {
-        "aws:region": "us-east-1", "clickhouse-aws:byocEnabled": "true", "clickhouse-aws:byocExternalId": "ext-id-0123",
+        "aws:region": "us-east-1", "clickhouse-aws:byocEnabled": "true", "clickhouse-aws:egress": "nat", "clickhouse-aws:byocExternalId": "ext-id-0123",
         "clickhouse-aws:byocClickHouseAccountId": "426924874929", "clickhouse-aws:byocInternalDomain": "data.prod.internal",
         "clickhouse-aws:byocBucketPrefix": "ch", "clickhouse-aws:serviceName": "ch",
     }
@@ -122,7 +123,7 @@ def test_a_stack_name_too_long_for_iam_role_names_is_reported():
 
 
 def test_names_derived_from_the_stack_name_are_checked_like_set_ones():
-    config = {"aws:region": "us-east-1", "clickhouse-aws:byocEnabled": "true", "clickhouse-aws:byocExternalId": "ext-id",
+    config = {"aws:region": "us-east-1", "clickhouse-aws:byocEnabled": "true", "clickhouse-aws:egress": "nat", "clickhouse-aws:byocExternalId": "ext-id",
               "clickhouse-aws:byocClickHouseAccountId": "426924874929", "clickhouse-aws:byocInternalDomain": "a.internal"}
     with pytest.raises(stack_config.ConfigError) as raised:
         stack_config.load("Prod.EU", config, ["clickhouse-aws:byocExternalId"])
@@ -136,19 +137,21 @@ def test_disabled_byoc_reads_no_byoc_key(load):
     assert load({"byocInternalDomain": "NOT A DOMAIN", "byocNlbZoneId": "zone"}).byoc is None
 
 
-def test_prod_loads_the_documented_byoc_settings(load):
-    byoc = load(stack="prod").byoc
-    assert (byoc.clickhouse_account_id, byoc.internal_domain) == ("426924874929", "data.prod.internal")
-    assert (byoc.eks_cluster_name, byoc.bucket_prefix) == ("clickhouse-cloud-prod", "clickhouse-aws-prod")
+def test_the_byoc_stack_loads_the_documented_byoc_settings(load):
+    cfg = load(stack="byoc")
+    byoc = cfg.byoc
+    assert (byoc.clickhouse_account_id, byoc.internal_domain) == ("426924874929", "data.byoc.internal")
+    assert (cfg.network.egress, byoc.egress_none_acknowledged, byoc.infrastructure_id) == ("nat", False, None)
+    assert (byoc.eks_cluster_name, byoc.bucket_prefix) == ("clickhouse-cloud-byoc", "clickhouse-aws-byoc")
     assert (byoc.oidc_issuer_url, byoc.nlb_dns_name, byoc.control_plane_security_group_id) == (None, None, None)
     assert byoc.kms_deletion_window_days == 30
-    config = yaml.safe_load((REPO / "Pulumi.prod.yaml").read_text())["config"]
+    config = yaml.safe_load((REPO / "Pulumi.byoc.yaml").read_text())["config"]
     assert "clickhouse-aws:byocExternalId" not in config, "the ExternalId is never in a committed file"
 
 
 def test_trailing_dots_and_slashes_and_upper_case_dns_names_are_normalized(load):
     byoc = load({"byocInternalDomain": "ch.corp.example.com.", "byocNlbDnsName": "CH-0123.elb.us-east-1.amazonaws.com.",
-                 "byocOidcIssuerUrl": f"https://oidc.eks.us-east-1.amazonaws.com/id/{VALID_ISSUER_ID}/"}, "prod").byoc
+                 "byocOidcIssuerUrl": f"https://oidc.eks.us-east-1.amazonaws.com/id/{VALID_ISSUER_ID}/"}, "byoc").byoc
     assert (byoc.internal_domain, byoc.nlb_dns_name) == ("ch.corp.example.com", "ch-0123.elb.us-east-1.amazonaws.com")
     assert byoc.oidc_issuer_url == f"https://oidc.eks.us-east-1.amazonaws.com/id/{VALID_ISSUER_ID}"
 
@@ -172,20 +175,20 @@ class TestAdoptedVpc:
         )
 
     def layout_problems(self, load, found: FoundNetwork, **overrides) -> list[str]:
-        cfg = load({**ADOPTED, "byocApplicationCidrs": [], **overrides}, "prod")
+        cfg = load({**ADOPTED, "byocApplicationCidrs": [], **overrides}, "byoc")
         with pytest.raises(stack_config.ConfigError) as raised:
             stack_config.resolve_layout(cfg, found)
         return raised.value.problems
 
     def test_a_fitting_adopted_vpc_passes_and_keeps_its_route_tables(self, load):
-        cfg = load({**ADOPTED, "byocApplicationCidrs": ["10.90.64.0/20"]}, "prod")
+        cfg = load({**ADOPTED, "byocApplicationCidrs": ["10.90.64.0/20"]}, "byoc")
         layout = stack_config.resolve_layout(cfg, self.found(prefix=23))
         assert layout.route_table_ids == ("rtb-0123456789abcdef0",)
 
     def test_more_than_three_subnets_in_as_many_zones_pass(self, load):
         # ClickHouse's customer-managed VPC guide asks for at least three private subnets in three zones.
         fourth = "subnet-0ddddddddddddddd4"
-        cfg = load({**ADOPTED, "subnetIds": [*ADOPTED_SUBNETS, fourth], "byocApplicationCidrs": []}, "prod")
+        cfg = load({**ADOPTED, "subnetIds": [*ADOPTED_SUBNETS, fourth], "byocApplicationCidrs": []}, "byoc")
         found = self.found(prefix=22)
         found = FoundNetwork(vpc=found.vpc, route_table_ids=found.route_table_ids, subnets=(
             *found.subnets, FoundSubnet(fourth, ADOPTED_VPC, "us-east-1d", "10.90.48.0/22", False)))
@@ -213,3 +216,40 @@ class TestAdoptedVpc:
             "reservedCidrs range: add the network it belongs to (peered VPC, on-premises) to reservedCidrs, or use a "
             "CIDR inside the VPC",
         ]
+
+
+class TestEgress:
+    """BYOC needs a way out for Tailscale: egress none is an error unless acknowledged, and the acknowledgement is
+    only for none."""
+
+    def test_none_without_acknowledgement_says_why_and_how(self, problem):
+        message = problem("egress", {"egress": "none"}, "byoc")
+        assert "Tailscale" in message and "TCP 443, UDP 3478" in message and "41641" in message
+        assert "set byocEgressNoneAcknowledged to true" in message
+
+    def test_an_acknowledged_none_is_recorded(self, load):
+        cfg = load({"egress": "none", "byocEgressNoneAcknowledged": "true"}, "byoc")
+        assert cfg.byoc.egress_none_acknowledged is True
+
+    @pytest.mark.parametrize("egress", ["nat", "transit-gateway"])
+    def test_the_acknowledgement_is_refused_with_another_mode(self, problem, egress):
+        overrides = {"egress": egress, "byocEgressNoneAcknowledged": "true",
+                     "transitGatewayId": "tgw-0123456789abcdef0" if egress != "nat" else UNSET}
+        assert problem("byocEgressNoneAcknowledged", overrides, "byoc") == (
+            f"is true but egress is {egress}: the acknowledgement is only for egress none; remove it")
+
+
+class TestPhases:
+    """The service comes with the infrastructure ID, and only with the NLB it answers behind."""
+
+    def test_the_infrastructure_id_is_read(self, load):
+        overrides = {"byocInfrastructureId": "b7c1d2e3-byoc-0001", "byocNlbDnsName": "ch-1.elb.us-east-1.amazonaws.com"}
+        assert load(overrides, "byoc").byoc.infrastructure_id == "b7c1d2e3-byoc-0001"
+
+    @pytest.mark.parametrize(("overrides", "expected"), [
+        ({"byocInfrastructureId": "b7c1d2e3-byoc-0001"}, "is set but byocNlbDnsName is not"),
+        ({"byocInfrastructureId": "not an id!", "byocNlbDnsName": "ch-1.elb.us-east-1.amazonaws.com"},
+         "is not the BYOC infrastructure ID from the ClickHouse console"),
+    ])
+    def test_bad_phase_input_is_one_message_naming_the_key(self, problem, overrides, expected):
+        assert expected in problem("byocInfrastructureId", overrides, "byoc")

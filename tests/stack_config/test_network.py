@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import stack_config
+from scripts.offline.engine import UNSET
 from stack_config.network import FoundNetwork, FoundSubnet, FoundVpc
 
 ADOPTED = {"vpcId": "vpc-0123456789abcdef0", "subnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]}
@@ -120,3 +121,34 @@ class TestZoneChoice:
     ])
     def test_bad_zone_ids_are_one_message(self, problem, overrides, expected):
         assert problem("availabilityZoneIds", overrides).startswith(expected)
+
+
+class TestEgress:
+    """egress nat carves small subnets from the end of the VPC; transit-gateway needs its gateway; an adopted VPC's
+    routing is its owner's."""
+
+    def test_nat_subnets_are_taken_from_the_end_of_the_vpc_one_per_zone(self, load):
+        cfg = load({"egress": "nat", "byocEgressNoneAcknowledged": UNSET}, "prod").network
+        assert cfg.egress_subnet_cidrs() == ["10.42.255.208/28", "10.42.255.224/28", "10.42.255.240/28"]
+
+    def test_one_nat_for_the_vpc_takes_one_subnet(self, load):
+        overrides = {"egress": "nat", "natGatewayPerZone": "false", "egressSubnetPrefixLength": "26",
+                     "byocEgressNoneAcknowledged": UNSET}
+        cfg = load(overrides, "prod").network
+        assert (cfg.nat_count, cfg.egress_subnet_cidrs()) == (1, ["10.42.255.192/26"])
+
+    def test_egress_subnets_overlapping_the_private_subnets_are_refused(self, problem):
+        overrides = {"egress": "nat", "vpcCidr": "10.41.0.0/24", "subnetPrefixLength": 25, "egressSubnetPrefixLength": 28}
+        assert "taken from the end of 10.41.0.0/24, collide: 10.41.0.224/28 overlaps 10.41.0.128/25; 10.41.0.240/28" in problem(
+            "egressSubnetPrefixLength", overrides)
+
+    @pytest.mark.parametrize(("overrides", "key_name", "expected"), [
+        ({"egress": "internet"}, "egress", "'internet' is not one of none, nat, transit-gateway"),
+        ({"egress": "transit-gateway"}, "transitGatewayId", "is not set but egress is transit-gateway"),
+        ({"transitGatewayId": "tgw-0123456789abcdef0"}, "transitGatewayId", "is set but egress is none"),
+        ({"egress": "transit-gateway", "transitGatewayId": "tgw-x"}, "transitGatewayId", "is not a transit gateway ID"),
+        ({**ADOPTED, "egress": "nat"}, "egress", "is nat but vpcId adopts an existing VPC, whose routing stays with its owner"),
+        ({"egress": "nat", "egressSubnetPrefixLength": 29}, "egressSubnetPrefixLength", "29 is above the maximum of 28"),
+    ])
+    def test_bad_egress_input_is_one_message_naming_the_key(self, problem, overrides, key_name, expected):
+        assert expected in problem(key_name, overrides)

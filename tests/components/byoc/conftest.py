@@ -1,7 +1,7 @@
-"""Fixtures of the BYOC component tests: the prod stack under mocks that answer what BYOC looks up.
+"""Fixtures of the BYOC component tests: the byoc stack under mocks that answer what BYOC looks up.
 
 Runs are cached per (stack, overrides, mock options) for the session: the program is deterministic under the mocks,
-so every module shares one "prod in phase 1", one "prod in phase 3" and one "custom" run. Tests only read them, and
+so every module shares one "byoc in phase 1", one "byoc in phase 3" and one "custom" run. Tests only read them, and
 take what they compare against from the run's own config where they can.
 """
 
@@ -32,7 +32,9 @@ class Lookups:
     adopted: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "adopted", {f"{NS}:vpcId": self.vpc, f"{NS}:subnetIds": list(self.subnets)})
+        # An adopted VPC's routing is its owner's: its way out is acknowledged rather than made here.
+        object.__setattr__(self, "adopted", {f"{NS}:vpcId": self.vpc, f"{NS}:subnetIds": list(self.subnets),
+                                             f"{NS}:egress": "none", f"{NS}:byocEgressNoneAcknowledged": "true"})
 
     @staticmethod
     def route_table_of(subnet_id: str) -> str:
@@ -48,7 +50,7 @@ PHASE3 = {
     f"{NS}:byocNlbZoneId": "Z26RNL4JYFTOTI",
     f"{NS}:byocControlPlaneSecurityGroupId": "sg-0c0ffee0c0ffee000",
 }
-# Every BYOC setting away from prod's values (phase 3, the NLB zone left to the lookup): each module checks its own
+# Every BYOC setting away from the byoc stack's values (phase 3, the NLB zone left to the lookup): each module checks its own
 # settings in this one run.
 CUSTOM = {
     **{k: v for k, v in PHASE3.items() if k != f"{NS}:byocNlbZoneId"},
@@ -119,10 +121,10 @@ def phase3_overrides() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def byoc_run() -> ByocRun:
-    """``byoc_run(stack="prod", overrides=None, **mock_options)``: the program's run under ByocMocks, cached."""
+    """``byoc_run(stack="byoc", overrides=None, **mock_options)``: the program's run under ByocMocks, cached."""
     runs: dict[tuple, ProgramRun] = {}
 
-    def run(stack: str = "prod", overrides: Optional[Mapping[str, Any]] = None, **mock_options: Any) -> ProgramRun:
+    def run(stack: str = "byoc", overrides: Optional[Mapping[str, Any]] = None, **mock_options: Any) -> ProgramRun:
         key = (stack, tuple(sorted((k, repr(v)) for k, v in (overrides or {}).items())), tuple(sorted(mock_options.items())))
         if key not in runs:
             runs[key] = run_program(stack, overrides, mocks=ByocMocks(**mock_options))
@@ -134,30 +136,30 @@ def byoc_run() -> ByocRun:
 @pytest.fixture
 def fresh_byoc_run() -> ByocRun:
     """An uncached run, for tests that watch what the program logs while it runs."""
-    return lambda stack="prod", overrides=None: run_program(stack, overrides, mocks=ByocMocks())
+    return lambda stack="byoc", overrides=None: run_program(stack, overrides, mocks=ByocMocks())
 
 
 @pytest.fixture(scope="session")
 def phase1(byoc_run: ByocRun) -> ProgramRun:
-    """prod as committed: BYOC before ClickHouse has replied."""
+    """byoc as committed: BYOC before ClickHouse has replied."""
     return byoc_run()
 
 
 @pytest.fixture(scope="session")
 def phase3(byoc_run: ByocRun) -> ProgramRun:
-    return byoc_run("prod", PHASE3)
+    return byoc_run("byoc", PHASE3)
 
 
 @pytest.fixture(scope="session")
 def custom(byoc_run: ByocRun) -> ProgramRun:
-    return byoc_run("prod", CUSTOM)
+    return byoc_run("byoc", CUSTOM)
 
 
 @pytest.fixture
 def byoc_error(byoc_run: ByocRun) -> Callable[..., str]:
-    """``byoc_error(overrides, stack="prod", **mock_options)``: the config error the overrides cause."""
+    """``byoc_error(overrides, stack="byoc", **mock_options)``: the config error the overrides cause."""
 
-    def error(overrides: Mapping[str, Any], stack: str = "prod", **mock_options: Any) -> str:
+    def error(overrides: Mapping[str, Any], stack: str = "byoc", **mock_options: Any) -> str:
         result = byoc_run(stack, overrides, **mock_options)
         assert result.error, f"expected a configuration error for {overrides}"
         assert not result.resources, "no resource may be declared when the configuration is invalid"

@@ -10,7 +10,7 @@ from scripts.handoff import render_handoff
 from scripts.preview import gate
 
 CONTRACT = {
-    "region", "account_id", "vpc_id", "vpc_cidr", "subnet_ids", "availability_zones", "route_table_ids",
+    "region", "account_id", "vpc_id", "vpc_cidr", "egress", "subnet_ids", "availability_zones", "route_table_ids",
     "s3_gateway_endpoint_id", "interface_endpoint_ids", "security_group_ids", "role_arns", "management_role_name",
     "kms_key_arns", "buckets", "log_group_names", "sns_topic_arn", "hosted_zone_id", "domain", "clickhouse_record_name",
 }
@@ -66,7 +66,7 @@ def test_the_handoff_renders_from_the_output(phase1):
 
 def test_prod_protects_every_byoc_key_and_bucket(phase1):
     stateful = [r for r in phase1.resources if r.type in ("aws:kms/key:Key", "aws:s3/bucket:Bucket")
-                and "byoc" in r.urn]
+                and r.name.startswith("byoc-")]
     assert len(stateful) == 4 + 2  # ebs, s3, eks secrets, alarms; backups, logs
     assert all(r.protect for r in stateful)
 
@@ -97,14 +97,14 @@ def test_every_byoc_resource_sits_under_a_byoc_component(phase1):
 
 @pytest.fixture(scope="module")
 def analyzer():
-    config, secret_keys = load_stack_config("prod")
-    with Analyzer(analyzer_env(project_name(), "prod", config, secret_keys)) as pack:
+    config, secret_keys = load_stack_config("byoc")
+    with Analyzer(analyzer_env(project_name(), "byoc", config, secret_keys)) as pack:
         yield pack
 
 
 @pytest.mark.parametrize("phase", ["phase1", "phase3"])
 def test_prod_passes_the_policy_pack_with_no_mandatory_violation(analyzer, phase3_overrides, phase):
-    result = gate("prod", phase3_overrides if phase == "phase3" else {}, analyzer=analyzer)
+    result = gate("byoc", phase3_overrides if phase == "phase3" else {}, analyzer=analyzer)
     assert result.error is None
     assert result.mandatory == [], [f"{v.policy}: {v.urn}: {v.message}" for v in result.mandatory]
     assert any(r.type.startswith("clickhouse-aws:byoc:") for r in result.run.resources)
@@ -116,6 +116,6 @@ def test_the_policy_pack_would_catch_a_byoc_regression(analyzer):
         (query,) = [r for r in recorded.resources if r.name == "byoc-logging-query"]
         del query.wire.fields["kmsKeyId"]  # the pack judges the wire form, as the CLI sends it
 
-    result = gate("prod", {}, mutate=drop_kms, analyzer=analyzer)
+    result = gate("byoc", {}, mutate=drop_kms, analyzer=analyzer)
     assert {v.urn for v in result.mandatory if v.policy == "cloudwatch-log-group-kms"} == {
         next(r.urn for r in result.run.resources if r.name == "byoc-logging-query")}

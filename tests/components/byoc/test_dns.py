@@ -10,10 +10,10 @@ RECORD = "aws:route53/record:Record"
 
 def test_private_zone_for_the_domain_associated_with_the_stacks_vpc(phase1, children):
     (zone,) = children(phase1, DNS, "aws:route53/zone:Zone")
-    assert zone.inputs["name"] == "data.prod.internal"
+    assert zone.inputs["name"] == "data.byoc.internal"
     assert zone.inputs["vpcs"] == [{"vpcId": phase1.outputs["vpc_id"], "vpcRegion": "us-east-1"}]
     byoc = phase1.outputs["byoc"]
-    assert byoc["domain"] == "data.prod.internal"
+    assert byoc["domain"] == "data.byoc.internal"
     assert byoc["hosted_zone_id"] == zone.outputs["zoneId"]
 
 
@@ -22,12 +22,12 @@ def test_no_record_and_no_record_name_until_the_nlb_exists(fresh_byoc_run, child
     result = fresh_byoc_run()
     assert children(result, DNS, RECORD) == []
     assert "clickhouse_record_name" not in result.outputs["byoc"]
-    assert any("clickhouse.data.prod.internal" in m and "clickhouse-aws:byocNlbDnsName" in m for m in caplog.messages)
+    assert any("clickhouse.data.byoc.internal" in m and "clickhouse-aws:byocNlbDnsName" in m for m in caplog.messages)
 
 
 def test_record_is_an_alias_to_the_nlb_once_configured(phase3, children):
     (record,) = children(phase3, DNS, RECORD)
-    assert record.inputs["name"] == "clickhouse.data.prod.internal"
+    assert record.inputs["name"] == "clickhouse.data.byoc.internal"
     assert record.inputs["type"] == "A"
     assert record.inputs["zoneId"] == phase3.outputs["byoc"]["hosted_zone_id"]
     assert record.inputs["aliases"] == [{
@@ -36,7 +36,7 @@ def test_record_is_an_alias_to_the_nlb_once_configured(phase3, children):
         "evaluateTargetHealth": True,
     }]
     assert "records" not in record.inputs and "ttl" not in record.inputs
-    assert phase3.outputs["byoc"]["clickhouse_record_name"] == "clickhouse.data.prod.internal"
+    assert phase3.outputs["byoc"]["clickhouse_record_name"] == "clickhouse.data.byoc.internal"
 
 
 def test_the_nlb_zone_is_looked_up_when_not_given(custom, children, lookups):

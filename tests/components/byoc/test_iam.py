@@ -30,14 +30,14 @@ def issuer_host(result) -> str:
 
 def test_node_role_is_trusted_by_ec2_and_has_the_three_managed_policies(phase1, role, children, document):
     node = role(phase1, "byoc-iam-eks-node")
-    assert node.inputs["name"] == "clickhouse-aws-prod-byoc-eks-node"
+    assert node.inputs["name"] == "clickhouse-aws-byoc-byoc-eks-node"
     (trust,) = document(node, "assumeRolePolicy")["Statement"]
     assert trust["Principal"] == {"Service": "ec2.amazonaws.com"} and trust["Action"] == "sts:AssumeRole"
     attached = sorted(a.inputs["policyArn"] for a in children(phase1, IAM, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
                       if a.name.startswith("byoc-iam-eks-node-"))
     assert attached == [f"arn:aws:iam::aws:policy/{p}" for p in (
         "AmazonEC2ContainerRegistryReadOnly", "AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy")]
-    assert phase1.outputs["byoc"]["role_arns"]["eks_node"] == f"arn:aws:iam::{ACCOUNT}:role/clickhouse-aws-prod-byoc-eks-node"
+    assert phase1.outputs["byoc"]["role_arns"]["eks_node"] == f"arn:aws:iam::{ACCOUNT}:role/clickhouse-aws-byoc-byoc-eks-node"
 
 
 def test_management_role_trusts_clickhouse_only_with_the_external_id(phase1, role, document):
@@ -82,7 +82,7 @@ def test_no_irsa_role_until_the_issuer_is_known_and_the_user_is_told(fresh_byoc_
 def test_irsa_role_trusts_the_clusters_oidc_provider_for_one_service_account(phase3, role, document):
     irsa = role(phase3, "byoc-iam-irsa")
     host = issuer_host(phase3)
-    assert irsa.inputs["name"] == "clickhouse-aws-prod-byoc-irsa"
+    assert irsa.inputs["name"] == "clickhouse-aws-byoc-byoc-irsa"
     (trust,) = document(irsa, "assumeRolePolicy")["Statement"]
     assert trust["Principal"] == {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{host}"}
     assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
@@ -90,7 +90,7 @@ def test_irsa_role_trusts_the_clusters_oidc_provider_for_one_service_account(pha
         f"{host}:sub": "system:serviceaccount:clickhouse:clickhouse",
         f"{host}:aud": "sts.amazonaws.com",
     }}
-    assert phase3.outputs["byoc"]["role_arns"]["irsa"] == f"arn:aws:iam::{ACCOUNT}:role/clickhouse-aws-prod-byoc-irsa"
+    assert phase3.outputs["byoc"]["role_arns"]["irsa"] == f"arn:aws:iam::{ACCOUNT}:role/clickhouse-aws-byoc-byoc-irsa"
     assert "https://" not in json.dumps(trust)
 
 

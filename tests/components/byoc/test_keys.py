@@ -9,7 +9,7 @@ KEY = "aws:kms/key:Key"
 ALIAS = "aws:kms/alias:Alias"
 ROOT = "arn:aws:iam::123456789012:root"
 MANAGEMENT = "arn:aws:iam::123456789012:role/ClickHouseManagementRole"
-IRSA = "arn:aws:iam::123456789012:role/clickhouse-aws-prod-byoc-irsa"
+IRSA = "arn:aws:iam::123456789012:role/clickhouse-aws-byoc-byoc-irsa"
 
 
 @pytest.fixture(scope="module")
@@ -25,14 +25,14 @@ def test_three_keys_with_rotation_alias_and_prod_window(phase1, children, key):
         assert k.inputs["deletionWindowInDays"] == 30
         assert k.protect is True
     assert sorted(a.inputs["name"] for a in children(phase1, KEYS, ALIAS)) == [
-        "alias/clickhouse-aws-prod-byoc-ebs", "alias/clickhouse-aws-prod-byoc-eks-secrets",
-        "alias/clickhouse-aws-prod-byoc-s3"]
+        "alias/clickhouse-aws-byoc-byoc-ebs", "alias/clickhouse-aws-byoc-byoc-eks-secrets",
+        "alias/clickhouse-aws-byoc-byoc-s3"]
     assert phase1.outputs["byoc"]["kms_key_arns"] == {
         label.replace("-", "_"): key(phase1, label).outputs["arn"] for label in ("ebs", "s3", "eks-secrets")}
 
 
 def test_an_unprotected_stack_gets_the_short_window_and_no_protection(byoc_run, children):
-    for k in children(byoc_run("prod", {"clickhouse-aws:protect": False}), KEYS, KEY):
+    for k in children(byoc_run("byoc", {"clickhouse-aws:protect": False}), KEYS, KEY):
         assert k.inputs["deletionWindowInDays"] == 7
         assert k.protect is False
 
@@ -47,8 +47,23 @@ def test_root_administers_and_no_statement_has_a_wildcard_principal(request, key
         assert s["Principal"] != "*" and s["Principal"].get("AWS") != "*"
 
 
+AUTOSCALING = ("arn:aws:iam::123456789012:role/aws-service-role/autoscaling.amazonaws.com/"
+               "AWSServiceRoleForAutoScaling")
+
+
+def test_ebs_key_lets_the_auto_scaling_service_linked_role_use_it_and_grant_it_to_volumes(phase1, key, document):
+    statements = document(key(phase1, "ebs"))["Statement"]
+    scaling = [s for s in statements if s["Principal"] == {"AWS": [AUTOSCALING]}]
+    (use,) = [s for s in scaling if "kms:Encrypt" in s["Action"]]
+    assert set(use["Action"]) == {"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                                  "kms:DescribeKey"}
+    (grant,) = [s for s in scaling if "kms:CreateGrant" in s["Action"]]
+    assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+
+
 def test_ebs_key_is_used_by_the_management_role_through_ec2_only(phase1, key, document):
-    users = [s for s in document(key(phase1, "ebs"))["Statement"] if s["Sid"] != "AccountRootAdministers"]
+    users = [s for s in document(key(phase1, "ebs"))["Statement"]
+             if s["Sid"] != "AccountRootAdministers" and s["Principal"] != {"AWS": [AUTOSCALING]}]
     assert {tuple(s["Principal"]["AWS"]) for s in users} == {(MANAGEMENT,)}
     use = next(s for s in users if "kms:Encrypt" in s["Action"])
     assert use["Condition"] == {"StringEquals": {"kms:ViaService": "ec2.us-east-1.amazonaws.com"}}

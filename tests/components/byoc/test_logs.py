@@ -26,7 +26,7 @@ def test_three_groups_under_the_stacks_logs_key(phase1, groups):
     assert {name: g["retentionInDays"] for name, g in found.items()} == {
         "/aws/clickhouse/query-logs": 30,
         "/aws/clickhouse/error-logs": 90,
-        "/aws/eks/clickhouse-cloud-prod/cluster": 90,
+        "/aws/eks/clickhouse-cloud-byoc/cluster": 90,
     }
     assert {g["kmsKeyId"] for g in found.values()} == {stack_logs_key_arn(phase1)}
 
@@ -46,7 +46,7 @@ def test_output_names_the_three_groups(phase1):
     assert phase1.outputs["byoc"]["log_group_names"] == {
         "query": "/aws/clickhouse/query-logs",
         "error": "/aws/clickhouse/error-logs",
-        "eks_cluster": "/aws/eks/clickhouse-cloud-prod/cluster",
+        "eks_cluster": "/aws/eks/clickhouse-cloud-byoc/cluster",
     }
 
 

@@ -51,7 +51,7 @@ def test_cannot_change_this_stacks_roles_or_grant_admin(phase1, statements, chil
     own = next(s for s in statements if s.get("Sid") == "NeverChangeThisStacksRoles")
     assert own["Effect"] == "Deny"
     assert set(own["Resource"]) == {f"arn:aws:iam::{ACCOUNT}:role/{n}" for n in (
-        "ClickHouseManagementRole", "clickhouse-aws-prod-byoc-eks-node", "clickhouse-aws-prod-byoc-irsa")}
+        "ClickHouseManagementRole", "clickhouse-aws-byoc-byoc-eks-node", "clickhouse-aws-byoc-byoc-irsa")}
     assert {"iam:UpdateAssumeRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePolicy", "iam:TagRole"} <= set(own["Action"])
     admin = next(s for s in statements if s.get("Sid") == "NeverAttachAdministratorPolicies")
     assert "arn:aws:iam::aws:policy/AdministratorAccess" in admin["Condition"]["ArnEquals"]["iam:PolicyARN"]
@@ -69,7 +69,7 @@ def test_writes_are_tag_or_name_scoped_to_this_account_and_region(statements):
     eks = next(s for s in statements if s.get("Sid") == "ManageClickHouseClusters")
     assert all(r.endswith("/clickhouse-cloud-*") for r in eks["Resource"])
     pass_nodes = next(s for s in statements if s.get("Sid") == "PassNodeRoles")
-    assert f"arn:aws:iam::{ACCOUNT}:role/clickhouse-aws-prod-byoc-eks-node" in pass_nodes["Resource"]
+    assert f"arn:aws:iam::{ACCOUNT}:role/clickhouse-aws-byoc-byoc-eks-node" in pass_nodes["Resource"]
 
 
 def test_sids_are_unique_and_each_policy_fits_iams_size_limit(policies, statements):

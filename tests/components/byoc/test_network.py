@@ -26,8 +26,12 @@ def test_the_stack_has_one_vpc_and_it_carries_the_byoc_tag(phase1):
     assert vpc.inputs["enableDnsSupport"] and vpc.inputs["enableDnsHostnames"]
 
 
+def private_subnets(run):
+    return [s for s in run.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["tier"] == "private"]
+
+
 def test_three_private_subnets_in_three_zones_each_at_least_23_and_tagged(phase1):
-    subnets = phase1.of_type("aws:ec2/subnet:Subnet")
+    subnets = private_subnets(phase1)
     assert len(subnets) == 3
     assert len({s.inputs["availabilityZone"] for s in subnets}) == 3
     for subnet in subnets:
@@ -37,17 +41,30 @@ def test_three_private_subnets_in_three_zones_each_at_least_23_and_tagged(phase1
             "kubernetes.io/role/internal-elb": "1", "clickhouse-byoc": "true"}
 
 
-def test_nothing_reaches_the_internet_and_flows_are_logged(phase1):
-    types = {r.type for r in phase1.resources}
+def test_the_way_out_is_nat_gateways_outside_the_byoc_subnets_and_flows_are_logged(phase1):
+    # ClickHouse's components reach Tailscale through a NAT gateway per zone; none sits in a subnet ClickHouse uses.
+    byoc_subnets = {s.id for s in private_subnets(phase1)}
+    nats = phase1.of_type("aws:ec2/natGateway:NatGateway")
+    assert len(nats) == 3 and not {n.inputs["subnetId"] for n in nats} & byoc_subnets
+    egress = [s for s in phase1.of_type("aws:ec2/subnet:Subnet") if s.id not in byoc_subnets]
+    assert all("clickhouse-byoc" not in s.inputs["tags"] for s in egress)
+    assert phase1.outputs["byoc"]["egress"] == "nat"
+    assert phase1.one("aws:ec2/flowLog:FlowLog").inputs["trafficType"] == "ALL"
+
+
+def test_an_adopted_vpc_without_egress_adds_no_way_out(byoc_run, lookups):
+    result = byoc_run("byoc", lookups.adopted)
+    types = {r.type for r in result.resources}
     assert not types & {"aws:ec2/internetGateway:InternetGateway", "aws:ec2/natGateway:NatGateway", "aws:ec2/eip:Eip",
                         "aws:ec2/route:Route"}
-    assert len(phase1.of_type("aws:ec2/routeTable:RouteTable")) == 3
-    assert phase1.one("aws:ec2/flowLog:FlowLog").inputs["trafficType"] == "ALL"
+    assert result.outputs["byoc"]["egress"] == "none"
 
 
 def test_s3_gateway_endpoint_sits_on_every_private_route_table(phase1, endpoints):
     (s3,) = endpoints(phase1, "Gateway")
-    associated = {a.inputs["routeTableId"] for a in phase1.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")}
+    private = {s.id for s in private_subnets(phase1)}
+    associated = {a.inputs["routeTableId"] for a in phase1.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
+                  if a.inputs["subnetId"] in private}
     assert s3.inputs["serviceName"] == f"com.amazonaws.{REGION}.s3"
     assert len(associated) == 3 and set(s3.inputs["routeTableIds"]) == associated
     assert phase1.outputs["byoc"]["route_table_ids"] == s3.inputs["routeTableIds"]
@@ -81,7 +98,7 @@ def test_endpoint_group_admits_only_https_from_the_vpc_cidr(phase1):
     (rule,) = rules
     assert rule.type == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
     assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", 443, 443)
-    assert rule.inputs["cidrIpv4"] == "10.42.0.0/16" == phase1.outputs["byoc"]["vpc_cidr"]
+    assert rule.inputs["cidrIpv4"] == "10.43.0.0/16" == phase1.outputs["byoc"]["vpc_cidr"]
     assert rule.inputs["description"]
 
 
@@ -94,7 +111,7 @@ def test_every_network_child_has_the_component_as_parent(phase1, children):
 @pytest.fixture(scope="module")
 def adopted(byoc_run, lookups):
     """prod on an existing VPC."""
-    result = byoc_run("prod", lookups.adopted)
+    result = byoc_run("byoc", lookups.adopted)
     assert result.error is None, result.error
     return result
 
@@ -118,11 +135,11 @@ class TestAdoptedVpc:
         assert adopted.outputs["byoc"]["vpc_cidr"] == "10.90.0.0/16"
 
     def test_subnets_without_explicit_association_use_the_main_route_table(self, byoc_run, endpoints, lookups):
-        (s3,) = endpoints(byoc_run("prod", lookups.adopted, route_tables="main"), "Gateway")
+        (s3,) = endpoints(byoc_run("byoc", lookups.adopted, route_tables="main"), "Gateway")
         assert s3.inputs["routeTableIds"] == [lookups.main_route_table]
 
     def test_subnets_of_exactly_23_pass(self, byoc_run, lookups):
-        assert byoc_run("prod", lookups.adopted, subnet_prefix=23).error is None
+        assert byoc_run("byoc", lookups.adopted, subnet_prefix=23).error is None
 
     @pytest.mark.parametrize(("mock_options", "expected"), [
         ({"subnet_prefix": 24}, "clickhouse-aws:subnetIds: subnet-0aaaaaaaaaaaaaaa1 (10.90.0.0/24)"),

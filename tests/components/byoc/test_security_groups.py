@@ -21,7 +21,6 @@ def flows(children, lookups):
     def of(result, group: str, type_: str) -> set[tuple]:
         ids = result.outputs["byoc"]["security_group_ids"]
         names = {sg_id: name for name, sg_id in ids.items()}
-        names[result.outputs["client_security_group_id"]] = "client"
         names[result.config.get("clickhouse-aws:byocControlPlaneSecurityGroupId")] = "control-plane"
         names[lookups.s3_prefix_list] = "s3"
         found = set()
@@ -47,7 +46,7 @@ def application_cidrs(result) -> list[str]:
 def test_three_groups_without_inline_rules(phase1, children):
     groups = children(phase1, GROUPS, "aws:ec2/securityGroup:SecurityGroup")
     assert sorted(g.inputs["name"] for g in groups) == [
-        "clickhouse-aws-prod-byoc-nlb", "clickhouse-aws-prod-byoc-nodes", "clickhouse-aws-prod-byoc-pods"]
+        "clickhouse-aws-byoc-byoc-nlb", "clickhouse-aws-byoc-byoc-nodes", "clickhouse-aws-byoc-byoc-pods"]
     for group in groups:
         assert "ingress" not in group.inputs and "egress" not in group.inputs
         assert group.inputs["vpcId"] == phase1.outputs["vpc_id"]
@@ -78,29 +77,29 @@ def test_nodes_admit_each_other_and_the_control_plane_only_once_it_is_known(phas
 def test_nodes_egress_is_self_endpoints_s3_and_pod_probes(phase1, flows):
     assert flows(phase1, "nodes", EGRESS) == {
         ("-1", None, None, "nodes"),
-        ("tcp", 443, 443, "10.42.0.0/16"),
+        ("tcp", 443, 443, "10.43.0.0/16"),
         ("tcp", 443, 443, "s3"),
         ("tcp", 8123, 8123, "pods"),
     }
 
 
-def test_pods_admit_applications_nlb_themselves_and_probes(phase1, flows):
-    expected = tcp(CLIENT_PORTS, "client") | tcp(CLIENT_PORTS, "nlb") | tcp(CLUSTER_PORTS, "pods")
+def test_pods_admit_the_nlb_themselves_and_probes_and_no_application_group_by_default(phase1, flows):
+    # A BYOC stack has no PrivateLink client group: applications come through the NLB unless groups are configured.
+    expected = tcp(CLIENT_PORTS, "nlb") | tcp(CLUSTER_PORTS, "pods")
     expected |= {("tcp", 8123, 8123, "nodes")}
     assert flows(phase1, "pods", INGRESS) == expected
     assert {9000, 8123, 9440, 8443} == set(CLIENT_PORTS) and {9009, 9181, 9234} == set(CLUSTER_PORTS)
 
 
-def test_configured_application_groups_replace_the_privatelink_client_default(custom, flows):
+def test_configured_application_groups_reach_the_pods(custom, flows):
     apps = json.loads(custom.config["clickhouse-aws:byocApplicationSecurityGroupIds"])
     ingress = flows(custom, "pods", INGRESS)
     assert {f for f in ingress if f[3] in apps} == {flow for app in apps for flow in tcp(CLIENT_PORTS, app)}
-    assert not {f for f in ingress if f[3] == "client"}
 
 
 def test_pods_egress_is_peers_endpoints_and_s3_only(phase1, flows):
     assert flows(phase1, "pods", EGRESS) == tcp(CLUSTER_PORTS, "pods") | {
-        ("tcp", 443, 443, "10.42.0.0/16"), ("tcp", 443, 443, "s3")}
+        ("tcp", 443, 443, "10.43.0.0/16"), ("tcp", 443, 443, "s3")}
 
 
 def test_nlb_admits_application_subnets_and_sends_only_to_pods(phase1, flows):
@@ -121,3 +120,8 @@ def test_rules_are_children_of_the_component_with_unique_names(phase1, children)
     rules = children(phase1, GROUPS, INGRESS) + children(phase1, GROUPS, EGRESS)
     assert all(r.parent == component.urn for r in rules)
     assert len({r.name for r in rules}) == len(rules)
+
+
+def test_every_byoc_group_carries_the_tag_clickhouses_permissions_are_scoped_by(phase1, children):
+    groups = children(phase1, "clickhouse-aws:byoc:SecurityGroups", "aws:ec2/securityGroup:SecurityGroup")
+    assert len(groups) == 3 and all(g.inputs["tags"]["clickhouse-byoc"] == "true" for g in groups)

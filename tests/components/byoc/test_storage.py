@@ -6,7 +6,7 @@ import pytest
 
 STORAGE = "clickhouse-aws:byoc:Storage"
 ACCOUNT = "123456789012"
-IRSA = f"arn:aws:iam::{ACCOUNT}:role/clickhouse-aws-prod-byoc-irsa"
+IRSA = f"arn:aws:iam::{ACCOUNT}:role/clickhouse-aws-byoc-byoc-irsa"
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def test_bucket_names_are_deterministic_and_protected(phase1, part):
     buckets = phase1.outputs["byoc"]["buckets"]
     for suffix in ("backups", "logs"):
         bucket = part(phase1, "bucket:Bucket", suffix)
-        name = f"clickhouse-aws-prod-{ACCOUNT}-us-east-1-{suffix}"
+        name = f"clickhouse-aws-byoc-{ACCOUNT}-us-east-1-{suffix}"
         assert bucket.inputs["bucket"] == name and len(name) <= 63
         assert bucket.protect is True and bucket.inputs["forceDestroy"] is False
         assert buckets[suffix] == {"name": name, "arn": f"arn:aws:s3:::{name}"}
@@ -91,5 +91,5 @@ def test_bucket_policy_waits_for_the_public_access_block(phase1, part):
 
 
 def test_an_unprotected_stack_can_delete_non_empty_buckets(byoc_run, part):
-    bucket = part(byoc_run("prod", {"clickhouse-aws:protect": False}), "bucket:Bucket", "backups")
+    bucket = part(byoc_run("byoc", {"clickhouse-aws:protect": False}), "bucket:Bucket", "backups")
     assert bucket.protect is False and bucket.inputs["forceDestroy"] is True

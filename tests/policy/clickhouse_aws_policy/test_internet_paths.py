@@ -121,3 +121,114 @@ class TestPublicAddresses:
 ])
 def test_associating_an_existing_elastic_ip_is_blocked(pack, token: str, props: dict) -> None:
     assert len(pack.blocking("no-elastic-ip", token, props)) == 1
+
+
+EXCEPTION = {name: {"egressOnlyNat": True}
+             for name in ("no-internet-gateway", "no-internet-route", "no-nat-gateway", "no-elastic-ip")}
+IGW, TABLE, ROUTE = "aws:ec2/internetGateway:InternetGateway", "aws:ec2/routeTable:RouteTable", "aws:ec2/route:Route"
+SUBNET, ASSOC = "aws:ec2/subnet:Subnet", "aws:ec2/routeTableAssociation:RouteTableAssociation"
+EIP, NAT = "aws:ec2/eip:Eip", "aws:ec2/natGateway:NatGateway"
+
+
+def egress_nat(pack, *extra, egress_subnet_public: bool = False, eip_props: dict | None = None):
+    """The shape egress nat makes: an internet gateway routed to only from a table whose one subnet holds a NAT
+    gateway (with its Elastic IP); the private subnet's table default-routes to that NAT gateway."""
+    u = pack.urn
+    return [
+        pack.resource(IGW, "igw", {"vpcId": "vpc-1"}),
+        pack.resource(TABLE, "egress", {"vpcId": "vpc-1"}),
+        pack.resource(ROUTE, "egress-default", {"routeTableId": UNKNOWN, "destinationCidrBlock": "0.0.0.0/0",
+                                                "gatewayId": UNKNOWN},
+                      deps={"routeTableId": [u(TABLE, "egress")], "gatewayId": [u(IGW, "igw")]}),
+        pack.resource(SUBNET, "egress-a", {"cidrBlock": "10.0.255.240/28", "mapPublicIpOnLaunch": egress_subnet_public}),
+        pack.resource(ASSOC, "egress-a", {"subnetId": UNKNOWN, "routeTableId": UNKNOWN},
+                      deps={"subnetId": [u(SUBNET, "egress-a")], "routeTableId": [u(TABLE, "egress")]}),
+        pack.resource(EIP, "nat-a", {"domain": "vpc", **(eip_props or {})}),
+        pack.resource(NAT, "nat-a", {"connectivityType": "public", "allocationId": UNKNOWN, "subnetId": UNKNOWN},
+                      deps={"allocationId": [u(EIP, "nat-a")], "subnetId": [u(SUBNET, "egress-a")]}),
+        pack.resource(SUBNET, "private-a", {"cidrBlock": "10.0.0.0/20", "mapPublicIpOnLaunch": False}),
+        pack.resource(TABLE, "private-a", {"vpcId": "vpc-1"}),
+        pack.resource(ASSOC, "private-a", {"subnetId": UNKNOWN, "routeTableId": UNKNOWN},
+                      deps={"subnetId": [u(SUBNET, "private-a")], "routeTableId": [u(TABLE, "private-a")]}),
+        pack.resource(ROUTE, "private-a-default", {"routeTableId": UNKNOWN, "destinationCidrBlock": "0.0.0.0/0",
+                                                   "natGatewayId": UNKNOWN},
+                      deps={"routeTableId": [u(TABLE, "private-a")], "natGatewayId": [u(NAT, "nat-a")]}),
+        *extra,
+    ]
+
+
+def mandatory(diagnostics) -> set[tuple[str, str]]:
+    return {(d.policy, d.urn.rsplit("::", 1)[-1]) for d in diagnostics if d.level == "mandatory"}
+
+
+class TestEgressOnlyNat:
+    """The one declared exception, through the real analyzer: without it today's rules stand; with it only the
+    egress-only NAT shape passes."""
+
+    def test_without_the_exception_every_piece_of_the_nat_path_is_blocked(self, pack) -> None:
+        found = mandatory(pack.judge(egress_nat(pack)))
+        assert {("no-internet-gateway", "igw"), ("no-nat-gateway", "nat-a"), ("no-elastic-ip", "nat-a"),
+                ("no-internet-route", "egress-default")} <= found
+
+    def test_with_the_exception_the_egress_only_shape_passes(self, pack) -> None:
+        pack.configure(EXCEPTION)
+        assert mandatory(pack.judge(egress_nat(pack))) == set()
+
+    def test_the_exception_declared_on_one_policy_does_not_open_the_others(self, pack) -> None:
+        pack.configure({"no-internet-gateway": {"egressOnlyNat": True}})
+        found = {policy for policy, _ in mandatory(pack.judge(egress_nat(pack)))}
+        assert {"no-nat-gateway", "no-elastic-ip", "no-internet-route"} <= found and "no-internet-gateway" not in found
+
+    def test_anything_but_a_nat_gateway_in_an_egress_subnet_is_blocked(self, pack) -> None:
+        pack.configure(EXCEPTION)
+        instance = pack.resource("aws:ec2/instance:Instance", "bastion", {"subnetId": UNKNOWN, "ami": "ami-1"},
+                                 deps={"subnetId": [pack.urn(SUBNET, "egress-a")]})
+        diagnostics = pack.judge(egress_nat(pack, instance))
+        (message,) = [d.message for d in diagnostics if d.policy == "egress-only-through-nat"]
+        assert "holds more than NAT gateways: Instance bastion" in message
+
+    def test_a_private_subnet_on_the_egress_table_is_blocked(self, pack) -> None:
+        pack.configure(EXCEPTION)
+        u = pack.urn
+        endpoint = pack.resource("aws:ec2/vpcEndpoint:VpcEndpoint", "ep", {"subnetIds": UNKNOWN, "vpcEndpointType": "Interface"},
+                                 deps={"subnetIds": [u(SUBNET, "app")]})
+        app = [pack.resource(SUBNET, "app", {"mapPublicIpOnLaunch": False}), endpoint,
+               pack.resource(ASSOC, "app", {"subnetId": UNKNOWN, "routeTableId": UNKNOWN},
+                             deps={"subnetId": [u(SUBNET, "app")], "routeTableId": [u(TABLE, "egress")]})]
+        assert ("egress-only-through-nat", "egress-default") in mandatory(pack.judge(egress_nat(pack, *app)))
+
+    @pytest.mark.parametrize("case", ["public-subnet", "spare-eip", "eip-on-instance", "external-igw", "main-table",
+                                      "inline-route-in-default-table", "eip-association", "egress-only-gateway"])
+    def test_what_the_exception_does_not_cover_stays_blocked(self, pack, case: str) -> None:
+        pack.configure(EXCEPTION)
+        u, extra, options = pack.urn, [], {}
+        if case == "public-subnet":
+            options["egress_subnet_public"] = True
+        elif case == "spare-eip":
+            extra.append(pack.resource(EIP, "spare", {"domain": "vpc"}))
+        elif case == "eip-on-instance":
+            options["eip_props"] = {"instance": "i-0123456789abcdef0"}
+        elif case == "external-igw":
+            extra.append(pack.resource(ROUTE, "sneaky", {"routeTableId": UNKNOWN, "destinationCidrBlock": "0.0.0.0/0",
+                                                         "gatewayId": "igw-0123456789abcdef0"},
+                                       deps={"routeTableId": [u(TABLE, "private-a")]}))
+        elif case == "main-table":
+            extra.append(pack.resource("aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation", "main",
+                                       {"vpcId": UNKNOWN, "routeTableId": UNKNOWN},
+                                       deps={"routeTableId": [u(TABLE, "egress")]}))
+        elif case == "inline-route-in-default-table":
+            extra.append(pack.resource("aws:ec2/defaultRouteTable:DefaultRouteTable", "default",
+                                       {"routes": [{"cidrBlock": "0.0.0.0/0", "gatewayId": UNKNOWN}]},
+                                       deps={"routes": [u(IGW, "igw")]}))
+        elif case == "eip-association":
+            extra.append(pack.resource("aws:ec2/eipAssociation:EipAssociation", "assoc",
+                                       {"allocationId": UNKNOWN, "instanceId": "i-0123456789abcdef0"},
+                                       deps={"allocationId": [u(EIP, "nat-a")]}))
+        elif case == "egress-only-gateway":
+            extra.append(pack.resource("aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway", "eigw",
+                                       {"vpcId": "vpc-1"}))
+        expected = {"eip-association": {"no-elastic-ip"}, "eip-on-instance": {"no-elastic-ip"},
+                    "egress-only-gateway": {"no-internet-gateway"},
+                    "public-subnet": {"egress-only-through-nat", "subnet-no-public-ip-on-launch"}}
+        found = {policy for policy, _ in mandatory(pack.judge(egress_nat(pack, *extra, **options)))}
+        assert found == expected.get(case, {"egress-only-through-nat"}), case

@@ -98,7 +98,7 @@ def test_malformed_outputs_file(
 
 
 @pytest.mark.parametrize("path, needle", [
-    (("vpc_endpoint_id",), "required output 'vpc_endpoint_id' is missing"),
+    (("vpc_id",), "required output 'vpc_id' is missing"),
     (("byoc", "kms_key_arns", "s3"), "required output 'byoc.kms_key_arns.s3' is missing"),
     (("byoc", "buckets", "backups"), "required output 'byoc.buckets.backups' is missing"),
 ])

@@ -78,7 +78,7 @@ def test_env_form_needs_the_deployed_outputs() -> None:
     with pytest.raises(StackScriptError) as raised:
         render_env({"aws_region": "us-east-1"}, "prod")
     assert raised.value.code is ExitCode.USAGE
-    assert "clickhouse_url" in raised.value.message and "scripts.stack up --stack prod" in raised.value.message
+    assert "vpc_id" in raised.value.message and "scripts.stack up --stack prod" in raised.value.message
 
 
 def test_protected_resources_and_change_counts() -> None:
