@@ -165,11 +165,13 @@ class Workspace:
     def export(self, stack: str, *extra: str) -> str:
         return self.ok("stack", "export", *extra, stack=stack).stdout
 
-    def password(self, stack: str) -> str:
-        """The generated ClickHouse password, from the state decrypted with the stack's passphrase."""
+    def password(self, stack: str) -> Optional[str]:
+        """The generated ClickHouse password, from the state decrypted with the stack's passphrase; None for a stack
+        with no service yet (a BYOC stack before ClickHouse reports its infrastructure)."""
         deployment = json.loads(self.export(stack, "--show-secrets"))["deployment"]
-        [password] = [r for r in deployment["resources"] if r["type"] == PASSWORD_TYPE]
-        return json.loads(password["outputs"]["result"]["plaintext"])
+        passwords = [r for r in deployment["resources"] if r["type"] == PASSWORD_TYPE]
+        assert len(passwords) <= 1, f"{stack} has {len(passwords)} generated passwords"
+        return json.loads(passwords[0]["outputs"]["result"]["plaintext"]) if passwords else None
 
     def append_to_program(self, code: str) -> None:
         with (self.project / "__main__.py").open("a") as program:
@@ -191,8 +193,8 @@ class Deployed:
     second_ups: dict[str, CliRun] = field(default_factory=dict)
     previews: dict[str, CliRun] = field(default_factory=dict)
     # The generated ClickHouse password after the first and the second up.
-    passwords: dict[str, str] = field(default_factory=dict)
-    passwords_after_second_up: dict[str, str] = field(default_factory=dict)
+    passwords: dict[str, Optional[str]] = field(default_factory=dict)
+    passwords_after_second_up: dict[str, Optional[str]] = field(default_factory=dict)
 
 
 class OfflineGate:

@@ -127,8 +127,9 @@ class AuditContext:
 def stack_security_groups(outputs: StackOutputs) -> dict[str, str]:
     """Security groups the stack created, by ID, with a label for messages."""
     groups = {
-        outputs.endpoint_security_group_id: "endpoint",
-        outputs.client_security_group_id: "client",
+        sg_id: label
+        for sg_id, label in ((outputs.endpoint_security_group_id, "endpoint"), (outputs.client_security_group_id, "client"))
+        if sg_id
     }
     if outputs.byoc:
         groups.update({sg_id: f"byoc.{name}" for name, sg_id in outputs.byoc.security_group_ids.items()})
@@ -170,7 +171,7 @@ def check_outputs_region(ctx: AuditContext) -> list[Finding]:
             "resource-region-matches-stack", "byoc.region",
             f"BYOC is set up in {out.byoc.region}, not the stack's region {region}",
         ))
-    host_region = region_in(out.private_dns_hostname)
+    host_region = region_in(out.private_dns_hostname) if out.private_dns_hostname else region
     if host_region != region:
         findings.append(Finding(
             "clickhouse-region-matches-stack", out.private_dns_hostname,
@@ -602,6 +603,23 @@ def _needs_byoc(outputs: StackOutputs) -> str | None:
     return None if outputs.byoc else "the stack has no byoc output (BYOC is not enabled)"
 
 
+def _needs_privatelink(outputs: StackOutputs) -> str | None:
+    return None if outputs.vpc_endpoint_id else "the stack has no PrivateLink endpoint (a BYOC stack reaches its service through the private load balancer)"
+
+
+def _needs_service(outputs: StackOutputs) -> str | None:
+    return None if outputs.password_secret_arn else "the stack has no ClickHouse service yet (BYOC before byocInfrastructureId)"
+
+
+def _needs_byoc_without_egress(outputs: StackOutputs) -> str | None:
+    if not outputs.byoc:
+        return _needs_byoc(outputs)
+    egress = (outputs.raw.get("byoc") or {}).get("egress", "none")
+    # With nat or transit-gateway egress the gateways are the declared path; the pack's egress-only-through-nat policy
+    # judges their shape at preview.
+    return None if egress == "none" else f"the BYOC VPC's egress is {egress}, so its gateways are expected"
+
+
 def _needs_customer_keys(outputs: StackOutputs) -> str | None:
     return None if _customer_keys(outputs) else "the outputs name no customer-managed KMS key"
 
@@ -623,27 +641,27 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "clickhouse-endpoint",
         "ClickHouse endpoint: available Interface endpoint, same-region service, private DNS off, endpoint SG only",
-        check_clickhouse_endpoint,
+        check_clickhouse_endpoint, _needs_privatelink,
     ),
     Check(
         "endpoint-sg-ingress", "Endpoint security group admits only the client security group on tcp 443/8443/9440 (3306 with MySQL)",
-        check_endpoint_sg_ingress,
+        check_endpoint_sg_ingress, _needs_privatelink,
     ),
     Check(
         "sg-no-public-ingress", "Stack security groups admit nothing from 0.0.0.0/0 or ::/0", check_no_public_ingress
     ),
     Check(
         "private-zone", "ClickHouse zone: private, on the stack's VPC only, apex alias to the endpoint",
-        check_private_zone,
+        check_private_zone, _needs_privatelink,
     ),
     Check(
         "password-secret", "Password secret: exists, expected KMS key, not scheduled for deletion",
-        check_password_secret,
+        check_password_secret, _needs_service,
     ),
     Check("kms-keys", "Customer KMS keys are enabled and rotate", check_kms_keys, _needs_customer_keys),
     Check(
         "byoc-internet-path", "BYOC VPC has no internet gateway or NAT gateway", check_byoc_internet_path,
-        _needs_byoc,
+        _needs_byoc_without_egress,
     ),
     Check(
         "byoc-endpoints", "BYOC S3 gateway and interface endpoints exist and are available", check_byoc_endpoints,

@@ -84,13 +84,13 @@ class ByocOutputs:
 class StackOutputs:
     aws_region: str
     vpc_id: str
-    vpc_endpoint_id: str
-    vpc_endpoint_service_name: str
-    endpoint_security_group_id: str
-    client_security_group_id: str
-    private_dns_hostname: str
-    private_dns_zone_id: str
-    password_secret_arn: str
+    vpc_endpoint_id: str | None
+    vpc_endpoint_service_name: str | None
+    endpoint_security_group_id: str | None
+    client_security_group_id: str | None
+    private_dns_hostname: str | None
+    private_dns_zone_id: str | None
+    password_secret_arn: str | None
     password_kms_key_id: str | None
     byoc: ByocOutputs | None
     raw: Mapping[str, Any] = field(repr=False, compare=False)
@@ -224,13 +224,13 @@ def parse_outputs(raw: Any) -> StackOutputs:
     return StackOutputs(
         aws_region=_value(raw, "aws_region"),
         vpc_id=_value(raw, "vpc_id"),
-        vpc_endpoint_id=_value(raw, "vpc_endpoint_id"),
-        vpc_endpoint_service_name=_value(raw, "vpc_endpoint_service_name"),
-        endpoint_security_group_id=_value(raw, "endpoint_security_group_id"),
-        client_security_group_id=_value(raw, "client_security_group_id"),
-        private_dns_hostname=_value(raw, "private_dns_hostname"),
-        private_dns_zone_id=_value(raw, "private_dns_zone_id"),
-        password_secret_arn=_top_arn(raw, "clickhouse_password_secret_arn", "secretsmanager"),
+        vpc_endpoint_id=_value(raw, "vpc_endpoint_id") if "vpc_endpoint_id" in raw else None,
+        vpc_endpoint_service_name=_value(raw, "vpc_endpoint_service_name") if "vpc_endpoint_service_name" in raw else None,
+        endpoint_security_group_id=_value(raw, "endpoint_security_group_id") if "endpoint_security_group_id" in raw else None,
+        client_security_group_id=_value(raw, "client_security_group_id") if "client_security_group_id" in raw else None,
+        private_dns_hostname=_value(raw, "private_dns_hostname") if "private_dns_hostname" in raw else None,
+        private_dns_zone_id=_value(raw, "private_dns_zone_id") if "private_dns_zone_id" in raw else None,
+        password_secret_arn=_optional_top_arn(raw, "clickhouse_password_secret_arn", "secretsmanager"),
         password_kms_key_id=_optional_top_arn(raw, "clickhouse_password_kms_key_id", "kms"),
         byoc=_parse_byoc(byoc_raw) if byoc_raw is not None else None,
         raw=raw,

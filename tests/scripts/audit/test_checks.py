@@ -475,3 +475,10 @@ def test_log_group_missing(prod: Built) -> None:
     # A group whose name merely starts with the wanted one must not count.
     prod.client("logs").create_log_group(logGroupName="/aws/clickhouse/error-logs-gone-too")
     only(prod, "audit-resource-exists")
+
+
+@pytest.mark.parametrize("egress", ["nat", "transit-gateway"])
+def test_byoc_gateways_are_expected_when_egress_is_declared(prod: Built, egress: str) -> None:
+    prod.outputs["byoc"]["egress"] = egress
+    [result] = [c for c in prod.audit().checks if c.check_id == "byoc-internet-path"]
+    assert result.status is CheckStatus.SKIP and f"egress is {egress}" in result.skip_reason

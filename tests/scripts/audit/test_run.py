@@ -74,3 +74,16 @@ def test_run_audit_raises_audit_error_for_the_stack_script(prod: Built) -> None:
     fail_call(prod.session, "iam.GetRole", "AccessDenied", "not allowed")
     with pytest.raises(AuditError, match="denied iam:GetRole"):
         prod.audit()
+
+
+def test_a_byoc_stack_without_privatelink_or_service_skips_those_checks_with_reasons(prod: Built) -> None:
+    """The byoc stack before ClickHouse reports its infrastructure: no endpoint, zone, service or password secret."""
+    for key in ("vpc_endpoint_id", "vpc_endpoint_service_name", "endpoint_security_group_id", "client_security_group_id",
+                "private_dns_hostname", "private_dns_zone_id", "clickhouse_url", "clickhouse_user",
+                "clickhouse_password_secret_arn", "clickhouse_password_kms_key_id", "service_id"):
+        prod.outputs.pop(key, None)
+    parsed = parse_outputs(prod.outputs)
+    assert (parsed.vpc_endpoint_id, parsed.password_secret_arn) == (None, None)
+    skipped = {c.check_id: c.skip_reason for c in prod.audit().checks if c.status is CheckStatus.SKIP}
+    assert {"clickhouse-endpoint", "endpoint-sg-ingress", "private-zone", "password-secret"} <= set(skipped)
+    assert "no PrivateLink endpoint" in skipped["private-zone"] and "no ClickHouse service" in skipped["password-secret"]
