@@ -54,7 +54,7 @@ PHASE3 = {
 # settings in this one run.
 CUSTOM = {
     **{k: v for k, v in PHASE3.items() if k != f"{NS}:byocNlbZoneId"},
-    f"{NS}:byocManagementRoleName": "AcmeClickHouseManagement",
+    f"{NS}:byocIncludeIamWritePermissions": False,
     f"{NS}:byocNamespace": "ch-prod",
     f"{NS}:byocServiceAccount": "ch-server",
     f"{NS}:byocInterfaceEndpoints": ["ecr.api", "ecr.dkr", "sts", "ssm"],

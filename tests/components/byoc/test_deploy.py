@@ -12,7 +12,7 @@ from scripts.preview import gate
 CONTRACT = {
     "region", "account_id", "vpc_id", "vpc_cidr", "egress", "subnet_ids", "availability_zones", "route_table_ids",
     "s3_gateway_endpoint_id", "interface_endpoint_ids", "security_group_ids", "role_arns", "management_role_name",
-    "kms_key_arns", "buckets", "log_group_names", "sns_topic_arn", "hosted_zone_id", "domain", "clickhouse_record_name",
+    "bootstrap_mode", "kms_key_arns", "buckets", "log_group_names", "sns_topic_arn", "hosted_zone_id", "domain", "clickhouse_record_name",
 }
 # Present only after phase 3: the IRSA role needs the EKS OIDC issuer, the record needs the NLB.
 LATER = {"clickhouse_record_name"}
@@ -84,7 +84,7 @@ def test_dev_has_none_of_byoc(byoc_run):
 def test_every_byoc_resource_sits_under_a_byoc_component(phase1):
     components = {r.urn: r for r in phase1.resources if r.type.startswith("clickhouse-aws:byoc:")}
     assert {c.type for c in components.values()} == {f"clickhouse-aws:byoc:{n}" for n in (
-        "Network", "SecurityGroups", "Iam", "Keys", "Storage", "Logging", "Dns")}
+        "Network", "SecurityGroups", "Bootstrap", "Iam", "Keys", "Storage", "Logging", "Dns")}
     assert {c.parent for c in components.values()} == {phase1.stack_urn}
     parents = {r.urn: r.parent for r in phase1.resources}
     for resource in phase1.resources:
