@@ -78,6 +78,12 @@ def sensitive_config_values() -> list[str]:
             and not is_reference_value(v)]
 
 
+def secret_config_values() -> set[str]:
+    """Values of the stack config keys the engine lists as secret (set with ``--secret``)."""
+    secret_keys = set(pulumi.runtime.get_config_secret_keys_env())
+    return {v for k, v in pulumi.runtime.get_config_env().items() if k in secret_keys and isinstance(v, str) and v}
+
+
 def _customer_key(check: Check) -> None:
     key = check.props.get("kmsKeyId")
     # An unknown kmsKeyId is set, to a key this stack creates.

@@ -9,6 +9,7 @@ import pytest
 from pulumi.runtime import rpc
 
 from scripts.offline.engine import UNSET
+from scripts.preview import gate
 from stack_config.keys import BYOC_TEMPLATE_URL
 from tests.helpers import plain_wire_strings, wire_value
 
@@ -104,3 +105,32 @@ def test_a_renamed_role_is_refused_before_any_resource(byoc_error):
     message = byoc_error({f"{NS}:byocManagementRoleName": "AcmeClickHouseManagement"})
     assert "clickhouse-aws:byocManagementRoleName: is no longer read: ClickHouse's automation assumes a role named " \
            "exactly ClickHouseManagementRole" in message
+
+
+def _bootstrap_stack(run):
+    (stack,) = [r for r in run.resources if r.type == STACK]
+    return stack
+
+
+def test_the_gate_passes_the_bootstrap_stack_and_catches_its_external_id_in_plaintext(analyzer):
+    assert [v for v in gate("byoc", {}, analyzer=analyzer).mandatory if "cloudformation" in v.policy] == []
+
+    def unwrap(run):
+        # The parameters as a program that forgot Output.secret would send them: the same values, no secret marker.
+        stack = _bootstrap_stack(run)
+        plain = wire_value(stack, "parameters")["value"]
+        stack.wire.fields["parameters"].struct_value.Clear()
+        stack.wire.fields["parameters"].struct_value.update(plain)
+
+    result = gate("byoc", {}, mutate=unwrap, analyzer=analyzer)
+    urn = _bootstrap_stack(result.run).urn
+    assert {(v.policy, v.urn) for v in result.mandatory} == {("no-plaintext-secrets", urn)}
+
+
+def test_the_gate_catches_parameters_kept_in_plain_state(analyzer):
+    def forget(run):
+        _bootstrap_stack(run).additional_secret_outputs.clear()
+
+    result = gate("byoc", {}, mutate=forget, analyzer=analyzer)
+    assert {(v.policy, v.urn) for v in result.mandatory} == {
+        ("cloudformation-external-id-secret", _bootstrap_stack(result.run).urn)}

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from scripts.offline.analyzer import Analyzer, analyzer_env
-from scripts.offline.engine import load_stack_config, project_name
 from scripts.handoff import render_handoff
 from scripts.preview import gate
 
@@ -93,13 +91,6 @@ def test_every_byoc_resource_sits_under_a_byoc_component(phase1):
             while ancestor in parents and ancestor not in components:
                 ancestor = parents[ancestor]
             assert ancestor in components, resource.urn
-
-
-@pytest.fixture(scope="module")
-def analyzer():
-    config, secret_keys = load_stack_config("byoc")
-    with Analyzer(analyzer_env(project_name(), "byoc", config, secret_keys)) as pack:
-        yield pack
 
 
 @pytest.mark.parametrize("phase", ["phase1", "phase3"])
