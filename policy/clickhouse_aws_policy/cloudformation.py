@@ -7,9 +7,9 @@ judged by where it comes from: an exact URL from the policy config (https only, 
 
 The ExternalId is what keeps anyone but ClickHouse's automation from assuming the bootstrap role. pulumi-policy unwraps
 secret inputs before a validator runs (``deserialize_properties`` without ``proxy_secrets`` in Analyze and
-AnalyzeStack), so the pack checks what it can observe: the parameter is there, its value is that of a config key the
-engine lists as secret (not a literal in code or a plain config value), and the stack's echoed ``parameters`` output is
-kept secret in state (``additionalSecretOutputs``). That the value travels with its secret marker is checked on the
+AnalyzeStack), so the pack checks what it can observe: the parameter is there, its value is that of a secret config
+key (listed as secret, or credential-named like byocExternalId, which the program refuses in plain text; never a
+literal in code), and the stack's echoed ``parameters`` output is kept secret in state (``additionalSecretOutputs``). That the value travels with its secret marker is checked on the
 wire by the offline gate (``credentials.plaintext_findings``, where ``ExternalId`` is a credential name).
 """
 

@@ -102,6 +102,14 @@ def test_the_template_url_is_not_a_region_violation(pack) -> None:
     assert [d.policy for d in other if d.policy == "arn-inputs-same-region"] == ["arn-inputs-same-region"]
 
 
+def test_the_cli_lists_no_secret_keys_so_a_credential_named_key_counts(pack_for) -> None:
+    """The CLI passes a pack the decrypted config without PULUMI_CONFIG_SECRET_KEYS; byocExternalId is one by name."""
+    cli_pack = pack_for({"aws:region": "us-east-1", "clickhouse-aws:byocExternalId": EXTERNAL_ID})
+    assert cli_pack.analyze(STACK, bootstrap(), options=KEEPS_PARAMETERS_SECRET) == []
+    plain_named = pack_for({"aws:region": "us-east-1", "clickhouse-aws:byocBootstrapNote": EXTERNAL_ID})
+    assert len(plain_named.blocking(EXTERNAL_ID_SECRET, STACK, bootstrap(), options=KEEPS_PARAMETERS_SECRET)) == 1
+
+
 def test_the_secret_config_value_passes_only_with_its_state_copy_kept_secret(byoc_pack) -> None:
     (message,) = byoc_pack.blocking(EXTERNAL_ID_SECRET, STACK, bootstrap())
     assert message.splitlines()[-1].startswith("'parameters' is not in additionalSecretOutputs")
