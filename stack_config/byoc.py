@@ -233,15 +233,18 @@ def _bucket_prefix(r: ConfigReader, default: str, derived: str, aws_region: str)
     return prefix
 
 
-def bootstrap_account_problems(p: Problems, byoc: ByocConfig, account_id: str) -> None:
+def bootstrap_account_problems(p: Problems, byoc: ByocConfig, account_id: str, partition: str) -> None:
     """An existing bootstrap role must be this account's: ClickHouse's automation assumes it in the account it builds
     in, and the key policies name it here. Checked once the account is known, before any resource."""
     if byoc.management_role_arn is None:
         return
-    role_account = byoc.management_role_arn.split(":")[4]
+    _, role_partition, _, _, role_account, _ = byoc.management_role_arn.split(":", 5)
     p.check(role_account == account_id, "byocManagementRoleArn",
             f"is a role in account {role_account}, but this stack deploys into account {account_id}; ClickHouse "
             f"assumes {MANAGEMENT_ROLE_NAME} in the account it builds BYOC in: use that account's role")
+    p.check(role_partition == partition, "byocManagementRoleArn",
+            f"is in the {role_partition} partition, but this stack deploys into {partition}; use "
+            f"arn:{partition}:iam::{account_id}:role/{MANAGEMENT_ROLE_NAME}")
 
 
 def adopted_vpc_problems(p: Problems, network: NetworkConfig, byoc: ByocConfig, found: FoundNetwork,

@@ -86,9 +86,9 @@ def resolve_layout(cfg: StackConfig, found: FoundNetwork) -> NetworkLayout:
     return layout
 
 
-def check_account(cfg: StackConfig, account_id: str) -> None:
+def check_account(cfg: StackConfig, account_id: str, partition: str) -> None:
     """Check the config against the account the credentials reach, raising ``ConfigError``; before any resource."""
     p = Problems(cfg.project)
     if cfg.byoc:
-        bootstrap_account_problems(p, cfg.byoc, account_id)
+        bootstrap_account_problems(p, cfg.byoc, account_id, partition)
     p.raise_if_any()

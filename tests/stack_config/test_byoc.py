@@ -293,20 +293,22 @@ def test_an_existing_bootstrap_role_needs_no_external_id(load):
     assert (byoc.bootstrap, byoc.management_role_arn, byoc.external_id) == ("existing", EXISTING_ROLE, "")
 
 
-@pytest.mark.parametrize(("account", "expected"), [
-    ("123456789012", []),
-    ("210987654321", ["clickhouse-aws:byocManagementRoleArn: is a role in account 123456789012, but this stack deploys "
-                      "into account 210987654321; ClickHouse assumes ClickHouseManagementRole in the account it builds "
-                      "BYOC in: use that account's role"]),
+@pytest.mark.parametrize(("account", "partition", "expected"), [
+    ("123456789012", "aws", []),
+    ("210987654321", "aws", ["clickhouse-aws:byocManagementRoleArn: is a role in account 123456789012, but this stack "
+                             "deploys into account 210987654321; ClickHouse assumes ClickHouseManagementRole in the "
+                             "account it builds BYOC in: use that account's role"]),
+    ("123456789012", "aws-cn", ["clickhouse-aws:byocManagementRoleArn: is in the aws partition, but this stack deploys "
+                                "into aws-cn; use arn:aws-cn:iam::123456789012:role/ClickHouseManagementRole"]),
 ])
-def test_an_existing_bootstrap_role_must_be_in_the_stacks_account(load, account, expected):
+def test_an_existing_bootstrap_role_must_be_in_the_stacks_account(load, account, partition, expected):
     byoc = load({"byocBootstrap": "existing", "byocExternalId": UNSET, "byocManagementRoleArn": EXISTING_ROLE}, "byoc").byoc
     p = Problems()
-    bootstrap_account_problems(p, byoc, account)
+    bootstrap_account_problems(p, byoc, account, partition)
     assert p.problems == expected
 
 
 def test_the_account_check_leaves_the_cloudformation_mode_alone(load):
     p = Problems()
-    bootstrap_account_problems(p, load(stack="byoc").byoc, "210987654321")
+    bootstrap_account_problems(p, load(stack="byoc").byoc, "210987654321", "aws")
     assert p.problems == []
