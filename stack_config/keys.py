@@ -175,7 +175,7 @@ KEYS: tuple[Key, ...] = (
     # ClickHouse BYOC prerequisites (customer side); every other byoc* key is read only when byocEnabled is true.
     Key("byocEnabled", bool, False, "Lay down the customer-side AWS prerequisites for ClickHouse BYOC in this stack."),
     Key("byocEgressNoneAcknowledged", bool, False, "Allow BYOC with egress none: only when your ClickHouse contract provides another outbound path for Tailscale."),
-    Key("byocBootstrap", str, "cloudformation", "How ClickHouse's bootstrap role (ClickHouseManagementRole) comes about: cloudformation (this stack deploys ClickHouse's template) or existing (your security team ran it).",
+    Key("byocBootstrap", str, "cloudformation", "How ClickHouse's bootstrap role (ClickHouseManagementRole, one per AWS account) comes about: cloudformation (this stack deploys ClickHouse's template) or existing (your security team ran it, or another stack in this account did).",
         choices=BYOC_BOOTSTRAP_MODES,
         why="ClickHouse's role comes only from its own CloudFormation template or Terraform module, unchanged"),
     Key("byocBootstrapTemplateUrl", str, BYOC_TEMPLATE_URL, "With byocBootstrap cloudformation: the URL of ClickHouse's BYOC CloudFormation template (the policy pack allows only listed URLs).",

@@ -8,8 +8,9 @@ explicit approval; supported customizations are exposed as parameters". So the p
 ``byocBootstrap: cloudformation`` it deploys ClickHouse's template as a CloudFormation stack, passing only those
 parameters; with ``existing`` the customer's security team has run the template and the stack only names the role.
 
-Either way the role's ARN is known before it exists (``arn:<partition>:iam::<account>:role/ClickHouseManagementRole``),
-so the key policies can name it; ``depends_on`` is what they must wait for (KMS refuses a principal that does not exist).
+The role's name is fixed, so there is one per AWS account: a second BYOC stack in the same account (another region)
+uses ``existing`` with the first one's role. Either way the role's ARN is known before it exists
+(``arn:<partition>:iam::<account>:role/ClickHouseManagementRole``), so the key policies can name it; ``depends_on`` is what they must wait for (KMS refuses a principal that does not exist).
 """
 
 from __future__ import annotations
