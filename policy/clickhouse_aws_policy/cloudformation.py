@@ -25,7 +25,9 @@ STACK = "aws:cloudformation/stack:Stack"
 STACK_SET = "aws:cloudformation/stackSet:StackSet"
 NATIVE_STACK = "aws-native:cloudformation:Stack"
 NATIVE_STACK_SET = "aws-native:cloudformation:StackSet"
-TEMPLATE_TYPES = (STACK, STACK_SET, NATIVE_STACK, NATIVE_STACK_SET)
+# A Serverless Application Repository application is a CloudFormation stack from a template the repository holds.
+SAR_STACK = "aws:serverlessrepository/cloudFormationStack:CloudFormationStack"
+TEMPLATE_TYPES = (STACK, STACK_SET, NATIVE_STACK, NATIVE_STACK_SET, SAR_STACK)
 PARAMETER_TYPES = (STACK, NATIVE_STACK)
 # ClickHouse's BYOC bootstrap templates, as its docs link them: byoc_v2.yaml on the "AWS customized setup" page
 # (clickhouse.com/docs/cloud/reference/byoc/onboarding/customization-aws), byoc.yaml on older pages.
@@ -49,6 +51,10 @@ TEMPLATE_SCHEMA = PolicyConfigSchema(properties={
 
 def _template(check: Check) -> None:
     props = check.props
+    if check.resource.type == SAR_STACK:
+        check.report("a Serverless Application Repository application deploys a CloudFormation template from the "
+                     "repository, not from an allowed template URL; deploy an allowed template with a stack instead.")
+        return
     body = props.get("templateBody")
     if is_unknown(body) or body:
         check.report("templateBody is set: a template is taken only from an allow-listed URL (templateUrl), never "

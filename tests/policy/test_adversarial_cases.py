@@ -447,6 +447,9 @@ CFN_CASES = [
     Case("cfn-external-id-literal", [cfn(parameters={"ExternalId": "ext-hardcoded-in-program"})], "block"),
     Case("cfn-missing-external-id", [cfn(parameters={"IncludeVPCWritePermissions": "false"})], "block"),
     Case("cfn-parameters-in-plain-state", [cfn(secret_outputs=())], "block"),
+    Case("cfn-serverless-application", [R("aws:serverlessrepository/cloudFormationStack:CloudFormationStack", {
+        "name": "app", "applicationId": "arn:aws:serverlessrepo:us-east-1:123456789012:applications/role-maker",
+        "capabilities": ["CAPABILITY_NAMED_IAM"], "parameters": {"ExternalId": secret(EXTERNAL_ID)}})], "block"),
 ]
 CFN_STACK_CONFIG = {"aws:region": "us-east-1", "clickhouse-aws:byocExternalId": EXTERNAL_ID}
 

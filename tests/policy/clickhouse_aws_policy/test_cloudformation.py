@@ -82,6 +82,15 @@ def test_stack_sets_and_native_stacks_are_held_to_the_same_list(pack, type_: str
     assert message.splitlines()[-1].startswith("templateBody is set")
 
 
+def test_a_serverless_application_repository_stack_is_blocked(pack) -> None:
+    """A SAR application is a CloudFormation stack too, from a template no allow-list names."""
+    sar = "aws:serverlessrepository/cloudFormationStack:CloudFormationStack"
+    (message,) = pack.blocking(TEMPLATE, sar, {"name": "app", "capabilities": ["CAPABILITY_NAMED_IAM"],
+                                               "applicationId": "arn:aws:serverlessrepo:us-east-1:123456789012:"
+                                                                "applications/role-maker"})
+    assert "Serverless Application Repository" in message
+
+
 def test_the_allow_list_is_policy_config(pack) -> None:
     own = "https://s3.eu-west-1.amazonaws.com/acme-approved/byoc_v2.yaml"
     pack.configure({TEMPLATE: {"allowedTemplateUrls": [own]}})
