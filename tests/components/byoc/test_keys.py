@@ -61,9 +61,30 @@ def test_ebs_key_lets_the_auto_scaling_service_linked_role_use_it_and_grant_it_t
     assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
 
 
+# The name patterns of the roles ClickHouse's controllers create volumes and launch nodes with (ClickHouse's onboarding
+# module, modules/aws/main.tf at 46318ae5, iam:PassRole statements).
+VOLUME_ROLES = [f"arn:aws:iam::123456789012:role/*-{suffix}"
+                for suffix in ("ebs-csi-driver", "karpenter-controller", "karpenter-node", "k8s-worker")]
+
+
+def test_ebs_key_lets_clickhouses_volume_roles_use_it_through_ec2_by_principal_arn(phase1, key, document, statement):
+    policy = document(key(phase1, "ebs"))
+    use = statement(policy, "ClickHouseVolumeRolesUseKeyThroughEc2")
+    assert use["Principal"] == {"AWS": [ROOT]}
+    assert set(use["Action"]) == {"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                                  "kms:DescribeKey"}
+    assert use["Condition"] == {"StringEquals": {"kms:ViaService": "ec2.us-east-1.amazonaws.com"},
+                                "ArnLike": {"aws:PrincipalArn": VOLUME_ROLES}}
+    grant = statement(policy, "ClickHouseVolumeRolesGrantKeyToEc2")
+    assert grant["Principal"] == {"AWS": [ROOT]} and "kms:CreateGrant" in grant["Action"]
+    assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"},
+                                  "ArnLike": {"aws:PrincipalArn": VOLUME_ROLES}}
+
+
 def test_ebs_key_is_used_by_the_management_role_through_ec2_only(phase1, key, document):
     users = [s for s in document(key(phase1, "ebs"))["Statement"]
-             if s["Sid"] != "AccountRootAdministers" and s["Principal"] != {"AWS": [AUTOSCALING]}]
+             if s["Sid"] not in ("AccountRootAdministers", "ClickHouseVolumeRolesUseKeyThroughEc2",
+                                 "ClickHouseVolumeRolesGrantKeyToEc2") and s["Principal"] != {"AWS": [AUTOSCALING]}]
     assert {tuple(s["Principal"]["AWS"]) for s in users} == {(MANAGEMENT,)}
     use = next(s for s in users if "kms:Encrypt" in s["Action"])
     assert use["Condition"] == {"StringEquals": {"kms:ViaService": "ec2.us-east-1.amazonaws.com"}}
