@@ -72,7 +72,7 @@ def deploy_byoc(inputs: ByocInputs) -> dict[str, Any]:
         account=account,
         name_prefix=inputs.name_prefix,
         management_role_arn=names.role_arn(cfg.management_role_name),
-        irsa_role_arn=None if iam.irsa_role_arn is None else names.irsa_role_arn,
+        pod_role_arn=None if iam.pod_role_arn is None else names.pod_role_arn,
         deletion_window_days=cfg.kms_deletion_window_days,
         protect=inputs.protect,
         tags=tags,
@@ -85,8 +85,8 @@ def deploy_byoc(inputs: ByocInputs) -> dict[str, Any]:
     dns = ByocDns("byoc-dns", ByocDnsArgs(config=cfg, region=account.region, vpc_id=network.vpc_id, tags=tags))
 
     role_arns = {"eks_node": iam.node_role_arn, "management": iam.management_role_arn}
-    if iam.irsa_role_arn is not None:
-        role_arns["irsa"] = iam.irsa_role_arn
+    if iam.pod_role_arn is not None:
+        role_arns["pods"] = iam.pod_role_arn
     output: dict[str, Any] = {
         "region": account.region,
         "account_id": account.account_id,
@@ -101,6 +101,7 @@ def deploy_byoc(inputs: ByocInputs) -> dict[str, Any]:
         "interface_endpoint_ids": endpoints.interface_endpoint_ids,
         "security_group_ids": {**groups.security_group_ids, "endpoints": endpoints.endpoint_security_group_id},
         "role_arns": role_arns,
+        "pod_access": cfg.pod_access,
         "management_role_name": iam.management_role_name,
         "kms_key_arns": keys.arns,
         "buckets": storage.buckets,

@@ -3,7 +3,7 @@
 Each is a KmsKey (rotation on, alias, the account root administers it). Beyond that, each key policy names only the
 principals that use the key, and only through the AWS service that encrypts with it: the management role and the
 roles ClickHouse's controllers create volumes with through EC2 (EBS), the management role through EKS (secrets), the
-IRSA role through S3 once it exists. The deletion window is 30 days on a protected stack
+pods' role through S3 once it exists. The deletion window is 30 days on a protected stack
 and 7 otherwise (stack_config.byoc.ByocConfig.kms_deletion_window_days).
 """
 
@@ -61,8 +61,8 @@ class ByocKeysArgs:
     account: AwsAccount
     name_prefix: str
     management_role_arn: pulumi.Input[str]
-    # None until the EKS OIDC issuer is configured and the IRSA role exists.
-    irsa_role_arn: Optional[pulumi.Input[str]]
+    # None until the pods' role exists (with IRSA, once the EKS OIDC issuer is configured).
+    pod_role_arn: Optional[pulumi.Input[str]]
     deletion_window_days: int
     protect: bool
     tags: Mapping[str, str]
@@ -91,8 +91,8 @@ class ByocKeys(pulumi.ComponentResource):
         root = [f"arn:{account.partition}:iam::{account.account_id}:root"]
         volume_roles = {"ArnLike": {"aws:PrincipalArn": [
             f"arn:{account.partition}:iam::{account.account_id}:role/{pattern}" for pattern in VOLUME_ROLE_PATTERNS]}}
-        s3_users = [] if args.irsa_role_arn is None else [use_through_service(
-            "ClickHousePodsUseKeyThroughS3", [args.irsa_role_arn], via("s3"),
+        s3_users = [] if args.pod_role_arn is None else [use_through_service(
+            "ClickHousePodsUseKeyThroughS3", [args.pod_role_arn], via("s3"),
             ["kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"])]
         keys = {
             "ebs": ("EBS volumes of the ClickHouse BYOC EKS nodes", [

@@ -196,7 +196,7 @@ def controller_identity_statements(a: AwsAccount) -> list[Statement]:
 def guardrail_statements(names: ByocNames) -> list[Statement]:
     """Denies that hold whatever the allows above say."""
     cfg = names.config
-    own_roles = [names.role_arn(n) for n in (cfg.management_role_name, cfg.node_role_name, cfg.irsa_role_name)]
+    own_roles = [names.role_arn(n) for n in (cfg.management_role_name, cfg.node_role_name, cfg.pod_role_name)]
     return [
         # Tagging any role clickhouse-byoc=true would otherwise hand it to ManageControllerIdentities, this one included.
         {"Sid": "NeverChangeThisStacksRoles", "Effect": "Deny", "Resource": own_roles,

@@ -9,7 +9,7 @@ KEY = "aws:kms/key:Key"
 ALIAS = "aws:kms/alias:Alias"
 ROOT = "arn:aws:iam::123456789012:root"
 MANAGEMENT = "arn:aws:iam::123456789012:role/ClickHouseManagementRole"
-IRSA = "arn:aws:iam::123456789012:role/clickhouse-aws-byoc-byoc-irsa"
+POD_ROLE = "arn:aws:iam::123456789012:role/clickhouse-aws-byoc-clickhouse-pods"
 
 
 @pytest.fixture(scope="module")
@@ -98,16 +98,25 @@ def test_eks_secrets_key_is_used_through_eks_only(phase1, key, document):
     assert use["Condition"] == {"StringEquals": {"kms:ViaService": "eks.us-east-1.amazonaws.com"}}
 
 
-def test_s3_key_names_the_irsa_role_only_once_it_exists(phase1, phase3, key, document):
-    assert [s["Sid"] for s in document(key(phase1, "s3"))["Statement"]] == ["AccountRootAdministers"]
-    (use,) = [s for s in document(key(phase3, "s3"))["Statement"] if s["Sid"] != "AccountRootAdministers"]
-    assert use["Principal"] == {"AWS": [IRSA]}
+def test_s3_key_names_the_irsa_role_only_once_it_exists(irsa_phase1, irsa_phase3, key, document):
+    # KMS refuses a key policy naming a role that does not exist.
+    assert [s["Sid"] for s in document(key(irsa_phase1, "s3"))["Statement"]] == ["AccountRootAdministers"]
+    (use,) = [s for s in document(key(irsa_phase3, "s3"))["Statement"] if s["Sid"] != "AccountRootAdministers"]
+    assert use["Principal"] == {"AWS": [POD_ROLE]}
     assert set(use["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"}
     assert use["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
 
 
-def test_key_policies_wait_for_the_roles_they_name(phase3, key):
-    roles = {r.name: r.urn for r in phase3.of_type("aws:iam/role:Role")}
+def test_s3_key_names_the_pod_identity_role_from_the_start(phase1, key, document):
+    (use,) = [s for s in document(key(phase1, "s3"))["Statement"] if s["Sid"] != "AccountRootAdministers"]
+    assert use["Principal"] == {"AWS": [POD_ROLE]}
+    assert use["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+
+
+@pytest.mark.parametrize("phase", ["phase1", "irsa_phase3"])
+def test_key_policies_wait_for_the_roles_they_name(request, key, phase):
+    result = request.getfixturevalue(phase)
+    roles = {r.name: r.urn for r in result.of_type("aws:iam/role:Role")}
     # The policies name the roles by ARN strings (known at preview), so the order comes from explicit dependencies.
-    assert roles["byoc-iam-irsa"] in key(phase3, "s3").dependencies
-    assert roles["byoc-iam-management"] in key(phase3, "ebs").dependencies
+    assert roles["byoc-iam-pods"] in key(result, "s3").dependencies
+    assert roles["byoc-iam-management"] in key(result, "ebs").dependencies

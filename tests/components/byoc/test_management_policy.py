@@ -51,7 +51,7 @@ def test_cannot_change_this_stacks_roles_or_grant_admin(phase1, statements, chil
     own = next(s for s in statements if s.get("Sid") == "NeverChangeThisStacksRoles")
     assert own["Effect"] == "Deny"
     assert set(own["Resource"]) == {f"arn:aws:iam::{ACCOUNT}:role/{n}" for n in (
-        "ClickHouseManagementRole", "clickhouse-aws-byoc-byoc-eks-node", "clickhouse-aws-byoc-byoc-irsa")}
+        "ClickHouseManagementRole", "clickhouse-aws-byoc-byoc-eks-node", "clickhouse-aws-byoc-clickhouse-pods")}
     assert {"iam:UpdateAssumeRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePolicy", "iam:TagRole"} <= set(own["Action"])
     admin = next(s for s in statements if s.get("Sid") == "NeverAttachAdministratorPolicies")
     assert "arn:aws:iam::aws:policy/AdministratorAccess" in admin["Condition"]["ArnEquals"]["iam:PolicyARN"]
