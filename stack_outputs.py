@@ -71,16 +71,21 @@ BYOC = Output(
                keys=_named("nodes", "pods", "nlb", "endpoints", what="security group")),
         Output("role_arns", "IAM roles by purpose", keys=(
             *_named("eks_node", "management", what="role"),
-            Output("irsa", "role of the ClickHouse pods",
-                   when="once ClickHouse shares the EKS OIDC issuer URL (phase 3)"),
+            Output("pods", "role of the ClickHouse pods (byocPodAccess)",
+                   when="with pod-identity from the start; with irsa once ClickHouse shares the EKS OIDC issuer URL "
+                        "(phase 3)"),
         )),
         Output("management_role_name", "name of the role ClickHouse assumes: always ClickHouseManagementRole"),
         Output("bootstrap_mode", "where ClickHouse's bootstrap role (role_arns.management) comes from: cloudformation "
                                  "(this stack deploys ClickHouse's template) or existing (byocBootstrap)"),
+        Output("pod_access", "how the ClickHouse pods assume their role: pod-identity or irsa"),
         Output("kms_key_arns", "customer KMS keys by purpose", keys=_named("ebs", "s3", "eks_secrets", what="key")),
         Output("buckets", "S3 buckets by purpose", keys=(_bucket("backups"), _bucket("logs"))),
-        Output("log_group_names", "CloudWatch log groups by purpose",
-               keys=_named("query", "error", "eks_cluster", what="log group")),
+        Output("log_group_names", "CloudWatch log groups by purpose", keys=(
+            *_named("query", "error", what="log group"),
+            Output("eks_cluster", "log group: the EKS control plane's",
+                   when="when the EKS cluster name is agreed with ClickHouse (byocEksClusterName)"),
+        )),
         Output("sns_topic_arn", "the alarm notification topic"),
         Output("hosted_zone_id", "the private zone of the internal domain"),
         Output("domain", "the internal domain"),

@@ -50,11 +50,15 @@ class ByocConfig:
     include_iam_write_permissions: bool
     management_role_arn: Optional[str]
     node_role_name: str
-    irsa_role_name: str
+    # The customer-supplied role of the ClickHouse pods, and how they assume it ("pod-identity" or "irsa").
+    pod_role_name: str
+    pod_access: str
+    # Only with IRSA: the cluster's issuer, set once ClickHouse has created EKS.
     oidc_issuer_url: Optional[str]
     namespace: str
     service_account: str
-    eks_cluster_name: str
+    # Only when agreed with ClickHouse: the program never guesses the name ClickHouse gives its cluster.
+    eks_cluster_name: Optional[str]
     control_plane_security_group_id: Optional[str]
     application_security_group_ids: tuple[str, ...]
     application_cidrs: tuple[str, ...]
@@ -76,6 +80,11 @@ class ByocConfig:
     egress_none_acknowledged: bool = False
 
     @property
+    def pod_role_ready(self) -> bool:
+        """Whether the pod role exists: with Pod Identity from the start, with IRSA once the issuer is known."""
+        return self.pod_access == "pod-identity" or self.oidc_issuer_url is not None
+
+    @property
     def clickhouse_record_name(self) -> str:
         return f"clickhouse.{self.internal_domain}"
 
@@ -88,11 +97,19 @@ def read_byoc(r: ConfigReader, stack: str, aws_region: str, network: NetworkConf
     if not r.get("byocEnabled"):
         return None
     _network_shape(r, network)
-    # The program names these roles itself: their ARNs appear in key and bucket policies before they exist.
-    node_role, irsa_role = f"{r.project}-{stack}-byoc-eks-node", f"{r.project}-{stack}-byoc-irsa"
-    r.check(len(node_role) <= IAM_ROLE_NAME_MAX, "byocEnabled",
-            f"the stack name {stack!r} is too long for the BYOC IAM role names ({node_role!r} is over IAM's "
-            f"{IAM_ROLE_NAME_MAX} characters); use a stack name of at most {IAM_ROLE_NAME_MAX - len(node_role) + len(stack)} characters")
+    # The program names these roles itself: their ARNs appear in key and bucket policies before they exist. The pod
+    # role's name matches "*-clickhouse-*", one of the role patterns ClickHouse's management role may pass to
+    # pods.eks.amazonaws.com (ClickHouse/terraform-byoc-onboarding modules/aws), so ClickHouse can associate it.
+    node_role, pod_role = f"{r.project}-{stack}-byoc-eks-node", f"{r.project}-{stack}-clickhouse-pods"
+    longest = max(node_role, pod_role, key=len)
+    r.check(len(longest) <= IAM_ROLE_NAME_MAX, "byocEnabled",
+            f"the stack name {stack!r} is too long for the BYOC IAM role names ({longest!r} is over IAM's "
+            f"{IAM_ROLE_NAME_MAX} characters); use a stack name of at most {IAM_ROLE_NAME_MAX - len(longest) + len(stack)} characters")
+    pod_access = r.get("byocPodAccess")
+    oidc_issuer_url = r.get("byocOidcIssuerUrl") or None
+    r.check(oidc_issuer_url is None or not r.valid("byocOidcIssuerUrl") or pod_access != "pod-identity", "byocOidcIssuerUrl",
+            "is set but byocPodAccess is pod-identity, whose pods get credentials from EKS Pod Identity, not the "
+            "cluster's OIDC issuer; remove byocOidcIssuerUrl, or set byocPodAccess to irsa")
     derived = f"the default, derived from the stack name {stack!r}"
     endpoints = r.get("byocInterfaceEndpoints")
     r.check("s3" not in endpoints, "byocInterfaceEndpoints",
@@ -110,11 +127,12 @@ def read_byoc(r: ConfigReader, stack: str, aws_region: str, network: NetworkConf
         include_iam_write_permissions=r.get("byocIncludeIamWritePermissions") if cloudformation else False,
         management_role_arn=r.get("byocManagementRoleArn") if existing else None,
         node_role_name=node_role,
-        irsa_role_name=irsa_role,
-        oidc_issuer_url=r.get("byocOidcIssuerUrl") or None,
+        pod_role_name=pod_role,
+        pod_access=pod_access,
+        oidc_issuer_url=oidc_issuer_url,
         namespace=r.get("byocNamespace"),
         service_account=r.get("byocServiceAccount"),
-        eks_cluster_name=r.get_or("byocEksClusterName", f"clickhouse-cloud-{stack}", derived),
+        eks_cluster_name=r.get("byocEksClusterName") or None,
         control_plane_security_group_id=r.get("byocControlPlaneSecurityGroupId") or None,
         application_security_group_ids=tuple(r.get("byocApplicationSecurityGroupIds")),
         application_cidrs=tuple(r.get("byocApplicationCidrs")),

@@ -44,6 +44,10 @@ BYOC_TEMPLATE_URL = ("https://s3.us-east-2.amazonaws.com/clickhouse-public-resou
 # How the created VPC reaches the internet: not at all, through NAT gateways of its own, or through a transit gateway.
 EGRESS_MODES = ("none", "nat", "transit-gateway")
 
+# How EKS pods get AWS credentials: EKS Pod Identity (ClickHouse's clusters: its onboarding module lets the management
+# role create pod identity associations) or IAM roles for service accounts through the cluster's OIDC issuer.
+POD_ACCESS_MODES = ("pod-identity", "irsa")
+
 # The regions the installed AWS provider knows: it refuses any other (unless told to skip region validation).
 AWS_REGIONS = tuple(region.value for region in pulumi_aws.Region)
 _AWS_REGION = {"choices": AWS_REGIONS, "expected": "an AWS region the AWS provider knows, such as us-east-1"}
@@ -197,19 +201,21 @@ KEYS: tuple[Key, ...] = (
         pattern=r"arn:aws[a-z-]*:iam::\d{12}:role/ClickHouseManagementRole",
         expected="the ARN of an IAM role named exactly ClickHouseManagementRole (no path, prefix or suffix: "
                  "ClickHouse's automation assumes it by that name), arn:aws:iam::<account>:role/ClickHouseManagementRole"),
-    Key("byocOidcIssuerUrl", str, "", "EKS OIDC issuer URL ClickHouse sends once EKS exists; '' until then (no IRSA role yet).",
+    Key("byocPodAccess", str, "pod-identity", "How the ClickHouse pods assume the customer-supplied pod role: pod-identity (EKS Pod Identity, as ClickHouse's clusters use) or irsa.",
+        choices=POD_ACCESS_MODES, why="EKS pods assume IAM roles through EKS Pod Identity or IRSA"),
+    Key("byocOidcIssuerUrl", str, "", "With byocPodAccess irsa: the EKS OIDC issuer URL ClickHouse sends once EKS exists; '' until then (no pod role yet).",
         normalize=lambda url: url.rstrip("/"),
         # IAM matches issuers case-sensitively, so the form is exactly what EKS reports.
         pattern=r"https://oidc\.eks\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/id/[0-9A-F]{32}", same_region=True,
         expected="an EKS OIDC issuer URL: https://oidc.eks.{region}.amazonaws.com/id/<32 upper-case hex characters>, "
                  "as `aws eks describe-cluster --query cluster.identity.oidc.issuer` prints it",
         why="the EKS cluster must be in the stack's region"),
-    Key("byocNamespace", str, "clickhouse", "Kubernetes namespace of the ClickHouse pods (IRSA trust).",
+    Key("byocNamespace", str, "clickhouse", "Kubernetes namespace of the ClickHouse pods (IRSA trust, byocPodAccess irsa).",
         pattern=_DNS_LABEL, expected="a Kubernetes namespace (1-63 lower-case letters, digits and '-')"),
-    Key("byocServiceAccount", str, "clickhouse", "Kubernetes service account of the ClickHouse pods (IRSA trust).",
+    Key("byocServiceAccount", str, "clickhouse", "Kubernetes service account of the ClickHouse pods (IRSA trust, byocPodAccess irsa).",
         pattern=r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?",
         expected="a Kubernetes service account name (lower-case letters, digits, '-' and '.')"),
-    Key("byocEksClusterName", str, "", "Name ClickHouse gives the EKS cluster (clickhouse-cloud-*); defaults to 'clickhouse-cloud-<stack>'.",
+    Key("byocEksClusterName", str, "", "EKS cluster name agreed with ClickHouse (clickhouse-cloud-*); '' when not agreed: then no EKS log group, and no cluster in the pod role's trust.",
         # An EKS name is at most 100 characters; the management role may only manage clusters named clickhouse-cloud-*.
         pattern=r"clickhouse-cloud-[A-Za-z0-9_-]{0,83}",
         expected="an EKS cluster name starting with 'clickhouse-cloud-' (ClickHouse's management role may only manage "
@@ -232,7 +238,7 @@ KEYS: tuple[Key, ...] = (
     Key("byocLogsRetentionDays", int, 365, "Days before objects in the logs bucket expire.", minimum=1),
     _retention("byocQueryLogRetentionDays", 30, "Retention of /aws/clickhouse/query-logs, in days (a value CloudWatch accepts)."),
     _retention("byocErrorLogRetentionDays", 90, "Retention of /aws/clickhouse/error-logs, in days (a value CloudWatch accepts)."),
-    _retention("byocEksLogRetentionDays", 90, "Retention of the EKS control plane log group, in days (a value CloudWatch accepts)."),
+    _retention("byocEksLogRetentionDays", 90, "Retention of the EKS control plane log group (only with byocEksClusterName), in days (a value CloudWatch accepts)."),
     Key("byocInternalDomain", str, "", "Private Route53 domain for BYOC; ClickHouse answers at clickhouse.<domain>.",
         normalize=_fqdn, required="BYOC needs a private DNS domain for ClickHouse, e.g. data.prod.internal",
         # At most 242 characters, so that clickhouse.<domain> stays within DNS's 253.

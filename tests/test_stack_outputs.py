@@ -38,7 +38,7 @@ def test_the_readme_says_when_each_optional_output_appears() -> None:
 
 
 def test_lookup_follows_paths_and_refuses_undeclared_ones() -> None:
-    assert stack_outputs.lookup("byoc", "role_arns", "irsa").required is False
+    assert stack_outputs.lookup("byoc", "role_arns", "pods").required is False
     assert stack_outputs.lookup("byoc", "buckets", "backups", "arn").required is True
     with pytest.raises(KeyError):
         stack_outputs.lookup("byoc", "external_id")
@@ -50,8 +50,8 @@ def test_optional_outputs_are_the_ones_that_depend_on_config_or_a_later_phase() 
     assert [".".join(path) for path, _ in stack_outputs.optional_paths()] == [
         "clickhouse_url", "clickhouse_user", "clickhouse_password_secret_arn", "clickhouse_password_kms_key_id",
         "client_security_group_id", "endpoint_security_group_id", "vpc_endpoint_id", "vpc_endpoint_service_name",
-        "private_dns_hostname", "private_dns_zone_id", "service_id", "byoc", "byoc.role_arns.irsa",
-        "byoc.clickhouse_record_name"]
+        "private_dns_hostname", "private_dns_zone_id", "service_id", "byoc", "byoc.role_arns.pods",
+        "byoc.log_group_names.eks_cluster", "byoc.clickhouse_record_name"]
 
 
 def complete() -> dict:

@@ -156,3 +156,17 @@ def test_a_byoc_stack_creates_its_service_on_the_infrastructure_clickhouse_repor
 def test_dev_is_disposable_and_prod_is_kept(name, protect):
     # The stack files say so, and the checks above hold the resources to it.
     assert stack_config.load(name, *load_stack_config(name)).protect is protect
+
+
+@pytest.mark.parametrize("name", BYOC_STACKS)
+def test_a_byoc_stack_creates_the_password_key_before_its_service_and_the_service_secret_uses_it(name, stack_run):
+    """The customer key of the password secret is in the stack from phase 1, so the phase-3 service never waits for a
+    key, and its secret is encrypted by that key rather than the AWS managed one."""
+    before, after = stack_run(name), run_program(name, BYOC_BUILT)
+    assert not before.of_type("aws:secretsmanager/secret:Secret")
+    (key_before,) = [k for k in before.of_type("aws:kms/key:Key") if k.name == "secrets"]
+    (key_after,) = [k for k in after.of_type("aws:kms/key:Key") if k.name == "secrets"]
+    assert key_before.urn == key_after.urn and key_before.protect
+    (secret,) = after.of_type("aws:secretsmanager/secret:Secret")
+    assert secret.inputs["kmsKeyId"] == key_after.outputs["arn"]
+    assert after.outputs["clickhouse_password_kms_key_id"] == key_after.outputs["arn"]

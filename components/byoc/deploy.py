@@ -75,7 +75,7 @@ def deploy_byoc(inputs: ByocInputs) -> dict[str, Any]:
         account=account,
         name_prefix=inputs.name_prefix,
         management_role_arn=bootstrap.role_arn,
-        irsa_role_arn=None if iam.irsa_role_arn is None else names.irsa_role_arn,
+        pod_role_arn=None if iam.pod_role_arn is None else names.pod_role_arn,
         deletion_window_days=cfg.kms_deletion_window_days,
         protect=inputs.protect,
         tags=tags,
@@ -89,8 +89,8 @@ def deploy_byoc(inputs: ByocInputs) -> dict[str, Any]:
 
     # The bootstrap role's ARN is what the customer reports to ClickHouse to start onboarding.
     role_arns = {"eks_node": iam.node_role_arn, "management": bootstrap.role_arn}
-    if iam.irsa_role_arn is not None:
-        role_arns["irsa"] = iam.irsa_role_arn
+    if iam.pod_role_arn is not None:
+        role_arns["pods"] = iam.pod_role_arn
     output: dict[str, Any] = {
         "region": account.region,
         "account_id": account.account_id,
@@ -107,6 +107,7 @@ def deploy_byoc(inputs: ByocInputs) -> dict[str, Any]:
         "role_arns": role_arns,
         "management_role_name": MANAGEMENT_ROLE_NAME,
         "bootstrap_mode": cfg.bootstrap,
+        "pod_access": cfg.pod_access,
         "kms_key_arns": keys.arns,
         "buckets": storage.buckets,
         "log_group_names": logging.log_group_names,

@@ -1,4 +1,5 @@
-"""CloudWatch for ClickHouse BYOC: the query, error and EKS control plane log groups, and an SNS topic for alarms.
+"""CloudWatch for ClickHouse BYOC: the query and error log groups, the EKS control plane's when the cluster name is
+agreed with ClickHouse (ByocNames.log_groups), and an SNS topic for alarms.
 
 The log groups are created ahead of ClickHouse so their retention and encryption are ours: all use the stack's logs
 KMS key (the one the VPC flow logs use). The alarm topic has its own key, because CloudWatch alarms can publish to an

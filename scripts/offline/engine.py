@@ -60,6 +60,15 @@ class RecordedResource:
     outputs: dict[str, Any] = field(default_factory=dict)
 
 
+def _alias_urn(urn: str, alias: Any) -> str:
+    """The old URN an alias stands for. The SDK sends alias specs when the monitor supports them; the program's only
+    give an old name (same type, parent, stack and project), so only the name is replaced."""
+    if alias.WhichOneof("alias") == "urn":
+        return alias.urn
+    prefix, _, name = urn.rpartition("::")
+    return f"{prefix}::{alias.spec.name or name}"
+
+
 @dataclass
 class ProgramRun:
     project: str
@@ -166,7 +175,7 @@ class RecordingMonitor(MockMonitor):
             delete_before_replace=bool(request.deleteBeforeReplace),
             ignore_changes=list(request.ignoreChanges),
             additional_secret_outputs=list(request.additionalSecretOutputs),
-            aliases=[str(a) for a in request.aliasURNs],
+            aliases=[str(a) for a in request.aliasURNs] + [_alias_urn(response.urn, a) for a in request.aliases],
             dependencies=list(request.dependencies),
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
             inputs=unwrap_secrets(rpc.deserialize_properties(request.object)),

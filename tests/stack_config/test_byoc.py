@@ -63,13 +63,17 @@ ADOPTED = {"vpcId": ADOPTED_VPC, "subnetIds": ADOPTED_SUBNETS, "egress": "none",
      "is no longer read: ClickHouse's automation assumes a role named exactly ClickHouseManagementRole"),
     ({"byocClickHouseAccountId": "426924874929"}, "byocClickHouseAccountId",
      "is no longer read: ClickHouse's bootstrap template fixes the account"),
-    # EKS OIDC issuer: the exact EKS form, in the stack's region.
+    # Pod access: a mode EKS has, and the OIDC issuer only for IRSA, in the exact EKS form and the stack's region.
+    ({"byocPodAccess": "kiam"}, "byocPodAccess", "'kiam' is not one of pod-identity, irsa: EKS pods assume IAM roles through EKS Pod Identity or IRSA"),
+    ({"byocOidcIssuerUrl": f"https://oidc.eks.us-east-1.amazonaws.com/id/{VALID_ISSUER_ID}"}, "byocOidcIssuerUrl",
+     "is set but byocPodAccess is pod-identity, whose pods get credentials from EKS Pod Identity, not the cluster's "
+     "OIDC issuer; remove byocOidcIssuerUrl, or set byocPodAccess to irsa"),
     ({"byocOidcIssuerUrl": "https://oidc.eks.us-east-1.amazonaws.com/id/abc"}, "byocOidcIssuerUrl",
      "is not an EKS OIDC issuer URL: https://oidc.eks.us-east-1.amazonaws.com/id/<32 upper-case hex characters>"),
-    ({"byocOidcIssuerUrl": f"http://oidc.eks.us-east-1.amazonaws.com/id/{VALID_ISSUER_ID}"}, "byocOidcIssuerUrl",
-     "is not an EKS OIDC issuer URL"),
-    ({"byocOidcIssuerUrl": f"https://oidc.eks.eu-west-1.amazonaws.com/id/{VALID_ISSUER_ID}"}, "byocOidcIssuerUrl",
-     "is in eu-west-1 but the stack is in us-east-1: the EKS cluster must be in the stack's region"),
+    ({"byocPodAccess": "irsa", "byocOidcIssuerUrl": f"http://oidc.eks.us-east-1.amazonaws.com/id/{VALID_ISSUER_ID}"},
+     "byocOidcIssuerUrl", "is not an EKS OIDC issuer URL"),
+    ({"byocPodAccess": "irsa", "byocOidcIssuerUrl": f"https://oidc.eks.eu-west-1.amazonaws.com/id/{VALID_ISSUER_ID}"},
+     "byocOidcIssuerUrl", "is in eu-west-1 but the stack is in us-east-1: the EKS cluster must be in the stack's region"),
     # Retention values CloudWatch does not accept.
     ({"byocQueryLogRetentionDays": 45}, "byocQueryLogRetentionDays", "45 is not one of 1, 3, 5"),
     ({"byocErrorLogRetentionDays": 100}, "byocErrorLogRetentionDays", "CloudWatch Logs accepts only these retentions"),
@@ -146,8 +150,8 @@ def test_a_stack_name_too_long_for_iam_role_names_is_reported():
         stack_config.load("a-very-long-stack-name-for-byoc-roles", config, ["clickhouse-aws:byocExternalId"])
     assert raised.value.problems == [
         "clickhouse-aws:byocEnabled: the stack name 'a-very-long-stack-name-for-byoc-roles' is too long for the BYOC IAM "
-        "role names ('clickhouse-aws-a-very-long-stack-name-for-byoc-roles-byoc-eks-node' is over IAM's 64 "
-        "characters); use a stack name of at most 35 characters"]
+        "role names ('clickhouse-aws-a-very-long-stack-name-for-byoc-roles-clickhouse-pods' is over IAM's 64 "
+        "characters); use a stack name of at most 33 characters"]
 
 
 def test_names_derived_from_the_stack_name_are_checked_like_set_ones():
@@ -156,7 +160,8 @@ def test_names_derived_from_the_stack_name_are_checked_like_set_ones():
     with pytest.raises(stack_config.ConfigError) as raised:
         stack_config.load("Prod.EU", config, ["clickhouse-aws:byocExternalId"])
     derived = "(the default, derived from the stack name 'Prod.EU')"
-    assert {line.split(":")[1] for line in raised.value.problems} == {"byocEksClusterName", "byocBucketPrefix"}
+    # The EKS cluster's name is never derived: it is ClickHouse's to give.
+    assert {line.split(":")[1] for line in raised.value.problems} == {"byocBucketPrefix"}
     assert all(line.endswith(derived) for line in raised.value.problems)
 
 
@@ -172,7 +177,8 @@ def test_the_byoc_stack_loads_the_documented_byoc_settings(load):
         "cloudformation", BYOC_TEMPLATE_URL, True)
     assert (byoc.management_role_arn, byoc.internal_domain) == (None, "data.byoc.internal")
     assert (cfg.network.egress, byoc.egress_none_acknowledged, byoc.infrastructure_id) == ("nat", False, None)
-    assert (byoc.eks_cluster_name, byoc.bucket_prefix) == ("clickhouse-cloud-byoc", "clickhouse-aws-byoc")
+    assert (byoc.eks_cluster_name, byoc.bucket_prefix) == (None, "clickhouse-aws-byoc")
+    assert (byoc.pod_access, byoc.pod_role_name) == ("pod-identity", "clickhouse-aws-byoc-clickhouse-pods")
     assert (byoc.oidc_issuer_url, byoc.nlb_dns_name, byoc.control_plane_security_group_id) == (None, None, None)
     assert byoc.kms_deletion_window_days == 30
     config = yaml.safe_load((REPO / "Pulumi.byoc.yaml").read_text())["config"]
@@ -181,6 +187,7 @@ def test_the_byoc_stack_loads_the_documented_byoc_settings(load):
 
 def test_trailing_dots_and_slashes_and_upper_case_dns_names_are_normalized(load):
     byoc = load({"byocInternalDomain": "ch.corp.example.com.", "byocNlbDnsName": "CH-0123.elb.us-east-1.amazonaws.com.",
+                 "byocPodAccess": "irsa",
                  "byocOidcIssuerUrl": f"https://oidc.eks.us-east-1.amazonaws.com/id/{VALID_ISSUER_ID}/"}, "byoc").byoc
     assert (byoc.internal_domain, byoc.nlb_dns_name) == ("ch.corp.example.com", "ch-0123.elb.us-east-1.amazonaws.com")
     assert byoc.oidc_issuer_url == f"https://oidc.eks.us-east-1.amazonaws.com/id/{VALID_ISSUER_ID}"

@@ -280,7 +280,7 @@ def add_byoc(built: Built, interface_services: tuple[str, ...] = BYOC_INTERFACE_
             {"Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}))["Role"]["Arn"],
         "management": iam.create_role(
             RoleName="ClickHouseManagementRole", AssumeRolePolicyDocument=trust(MANAGEMENT_TRUST))["Role"]["Arn"],
-        "irsa": iam.create_role(RoleName="byoc-irsa", Path="/clickhouse/", AssumeRolePolicyDocument=trust({
+        "pods": iam.create_role(RoleName="byoc-irsa", Path="/clickhouse/", AssumeRolePolicyDocument=trust({
             "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{OIDC_ISSUER}"},
             "Action": "sts:AssumeRoleWithWebIdentity",
             "Condition": {"StringEquals": {f"{OIDC_ISSUER}:sub": "system:serviceaccount:ns-1:clickhouse",
@@ -319,6 +319,7 @@ def add_byoc(built: Built, interface_services: tuple[str, ...] = BYOC_INTERFACE_
         "interface_endpoint_ids": interface,
         "security_group_ids": groups,
         "role_arns": roles,
+        "pod_access": "irsa",
         "management_role_name": "ClickHouseManagementRole",
         # The role is made directly in this account, as a security team running ClickHouse's template would.
         "bootstrap_mode": "existing",

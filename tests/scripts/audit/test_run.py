@@ -48,7 +48,7 @@ def test_generated_outputs_have_the_contract_shape_of_the_samples(clean: dict[st
 
 def test_samples_parse_and_name_one_account_and_region() -> None:
     prod, dev = parse_outputs(sample("prod")), parse_outputs(sample("dev"))
-    assert prod.byoc is not None and prod.byoc.role_arns.keys() == {"eks_node", "management", "irsa"}
+    assert prod.byoc is not None and prod.byoc.role_arns.keys() == {"eks_node", "management", "pods"}
     assert prod.password_kms_key_id is not None
     assert dev.byoc is None and dev.password_kms_key_id is None
     for stack in (prod, dev):

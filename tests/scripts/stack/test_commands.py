@@ -485,7 +485,7 @@ def test_plan_reads_config_and_outputs_without_changing_anything(repo: Path) -> 
     assert result.code == ExitCode.OK
     assert stack.called() == ["get_all_config", "outputs"]
     assert "[waiting for ClickHouse] 3." in result.stdout
-    assert "pulumi config set clickhouse-aws:byocOidcIssuerUrl <issuer-url> --stack prod" in result.stdout
+    assert "pulumi config set clickhouse-aws:byocNlbDnsName <nlb-dns-name> --stack prod" in result.stdout
 
 
 def test_bootstrap_dev_runs_phase_1_and_has_nothing_more(repo: Path, tmp_path: Path) -> None:
@@ -524,12 +524,13 @@ def test_bootstrap_prod_needs_yes(repo: Path) -> None:
 
 
 def test_bootstrap_phase_3_completes_once_clickhouse_facts_are_set(repo: Path, tmp_path: Path) -> None:
-    config = {"clickhouse-aws:byocEnabled": "true",
+    config = {"clickhouse-aws:byocEnabled": "true", "clickhouse-aws:byocPodAccess": "irsa",
               "clickhouse-aws:byocOidcIssuerUrl": "https://oidc.eks.us-east-1.amazonaws.com/id/ABC",
               "clickhouse-aws:byocNlbDnsName": "internal-ch-123.elb.us-east-1.amazonaws.com"}
-    before = {**BASE_OUTPUTS, "byoc": auto.OutputValue(BYOC_OUTPUT, False)}
-    byoc_after = {**BYOC_OUTPUT, "role_arns": {**BYOC_OUTPUT["role_arns"],
-                                               "irsa": "arn:aws:iam::123456789012:role/clickhouse-irsa"}}
+    roles = {name: arn for name, arn in BYOC_OUTPUT["role_arns"].items() if name != "pods"}
+    byoc_before = {**BYOC_OUTPUT, "pod_access": "irsa", "role_arns": roles}
+    before = {**BASE_OUTPUTS, "byoc": auto.OutputValue(byoc_before, False)}
+    byoc_after = {**byoc_before, "role_arns": {**roles, "pods": "arn:aws:iam::123456789012:role/clickhouse-irsa"}}
     after = {**BASE_OUTPUTS, "byoc": auto.OutputValue(byoc_after, False)}
     stack = FakeStack(outputs=before, outputs_after_up=after, config=config)
     result = run(repo, FakeFactory(stack), "bootstrap", "--stack", "prod", "--yes",
