@@ -63,10 +63,11 @@ class ByocIam(pulumi.ComponentResource):
             "pod_role_arn": self.pod_role_arn,
         })
 
-    def _role(self, resource_name: str, role_name: str, description: str, trust: pulumi.Input[str]) -> aws.iam.Role:
+    def _role(self, resource_name: str, role_name: str, description: str, trust: pulumi.Input[str],
+              opts: pulumi.ResourceOptions | None = None) -> aws.iam.Role:
         # None of these roles carries the clickhouse-byoc tag: ClickHouse's automation may change tagged roles.
         return aws.iam.Role(resource_name, name=role_name, description=description, assume_role_policy=trust,
-                            tags=self._tags, opts=self._child)
+                            tags=self._tags, opts=pulumi.ResourceOptions.merge(self._child, opts))
 
     def _pod_identity_trust(self) -> dict[str, Any]:
         """EKS Pod Identity's trust (Amazon EKS User Guide, "Create IAM role with trust policy required by EKS Pod

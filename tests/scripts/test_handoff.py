@@ -78,7 +78,7 @@ def test_the_management_role_is_pending_rather_than_a_crash_when_absent() -> Non
     outputs = load(DATA / "handoff_outputs.json")
     del outputs["byoc"]["role_arns"]["management"]
     start = parts(render_handoff(outputs))["Part 1. Needed to start"]
-    assert "| Management role ARN | *missing from the outputs* |" in start
+    assert "| Bootstrap role ARN (report it to ClickHouse) | *missing from the outputs* |" in start
 
 
 def test_every_byoc_value_is_handed_over(outputs: dict[str, Any]) -> None:
