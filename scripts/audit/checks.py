@@ -8,11 +8,11 @@ account can show (existence, state, drift from the outputs). A resource the outp
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, cast
 
 from scripts.audit.aws import ReadOnlyAws
+from scripts.aws_settings import REGION
 from scripts.audit.model import (
     ACCOUNT_ID,
     ByocOutputs,
@@ -33,8 +33,6 @@ PUBLIC_ACCESS_BLOCK_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublic
 # NAT gateways in these states route nothing and disappear on their own.
 GONE_NAT_STATES = frozenset({"deleting", "deleted", "failed"})
 
-_REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d+$")
-
 # Audit-only names used by more than one finding; the others are literals at their single use.
 RESOURCE_EXISTS = "audit-resource-exists"
 ENDPOINT_SG_CLIENT_ONLY = "audit-endpoint-sg-client-only"
@@ -44,7 +42,7 @@ APEX_ALIAS = "audit-route53-apex-alias"
 
 def region_in(dotted_name: str) -> str | None:
     """The first label of a dotted name that is an AWS region (service names, ClickHouse hostnames)."""
-    return next((label for label in dotted_name.split(".") if _REGION.match(label)), None)
+    return next((label for label in dotted_name.split(".") if REGION.match(label)), None)
 
 
 def _dns(name: str) -> str:

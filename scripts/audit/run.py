@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
+from scripts.aws_settings import settings_error
 from scripts.audit.aws import ReadOnlyAws, translated
 from scripts.audit.checks import AuditContext, run_checks
 from scripts.audit.model import (
@@ -129,6 +131,9 @@ def run_audit(outputs: dict[str, Any], session: boto3.Session | None = None) -> 
     """
     stack = parse_outputs(outputs)
     if session is None:
+        problem = settings_error(os.environ)
+        if problem:
+            raise AuditError(problem)
         with translated("loading the AWS configuration"):
             session = boto3.Session()
     aws = ReadOnlyAws(session, _region(session, stack))

@@ -3,6 +3,7 @@ audit cannot run (bad file, wrong account or region, no credentials, a throttled
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -187,3 +188,17 @@ def test_module_entry_point_reports_without_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "missing.json does not exist" in result.stderr
+
+
+def test_outputs_from_standard_input(prod: Built, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(json.dumps(prod.outputs).encode())))
+    assert main(["--outputs", "-", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "clean"
+
+
+def test_hostile_standard_input_exits_2(aws_env: None, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b'{"aws_region": "\xff"}')))
+    code, _, err = run_cli(["--outputs", "-"], capsys)
+    assert_clean_error(code, err, "<stdin> is not UTF-8")
