@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 import stack_outputs
+from scripts.audit.model import parse_arn
 from stack_config.byoc import TAILSCALE_EGRESS
 
 # The marker `pulumi stack output --json` prints in place of a secret output.
@@ -119,14 +120,64 @@ def _is_external_id(key: str) -> bool:
     return "externalid" in key.replace("_", "").replace("-", "").lower()
 
 
+def without_external_ids(value: Any) -> Any:
+    """``value`` with every ExternalId key dropped at any depth, inside lists too (the document never shows one)."""
+    if isinstance(value, Mapping):
+        return {key: without_external_ids(child) for key, child in value.items() if not _is_external_id(str(key))}
+    if isinstance(value, list):
+        return [without_external_ids(child) for child in value]
+    return value
+
+
 def _leaves(value: Any, prefix: KeyPath = ()) -> Iterator[tuple[KeyPath, Any]]:
-    """Every (path, value) at the bottom of nested mappings, skipping ExternalId keys at any depth."""
+    """Every (path, value) at the bottom of nested mappings."""
     if isinstance(value, Mapping) and value:
         for key, child in value.items():
-            if not _is_external_id(str(key)):
-                yield from _leaves(child, prefix + (str(key),))
+            yield from _leaves(child, prefix + (str(key),))
     else:
         yield prefix, value
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for child in value.values():
+            yield from _strings(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _strings(child)
+
+
+def _one(kind: str, claims: dict[str, set[str]]) -> None:
+    """Refuse outputs whose claims about the ``kind`` (region or account) disagree; ``claims``: value -> sources."""
+    if len(claims) > 1:
+        told = "; ".join(f"{value} ({', '.join(sorted(sources)[:3])})" for value, sources in sorted(claims.items()))
+        raise HandoffError(
+            f"The stack outputs disagree about the AWS {kind}: {told}. A handoff must name one {kind}; regenerate the "
+            "file with `pulumi stack output --json --stack <stack>` from the BYOC stack and run again."
+        )
+
+
+def check_one_region_and_account(outputs: Mapping[str, Any], byoc: Mapping[str, Any]) -> None:
+    """The top-level region, ``byoc.region``/``byoc.account_id`` and every ARN name one region and one account."""
+    regions: dict[str, set[str]] = {}
+    accounts: dict[str, set[str]] = {}
+    for where, value in (("aws_region", outputs.get("aws_region")), ("byoc.region", byoc.get("region"))):
+        if isinstance(value, str) and value:
+            regions.setdefault(value, set()).add(where)
+    if isinstance(byoc.get("account_id"), str) and byoc["account_id"]:
+        accounts.setdefault(byoc["account_id"], set()).add("byoc.account_id")
+    for text in _strings(outputs):
+        arn = parse_arn(text)
+        if arn is None:
+            continue
+        if arn.region:
+            regions.setdefault(arn.region, set()).add(text)
+        if arn.account:
+            accounts.setdefault(arn.account, set()).add(text)
+    _one("region", regions)
+    _one("account", accounts)
 
 
 def _lookup(root: Mapping[str, Any], path: KeyPath) -> tuple[bool, Any]:
@@ -244,7 +295,9 @@ def render_handoff(outputs: Mapping[str, Any]) -> str:
 
     Raises HandoffError when there is no usable ``byoc`` object.
     """
+    outputs = without_external_ids(outputs)
     byoc = _byoc(outputs)
+    check_one_region_and_account(outputs, byoc)
     account = byoc.get("account_id", "?")
     region = byoc.get("region", "?")
     lines = [

@@ -99,14 +99,58 @@ def test_no_secret_reaches_the_document(outputs: dict[str, Any]) -> None:
     assert "| future_value | *withheld (secret)* |" in document
 
 
+@pytest.mark.parametrize("key", ["externalId", "external_id", "EXTERNAL-ID", "ExternalID", "sts_external_id"])
+def test_an_external_id_is_dropped_wherever_it_sits(outputs: dict[str, Any], key: str) -> None:
+    tampered = copy.deepcopy(outputs)
+    tampered["byoc"]["trusts"] = [{"role": "management", key: "in-a-list-must-not-leak"},
+                                  [{"deeper": {key: "deep-in-lists-must-not-leak"}}]]
+    tampered["byoc"]["role_arns"]["management_trust"] = {"conditions": [{key: "nested-must-not-leak"}]}
+    tampered[key] = "top-level-must-not-leak"
+    document = render_handoff(tampered)
+    assert "must-not-leak" not in document
+    assert "management" in document.split("## 10. Other values", 1)[1], "the rest of the list is still handed over"
+
+
+@pytest.mark.parametrize(("edit", "fragment"), [
+    (lambda o: o.update(aws_region="eu-west-1"), "disagree about the AWS region"),
+    (lambda o: o["byoc"].update(region="eu-west-1"), "disagree about the AWS region"),
+    (lambda o: o["byoc"].update(sns_topic_arn=o["byoc"]["sns_topic_arn"].replace(o["byoc"]["region"], "eu-west-1")),
+     "disagree about the AWS region"),
+    (lambda o: o["byoc"].update(account_id="210987654321"), "disagree about the AWS account"),
+    (lambda o: o["byoc"]["role_arns"].update(
+        management=o["byoc"]["role_arns"]["management"].replace(o["byoc"]["account_id"], "210987654321")),
+     "disagree about the AWS account"),
+])
+def test_outputs_naming_two_regions_or_accounts_are_refused(outputs: dict[str, Any], edit: Any,
+                                                           fragment: str) -> None:
+    tampered = copy.deepcopy(outputs)
+    edit(tampered)
+    with pytest.raises(HandoffError, match=fragment) as raised:
+        render_handoff(tampered)
+    assert "eu-west-1" in str(raised.value) or "210987654321" in str(raised.value)
+
+
+def test_cli_reads_standard_input_and_refuses_mixed_accounts_without_traceback() -> None:
+    outputs = load(DATA / "handoff_outputs.json")
+    good = subprocess.run([sys.executable, "-m", "scripts.handoff", "--outputs", "-"], cwd=REPO, input=json.dumps(
+        outputs), capture_output=True, text=True, timeout=60)
+    assert good.returncode == 0 and good.stdout == render_handoff(outputs)
+    outputs["byoc"]["account_id"] = "210987654321"
+    bad = subprocess.run([sys.executable, "-m", "scripts.handoff", "--outputs", "-"], cwd=REPO, input=json.dumps(
+        outputs), capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert "disagree about the AWS account" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_values_beyond_the_checklist_are_kept_in_other_values(outputs: dict[str, Any]) -> None:
     extended = copy.deepcopy(outputs)
     extended["byoc"]["eks_cluster_name"] = "clickhouse-byoc"
-    extended["byoc"]["role_arns"]["ebs_csi"] = "arn:aws:iam::123456789012:role/ebs-csi"
+    role = f"arn:aws:iam::{outputs['byoc']['account_id']}:role/ebs-csi"
+    extended["byoc"]["role_arns"]["ebs_csi"] = role
     document = render_handoff(extended)
     other = document.split("## 10. Other values", 1)[1]
     assert "| eks_cluster_name | `clickhouse-byoc` |" in other
-    assert "| role_arns.ebs_csi | `arn:aws:iam::123456789012:role/ebs-csi` |" in other
+    assert f"| role_arns.ebs_csi | `{role}` |" in other
 
 
 def test_irsa_is_pending_until_phase_3_then_listed() -> None:
