@@ -9,7 +9,7 @@ import pytest
 
 from scripts.audit.aws import FORBIDDEN_OPERATIONS, is_read_only
 from scripts.audit.model import AuditError, CheckStatus, parse_outputs
-from scripts.audit.run import run_audit
+from scripts.audit.run import ALL_CHECKS, run_audit
 from tests.scripts.audit.account import ACCOUNT, REGION, Built, CleanRun, fail_call, new_session, sample
 
 
@@ -19,7 +19,7 @@ def test_clean_prod_account_passes_every_check(clean: dict[str, CleanRun]) -> No
     assert report.exit_code == 0
     assert {c.status for c in report.checks} == {CheckStatus.PASS}
     assert (report.account_id, report.region) == (ACCOUNT, REGION)
-    assert len(report.checks) == 13
+    assert len(report.checks) == len(ALL_CHECKS) == 22
 
 
 def test_clean_dev_account_skips_byoc_and_key_checks_with_reasons(clean: dict[str, CleanRun]) -> None:
@@ -27,13 +27,15 @@ def test_clean_dev_account_skips_byoc_and_key_checks_with_reasons(clean: dict[st
     assert report.exit_code == 0
     skipped = {c.check_id: c.skip_reason for c in report.checks if c.status is CheckStatus.SKIP}
     assert set(skipped) == {"kms-keys", "byoc-internet-path", "byoc-endpoints", "byoc-buckets", "byoc-role-trust",
-                            "byoc-log-groups", "byoc-zone"}
+                            "byoc-log-groups", "byoc-zone", "clickhouse-eks", "clickhouse-instances",
+                            "clickhouse-volumes", "clickhouse-load-balancers", "clickhouse-buckets",
+                            "clickhouse-security-groups", "cloudtrail", "management-activity"}
     assert all(skipped.values())
     [line] = [line for line in report.render().splitlines() if line.split()[:2] == ["SKIP", "byoc-zone"]]
     assert line.endswith("(the stack has no byoc output (BYOC is not enabled))")
     assert {c.check_id for c in report.checks if c.status is CheckStatus.PASS} == {
-        "outputs-region", "clickhouse-endpoint", "endpoint-sg-ingress", "sg-no-public-ingress", "private-zone",
-        "password-secret"}
+        "outputs-region", "clickhouse-endpoint", "endpoint-sg-ingress", "sg-no-public-ingress", "vpc-flow-logs",
+        "private-zone", "password-secret"}
 
 
 def test_generated_outputs_have_the_contract_shape_of_the_samples(clean: dict[str, CleanRun]) -> None:
