@@ -429,6 +429,20 @@ def add_clickhouse_built(built: Built) -> None:
             "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
 
 
+def build_clickhouse_built() -> Built:
+    """Only what ClickHouse builds, a trail and history, in a BYOC VPC the prod sample's outputs point at: enough for
+    the checks of ``built.py`` and ``trail.py``, which read nothing else the stack creates (and a fraction of the
+    cost of ``build_prod``)."""
+    outputs = sample("prod")
+    built = Built(outputs)
+    vpc_id, subnets = _vpc(built.client("ec2"), outputs["byoc"]["vpc_cidr"], "abc")
+    outputs.update(vpc_id=vpc_id, subnet_ids=subnets)
+    outputs["byoc"].update(vpc_id=vpc_id, subnet_ids=subnets, account_id=ACCOUNT)
+    add_trail(built)
+    add_clickhouse_built(built)
+    return built
+
+
 def build_prod(interface_services: tuple[str, ...] = BYOC_INTERFACE_SERVICES) -> Built:
     """PrivateLink with a customer key for the secret, plus BYOC in the same VPC (the prod stack's shape), after
     ClickHouse has built its side (the outputs carry the NLB's record)."""
