@@ -12,8 +12,12 @@ from typing import Callable, Mapping, Sequence, TextIO
 from scripts.audit import run_audit
 from scripts.stack.errors import ExitCode, StackScriptError
 from scripts.project import REPO, stack_names
-from scripts.stack.runner import AutomationStacks, Auditor, Console, Options, Outcome, Runner, StackFactory
+from scripts.stack.runner import (
+    AutomationStacks, Auditor, Console, Options, Outcome, Runner, StackFactory, Verifier, verify_connectivity,
+)
 from scripts.stack.settings import passphrase_problem, resolve_settings
+from scripts.verify.runner import Options as VerifyOptions
+from scripts.verify.runner import days, seconds
 
 DEBUG_VAR = "SCRIPTS_STACK_DEBUG"
 
@@ -27,6 +31,8 @@ COMMANDS: dict[str, Handler] = {
     "outputs": lambda runner, args: runner.outputs(args.format, args.show_secrets, args.output),
     "handoff": lambda runner, args: runner.handoff(args.output),
     "audit": lambda runner, args: runner.audit(args.format, args.output),
+    "verify": lambda runner, args: runner.verify(args.format, args.output, VerifyOptions(
+        ca_file=args.ca_file, timeout=args.timeout, min_cert_days=args.min_cert_days)),
     "plan": lambda runner, args: runner.plan(),
     "bootstrap": lambda runner, args: runner.bootstrap(args.handoff_output or f"handoff.{args.stack}.md"),
 }
@@ -75,6 +81,15 @@ def build_parser(stacks: Sequence[str] = ()) -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", parents=[common, output],
                            help="read-only live audit of the deployed stack against its outputs (scripts.audit)")
     audit.add_argument("--format", choices=("text", "json"), default="text")
+    verify = sub.add_parser("verify", parents=[common, output],
+                            help="from a host in the VPC: DNS, TLS and SELECT 1 against the stack's service "
+                                 "(scripts.verify)")
+    verify.add_argument("--format", choices=("text", "json"), default="text")
+    verify.add_argument("--ca-file", metavar="PEM", help="trust only these CAs instead of the system's trust store")
+    verify.add_argument("--timeout", type=seconds, default=VerifyOptions.timeout, metavar="SECONDS",
+                        help=f"limit for each resolution, connection and read (default {VerifyOptions.timeout:g})")
+    verify.add_argument("--min-cert-days", type=days, default=VerifyOptions.min_cert_days, metavar="DAYS",
+                        help=f"fail when a certificate expires sooner (default {VerifyOptions.min_cert_days})")
     sub.add_parser("plan", parents=[common, summary], help="show the apply order and what is next")
     bootstrap = sub.add_parser("bootstrap", parents=[common, summary, confirm],
                                help="run the apply order for a new environment")
@@ -88,6 +103,7 @@ def main(
     *,
     factory: StackFactory = AutomationStacks(),
     auditor: Auditor = run_audit,
+    verifier: Verifier = verify_connectivity,
     environ: Mapping[str, str] | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
@@ -111,7 +127,7 @@ def main(
             raise problem
         options = Options(targets=tuple(getattr(args, "target", ())), refresh=getattr(args, "refresh", False),
                           yes=getattr(args, "yes", False))
-        runner = Runner(args.command, settings, factory, console, options, auditor)
+        runner = Runner(args.command, settings, factory, console, options, auditor, verifier)
         outcome = runner.outcome
         COMMANDS[args.command](runner, args)
     except StackScriptError as exc:

@@ -19,6 +19,10 @@ from pulumi import automation as auto
 
 from scripts.audit import AuditError, AuditReport, run_audit
 from scripts.handoff import HandoffError, render_handoff
+from scripts.verify.report import Report as VerifyReport
+from scripts.verify.report import VerifyError
+from scripts.verify.runner import Options as VerifyOptions
+from scripts.verify.runner import run_verify
 from scripts.stack.errors import AUTOMATION_ERRORS, ExitCode, StackScriptError, cli_missing_error, translate
 from scripts.stack.outputs import change_counts, mask_outputs, outputs_json, protected_resources, render_env
 from scripts.stack.phases import PhaseStatus, describe, detect_phase
@@ -57,6 +61,12 @@ class StackFactory(Protocol):
 
 # Audits the live account against a stack's outputs; tests pass a fake instead of touching AWS.
 Auditor = Callable[[dict[str, Any]], AuditReport]
+# Checks connectivity to the stack's service from this host (scripts.verify); tests pass a fake or a seam-filled one.
+Verifier = Callable[[dict[str, Any], VerifyOptions], VerifyReport]
+
+
+def verify_connectivity(outputs: dict[str, Any], options: VerifyOptions) -> VerifyReport:
+    return run_verify(outputs, options=options)
 
 
 class AutomationStacks:
@@ -220,11 +230,13 @@ class Runner:
     """One command on one stack."""
 
     def __init__(self, command: str, settings: Settings, factory: StackFactory, console: Console,
-                 options: Options = Options(), auditor: Auditor = run_audit) -> None:
+                 options: Options = Options(), auditor: Auditor = run_audit,
+                 verifier: Verifier = verify_connectivity) -> None:
         self.command = command
         self.settings = settings
         self.factory = factory
         self.auditor = auditor
+        self.verifier = verifier
         self.console = console
         self.options = options
         self.outcome = Outcome(command=command, stack=settings.stack)
@@ -369,6 +381,19 @@ class Runner:
         if report.findings:
             raise StackScriptError(ExitCode.AUDIT_FINDINGS, f"the live audit of stack '{self.settings.stack}' found "
                                                             f"{len(report.findings)} finding(s); see the report above.")
+
+    def verify(self, fmt: str, path: str | None, options: VerifyOptions) -> None:
+        """The connectivity check (scripts.verify) of the stack's service from this host; exit codes as ``audit``'s."""
+        try:
+            report = self.verifier(self._outputs(self._open(create=False)), options)
+        except VerifyError as exc:
+            raise StackScriptError(ExitCode.AUDIT_FAILED, f"the connectivity check could not run: {exc}") from None
+        text = json.dumps(report.to_dict(), indent=2) + "\n" if fmt == "json" else report.render() + "\n"
+        write_output(text, path, self.console.data)
+        if report.failures:
+            raise StackScriptError(ExitCode.AUDIT_FINDINGS, f"the connectivity check of stack '{self.settings.stack}' "
+                                                            f"failed {len(report.failures)} check(s); see the report "
+                                                            "above.")
 
     def _handoff_document(self, outputs: Mapping[str, Any]) -> str:
         try:

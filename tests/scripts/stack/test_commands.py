@@ -24,6 +24,11 @@ from scripts.stack import cli as stack_cli
 from scripts.stack import runner as stack_runner
 from scripts.stack.errors import ExitCode
 from scripts.stack.runner import StackRequest
+from scripts.verify.report import CheckResult as VerifyCheck
+from scripts.verify.report import Report as VerifyReport
+from scripts.verify.report import Status as VerifyStatus
+from scripts.verify.report import VerifyError
+from scripts.verify.runner import Options as VerifyOptions
 from tests.helpers import DATA
 
 PASSPHRASE_ENV = {"PULUMI_CONFIG_PASSPHRASE": "correct horse"}
@@ -464,6 +469,66 @@ def test_an_audit_that_cannot_run_exits_12(repo: Path) -> None:
     assert result.code == ExitCode.AUDIT_FAILED == 12
     assert "could not run" in result.stderr and "999999999999" in result.stderr
     assert result.stdout == ""
+
+
+# -- verify --------------------------------------------------------------------------------------------------------
+
+class FakeVerifier:
+    """Stands in for scripts.verify: records what it was given and answers with one check of the given status."""
+
+    def __init__(self, status: VerifyStatus = VerifyStatus.PASS, error: str | None = None) -> None:
+        self.status, self.error = status, error
+        self.received: list[tuple[dict[str, Any], VerifyOptions]] = []
+
+    def __call__(self, outputs: dict[str, Any], options: VerifyOptions) -> VerifyReport:
+        self.received.append((outputs, options))
+        if self.error:
+            raise VerifyError(self.error)
+        check = VerifyCheck("query", "SELECT 1 over HTTPS", self.status, "SELECT 1 answered 1")
+        return VerifyReport(outputs["clickhouse_url"], "us-east-1", outputs["vpc_id"], (check,))
+
+
+def test_verify_hands_the_stacks_outputs_and_options_to_the_check(repo: Path) -> None:
+    verifier = FakeVerifier()
+    result = run(repo, FakeFactory(FakeStack(outputs=BASE_OUTPUTS)), "verify", "--stack", "dev", "--ca-file",
+                 "/etc/ca.pem", "--timeout", "2.5", "--min-cert-days", "30", verifier=verifier)
+    assert result.code == ExitCode.OK
+    [(outputs, options)] = verifier.received
+    assert outputs["clickhouse_password_secret_arn"] == BASE_OUTPUTS["clickhouse_password_secret_arn"].value
+    assert outputs["admin_token"] == "[secret]", "the check reads the password from Secrets Manager, never outputs"
+    assert options == VerifyOptions(ca_file="/etc/ca.pem", timeout=2.5, min_cert_days=30)
+    assert "PASS  query" in result.stdout and "Summary: CLEAN" in result.stdout
+
+
+def test_verify_failures_exit_11_after_printing_the_report(repo: Path) -> None:
+    result = run(repo, FakeFactory(FakeStack(outputs=BASE_OUTPUTS)), "verify", "--stack", "prod", "--format", "json",
+                 verifier=FakeVerifier(VerifyStatus.FAIL))
+    assert result.code == ExitCode.AUDIT_FINDINGS == 11
+    assert json.loads(result.stdout)["summary"]["failed"] == 1
+    assert "connectivity check of stack 'prod' failed 1 check(s)" in result.stderr
+
+
+def test_a_verify_that_cannot_run_exits_12(repo: Path) -> None:
+    result = run(repo, FakeFactory(FakeStack(outputs=BASE_OUTPUTS)), "verify", "--stack", "dev",
+                 verifier=FakeVerifier(error="The credentials belong to AWS account 999999999999."))
+    assert result.code == ExitCode.AUDIT_FAILED == 12
+    assert "connectivity check could not run" in result.stderr and "999999999999" in result.stderr
+    assert result.stdout == ""
+
+
+def test_verify_through_the_real_check_stops_on_unusable_aws_settings(repo: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "abc")
+    result = run(repo, FakeFactory(FakeStack(outputs=BASE_OUTPUTS)), "verify", "--stack", "dev")
+    assert result.code == ExitCode.AUDIT_FAILED
+    assert "AWS_MAX_ATTEMPTS is 'abc'" in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize("argument", [["--timeout", "0"], ["--min-cert-days", "x"], ["--format", "yaml"]])
+def test_verify_rejects_bad_options_with_exit_2(repo: Path, argument: list[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        run(repo, FakeFactory(), "verify", "--stack", "dev", *argument)
+    assert raised.value.code == 2
 
 
 # -- plan and bootstrap --------------------------------------------------------------------------------------------
