@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 import stack_outputs
-from scripts.audit.model import parse_arn
+from scripts.audit.model import parse_arn, strings
 from stack_config.byoc import TAILSCALE_EGRESS
 
 # The marker `pulumi stack output --json` prints in place of a secret output.
@@ -138,17 +138,6 @@ def _leaves(value: Any, prefix: KeyPath = ()) -> Iterator[tuple[KeyPath, Any]]:
         yield prefix, value
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, Mapping):
-        for child in value.values():
-            yield from _strings(child)
-    elif isinstance(value, list):
-        for child in value:
-            yield from _strings(child)
-
-
 def _one(kind: str, claims: dict[str, set[str]]) -> None:
     """Refuse outputs whose claims about the ``kind`` (region or account) disagree; ``claims``: value -> sources."""
     if len(claims) > 1:
@@ -168,7 +157,7 @@ def check_one_region_and_account(outputs: Mapping[str, Any], byoc: Mapping[str, 
             regions.setdefault(value, set()).add(where)
     if isinstance(byoc.get("account_id"), str) and byoc["account_id"]:
         accounts.setdefault(byoc["account_id"], set()).add("byoc.account_id")
-    for text in _strings(outputs):
+    for text in strings(outputs):
         arn = parse_arn(text)
         if arn is None:
             continue

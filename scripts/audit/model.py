@@ -114,7 +114,7 @@ class StackOutputs:
 
     def arns(self) -> list[Arn]:
         """Every ARN anywhere in the outputs, in file order."""
-        return [arn for text in _strings(self.raw) if (arn := parse_arn(text))]
+        return [arn for text in strings(self.raw) if (arn := parse_arn(text))]
 
     def expected_account_ids(self) -> set[str]:
         """AWS accounts the outputs say the stack lives in (byoc.account_id and the account field of every ARN)."""
@@ -124,15 +124,16 @@ class StackOutputs:
         return accounts
 
 
-def _strings(value: Any) -> Iterator[str]:
+def strings(value: Any) -> Iterator[str]:
+    """Every string anywhere in nested mappings and lists."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, Mapping):
         for child in value.values():
-            yield from _strings(child)
+            yield from strings(child)
     elif isinstance(value, list):
         for child in value:
-            yield from _strings(child)
+            yield from strings(child)
 
 
 def _where(path: str, key: str) -> str:

@@ -31,6 +31,16 @@ from scripts.stack.settings import Settings, color_for, confirmation_problem, po
 T = TypeVar("T")
 
 
+class Report(Protocol):
+    """What the audit's and the connectivity check's reports share."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+    def render(self) -> str: ...
+
+
+R = TypeVar("R", bound=Report)
+
+
 class StackHandle(Protocol):
     """The part of ``pulumi.automation.Stack`` these commands use."""
 
@@ -372,28 +382,32 @@ class Runner:
 
     def audit(self, fmt: str, path: str | None) -> None:
         """The read-only live audit (scripts.audit) of what the stack's outputs say is deployed."""
-        try:
-            report = self.auditor(self._outputs(self._open(create=False)))
-        except AuditError as exc:
-            raise StackScriptError(ExitCode.AUDIT_FAILED, f"the live audit could not run: {exc}") from None
-        text = json.dumps(report.to_dict(), indent=2) + "\n" if fmt == "json" else report.render() + "\n"
-        write_output(text, path, self.console.data)
-        if report.findings:
-            raise StackScriptError(ExitCode.AUDIT_FINDINGS, f"the live audit of stack '{self.settings.stack}' found "
-                                                            f"{len(report.findings)} finding(s); see the report above.")
+        def failed(report: AuditReport) -> str | None:
+            return f"found {len(report.findings)} finding(s)" if report.findings else None
+
+        self._report("live audit", lambda outputs: self.auditor(outputs), AuditError, failed, fmt, path)
 
     def verify(self, fmt: str, path: str | None, options: VerifyOptions) -> None:
         """The connectivity check (scripts.verify) of the stack's service from this host; exit codes as ``audit``'s."""
+        def failed(report: VerifyReport) -> str | None:
+            return f"failed {len(report.failures)} check(s)" if report.failures else None
+
+        self._report("connectivity check", lambda outputs: self.verifier(outputs, options), VerifyError, failed, fmt,
+                     path)
+
+    def _report(self, what: str, check: Callable[[dict[str, Any]], R], error: type[Exception],
+                failed: Callable[[R], str | None], fmt: str, path: str | None) -> None:
+        """Run a check on the stack's outputs, print its report, and exit 11 on what ``failed`` says, 12 on ``error``."""
         try:
-            report = self.verifier(self._outputs(self._open(create=False)), options)
-        except VerifyError as exc:
-            raise StackScriptError(ExitCode.AUDIT_FAILED, f"the connectivity check could not run: {exc}") from None
+            report = check(self._outputs(self._open(create=False)))
+        except error as exc:
+            raise StackScriptError(ExitCode.AUDIT_FAILED, f"the {what} could not run: {exc}") from None
         text = json.dumps(report.to_dict(), indent=2) + "\n" if fmt == "json" else report.render() + "\n"
         write_output(text, path, self.console.data)
-        if report.failures:
-            raise StackScriptError(ExitCode.AUDIT_FINDINGS, f"the connectivity check of stack '{self.settings.stack}' "
-                                                            f"failed {len(report.failures)} check(s); see the report "
-                                                            "above.")
+        verdict = failed(report)
+        if verdict:
+            raise StackScriptError(ExitCode.AUDIT_FINDINGS, f"the {what} of stack '{self.settings.stack}' {verdict}; "
+                                                            "see the report above.")
 
     def _handoff_document(self, outputs: Mapping[str, Any]) -> str:
         try:

@@ -463,12 +463,6 @@ def test_audit_findings_exit_11_after_printing_the_report(repo: Path) -> None:
     assert "found 1 finding(s)" in result.stderr
 
 
-def test_an_audit_that_cannot_run_exits_12(repo: Path) -> None:
-    result = run(repo, FakeFactory(FakeStack(outputs=BASE_OUTPUTS)), "audit", "--stack", "dev",
-                 auditor=FakeAuditor(error="The AWS credentials are for account 999999999999, not 123456789012."))
-    assert result.code == ExitCode.AUDIT_FAILED == 12
-    assert "could not run" in result.stderr and "999999999999" in result.stderr
-    assert result.stdout == ""
 
 
 # -- verify --------------------------------------------------------------------------------------------------------
@@ -508,11 +502,15 @@ def test_verify_failures_exit_11_after_printing_the_report(repo: Path) -> None:
     assert "connectivity check of stack 'prod' failed 1 check(s)" in result.stderr
 
 
-def test_a_verify_that_cannot_run_exits_12(repo: Path) -> None:
-    result = run(repo, FakeFactory(FakeStack(outputs=BASE_OUTPUTS)), "verify", "--stack", "dev",
-                 verifier=FakeVerifier(error="The credentials belong to AWS account 999999999999."))
+@pytest.mark.parametrize(("command", "seam", "what"), [
+    ("audit", {"auditor": FakeAuditor(error="The credentials belong to AWS account 999999999999.")}, "live audit"),
+    ("verify", {"verifier": FakeVerifier(error="The credentials belong to AWS account 999999999999.")},
+     "connectivity check"),
+])
+def test_an_audit_or_verify_that_cannot_run_exits_12(repo: Path, command: str, seam: dict[str, Any], what: str) -> None:
+    result = run(repo, FakeFactory(FakeStack(outputs=BASE_OUTPUTS)), command, "--stack", "dev", **seam)
     assert result.code == ExitCode.AUDIT_FAILED == 12
-    assert "connectivity check could not run" in result.stderr and "999999999999" in result.stderr
+    assert f"the {what} could not run" in result.stderr and "999999999999" in result.stderr
     assert result.stdout == ""
 
 
