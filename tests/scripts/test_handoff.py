@@ -130,6 +130,18 @@ def test_outputs_naming_two_regions_or_accounts_are_refused(outputs: dict[str, A
     assert "eu-west-1" in str(raised.value) or "210987654321" in str(raised.value)
 
 
+@pytest.mark.parametrize(("data", "fragment"), [
+    (b'{"byoc": ' + b"7" * 5000 + b"}", "integer with 5000 digits"),
+    (b'{"byoc": "\xff"}', "is not UTF-8"),
+    (b"[" * 100000, "nests values"),
+])
+def test_cli_refuses_hostile_standard_input_without_traceback(data: bytes, fragment: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "scripts.handoff", "--outputs", "-"], cwd=REPO, input=data,
+                          capture_output=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == b""
+    assert fragment in done.stderr.decode() and b"Traceback" not in done.stderr
+
+
 def test_cli_reads_standard_input_and_refuses_mixed_accounts_without_traceback() -> None:
     outputs = load(DATA / "handoff_outputs.json")
     good = subprocess.run([sys.executable, "-m", "scripts.handoff", "--outputs", "-"], cwd=REPO, input=json.dumps(
@@ -220,6 +232,7 @@ def test_cli_without_byoc_exits_2_with_one_message(tmp_path: Path, sample: Path 
     ("not json", "is not valid JSON"),
     ("[1, 2]", "must hold a JSON object"),
     ('{"byoc": ' * 200 + "{}" + "}" * 200, "nests values"),
+    ('{"byoc": {"account_id": ' + "1" * 5000 + "}}", "holds an integer with 5000 digits"),
 ])
 def test_cli_rejects_unusable_files(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None,
                                     fragment: str) -> None:

@@ -87,6 +87,7 @@ def test_missing_outputs_file(aws_env: None, tmp_path: Path, capsys: pytest.Capt
     ('{"aws_region": "us-east-1",', "is not valid JSON"),
     ("[1, 2]", "must hold a JSON object of stack outputs, not a list"),
     ("[" * 5000 + "]" * 5000, "nests values"),
+    ('{"aws_region": ' + "9" * 5000 + "}", "holds an integer with 5000 digits"),
 ])
 def test_malformed_outputs_file(
     aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, needle: str
