@@ -87,8 +87,8 @@ def refuse_writes(model: OperationModel, **_: Any) -> None:
     """botocore ``before-call`` hook: stop any operation the audit must never send, before it is signed or sent."""
     if not is_read_only(model.name):
         raise ReadOnlyViolation(
-            f"The audit refused to call {_action(model)}: it only makes Describe/Get/List/Head calls (and CloudTrail LookupEvents) and never "
-            "reads secret values. This is a bug in the audit; nothing was changed in the account."
+            f"The audit refused to call {_action(model)}: it only makes Describe/Get/List/Head calls (and CloudTrail "
+            "LookupEvents) and never reads secret values. This is a bug in the audit; nothing was changed in the account."
         )
 
 

@@ -82,7 +82,9 @@ def check_eks(ctx: AuditContext) -> list[Finding]:
                 f"the cluster's API endpoint is public (open to {cidrs}); if ClickHouse needs it, accept it with "
                 "--allow-eks-public-endpoint",
             ))
-        encrypted = {resource for config in cluster.get("encryptionConfig", []) for resource in config.get("resources", [])}
+        encrypted = {
+            resource for config in cluster.get("encryptionConfig", []) for resource in config.get("resources", [])
+        }
         if "secrets" not in encrypted:
             findings.append(Finding(
                 "audit-eks-secrets-encryption", name, "Kubernetes secrets are not envelope-encrypted with a KMS key"
@@ -107,7 +109,8 @@ def check_instances(ctx: AuditContext) -> list[Finding]:
         instance_id = instance["InstanceId"]
         if instance.get("PublicIpAddress"):
             findings.append(Finding(
-                "no-public-ip-address", instance_id, f"instance has the public IPv4 address {instance['PublicIpAddress']}"
+                "no-public-ip-address", instance_id,
+                f"instance has the public IPv4 address {instance['PublicIpAddress']}",
             ))
         ipv6 = [address["Ipv6Address"] for interface in instance.get("NetworkInterfaces", [])
                 for address in interface.get("Ipv6Addresses", [])]

@@ -315,7 +315,9 @@ def check_no_public_ingress(ctx: AuditContext) -> list[Finding]:
 def public_ingress_findings(group: Mapping[str, Any], label: str) -> list[Finding]:
     """One finding per ingress rule of ``group`` open to 0.0.0.0/0 or ::/0."""
     return [
-        Finding("security-group-no-public-ingress", group["GroupId"], f"{label} admits {_rule(permission)} from {source}")
+        Finding(
+            "security-group-no-public-ingress", group["GroupId"], f"{label} admits {_rule(permission)} from {source}"
+        )
         for permission in group.get("IpPermissions", [])
         for source in _sources(permission)
         if source in PUBLIC_CIDRS
@@ -588,7 +590,8 @@ def bucket_policy_findings(ctx: AuditContext, bucket: str, label: str, *, requir
 
 
 def check_byoc_buckets(ctx: AuditContext) -> list[Finding]:
-    return [f for purpose, bucket in byoc_outputs(ctx).bucket_names.items() for f in _bucket_findings(ctx, purpose, bucket)]
+    buckets = byoc_outputs(ctx).bucket_names
+    return [finding for purpose, bucket in buckets.items() for finding in _bucket_findings(ctx, purpose, bucket)]
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -762,8 +765,8 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         "byoc-buckets",
-        "BYOC buckets: full public access block, SSE-KMS, versioned backups, TLS-only policy, no public principal", check_byoc_buckets,
-        needs_byoc,
+        "BYOC buckets: full public access block, SSE-KMS, versioned backups, TLS-only policy, no public principal",
+        check_byoc_buckets, needs_byoc,
     ),
     Check(
         "byoc-role-trust", "BYOC role trusts: no wildcard, ExternalId for other accounts, OIDC sub/aud",

@@ -1,7 +1,7 @@
 """``python -m scripts.audit --outputs outputs.json [--json]``: the live audit from the command line.
 
-The file (``-`` for standard input) is what ``pulumi stack output --json`` prints. Exit 0 when clean, 1 on findings, 2 when the audit could not
-run.
+The file (``-`` for standard input) is what ``pulumi stack output --json`` prints. Exit 0 when clean, 1 on findings,
+2 when the audit could not run.
 """
 
 from __future__ import annotations

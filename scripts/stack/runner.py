@@ -397,7 +397,7 @@ class Runner:
 
     def _report(self, what: str, check: Callable[[dict[str, Any]], R], error: type[Exception],
                 failed: Callable[[R], str | None], fmt: str, path: str | None) -> None:
-        """Run a check on the stack's outputs, print its report, and exit 11 on what ``failed`` says, 12 on ``error``."""
+        """Run a check on the stack's outputs and print its report; exit 11 on what ``failed`` says, 12 on ``error``."""
         try:
             report = check(self._outputs(self._open(create=False)))
         except error as exc:

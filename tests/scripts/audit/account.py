@@ -27,6 +27,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from scripts.audit import AuditReport, run_audit
+from scripts.audit.checks import PUBLIC_ACCESS_BLOCK_FLAGS
 from tests.helpers import DATA
 
 REGION = "us-east-1"
@@ -424,7 +425,7 @@ def add_clickhouse_built(built: Built) -> None:
     for name in CLICKHOUSE_BUCKETS:
         s3.create_bucket(Bucket=name)
         s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
-            flag: True for flag in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")})
+            flag: True for flag in PUBLIC_ACCESS_BLOCK_FLAGS})
         s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [{
             "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
 

@@ -125,7 +125,8 @@ def test_instance_with_public_ip_and_imdsv1(ch_built: Built) -> None:
 def test_unencrypted_volume_attached_or_kept_for_the_cluster(ch_built: Built) -> None:
     ec2 = ch_built.client("ec2")
     instance = _instance(ch_built, MetadataOptions={"HttpTokens": "required"},
-                         BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8, "Encrypted": False}}])
+                         BlockDeviceMappings=[{"DeviceName": "/dev/xvda",
+                                               "Ebs": {"VolumeSize": 8, "Encrypted": False}}])
     kept = ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=10, Encrypted=False, TagSpecifications=[{
         "ResourceType": "volume", "Tags": [{"Key": f"kubernetes.io/cluster/{CLUSTER}", "Value": "owned"}]}])
     elsewhere = ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=10, Encrypted=False)
@@ -207,7 +208,8 @@ def test_only_the_default_group_is_not_yet_built_unless_it_is_open(ch_built: Bui
     not_yet_built(ch_built)
     assert judge(ch_built, "clickhouse-security-groups").status is CheckStatus.NOT_BUILT
     [default] = ec2.describe_security_groups(Filters=[
-        {"Name": "vpc-id", "Values": [ch_built.outputs["byoc"]["vpc_id"]]}, {"Name": "group-name", "Values": ["default"]},
+        {"Name": "vpc-id", "Values": [ch_built.outputs["byoc"]["vpc_id"]]},
+        {"Name": "group-name", "Values": ["default"]},
     ])["SecurityGroups"]
     allow_from_cidr(ec2, default["GroupId"], "0.0.0.0/0", 22)
     [message] = failed(ch_built, "clickhouse-security-groups", "security-group-no-public-ingress")
