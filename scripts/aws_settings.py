@@ -13,7 +13,8 @@ from typing import Mapping
 from urllib.parse import urlsplit
 
 # The shape of every AWS region name (us-east-1, us-gov-west-1, cn-north-1, eu-isoe-west-1, ...).
-REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d+$")
+REGION_PATTERN = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d+"
+REGION = re.compile(f"^{REGION_PATTERN}$")
 RETRY_MODES = ("legacy", "standard", "adaptive")
 # Variables botocore turns into whole numbers with int(); the second item is the smallest sensible value.
 _WHOLE_NUMBERS = {"AWS_MAX_ATTEMPTS": 1, "AWS_METADATA_SERVICE_NUM_ATTEMPTS": 1, "AWS_METADATA_SERVICE_TIMEOUT": 1}

@@ -10,6 +10,7 @@ CLI: ``python -m scripts.handoff --outputs outputs.json [-o handoff.md]``; exit 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import stack_outputs
 from scripts.audit.model import parse_arn, strings
+from scripts.aws_settings import REGION_PATTERN
 from stack_config.byoc import TAILSCALE_EGRESS
 
 # The marker `pulumi stack output --json` prints in place of a secret output.
@@ -24,6 +26,7 @@ SECRET = "[secret]"
 USAGE_EXIT = 2
 
 KeyPath = tuple[str, ...]
+ZONE_NAME = re.compile(rf"^({REGION_PATTERN})[a-z]$")
 
 
 class HandoffError(ValueError):
@@ -155,6 +158,11 @@ def check_one_region_and_account(outputs: Mapping[str, Any], byoc: Mapping[str, 
     for where, value in (("aws_region", outputs.get("aws_region")), ("byoc.region", byoc.get("region"))):
         if isinstance(value, str) and value:
             regions.setdefault(value, set()).add(where)
+    zones = byoc.get("availability_zones")
+    for zone in zones if isinstance(zones, list) else []:
+        # A zone name is its region and a letter (us-east-1a); zone IDs (use1-az1) name no region.
+        if isinstance(zone, str) and (region := ZONE_NAME.match(zone)):
+            regions.setdefault(region[1], set()).add(f"byoc.availability_zones ({zone})")
     if isinstance(byoc.get("account_id"), str) and byoc["account_id"]:
         accounts.setdefault(byoc["account_id"], set()).add("byoc.account_id")
     for text in strings(outputs):

@@ -116,6 +116,7 @@ def test_an_external_id_is_dropped_wherever_it_sits(outputs: dict[str, Any], key
     (lambda o: o["byoc"].update(region="eu-west-1"), "disagree about the AWS region"),
     (lambda o: o["byoc"].update(sns_topic_arn=o["byoc"]["sns_topic_arn"].replace(o["byoc"]["region"], "eu-west-1")),
      "disagree about the AWS region"),
+    (lambda o: o["byoc"].update(availability_zones=["eu-west-1a", "eu-west-1b"]), "disagree about the AWS region"),
     (lambda o: o["byoc"].update(account_id="210987654321"), "disagree about the AWS account"),
     (lambda o: o["byoc"]["role_arns"].update(
         management=o["byoc"]["role_arns"]["management"].replace(o["byoc"]["account_id"], "210987654321")),
