@@ -37,6 +37,15 @@ def _days(text: str) -> int:
     return int(text)
 
 
+def add_audit_options(parser: argparse.ArgumentParser) -> None:
+    """The options of ``AuditOptions`` (also on ``python -m scripts.stack audit``)."""
+    parser.add_argument("--allow-eks-public-endpoint", action="store_true",
+                        help="accept a public API endpoint on ClickHouse's EKS cluster (eks-no-public-endpoint)")
+    parser.add_argument("--activity-days", type=_days, default=AuditOptions.activity_days, metavar="DAYS",
+                        help="how many days of the management role's CloudTrail activity to summarise (1-90, "
+                             f"default {AuditOptions.activity_days})")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m scripts.audit",
@@ -46,11 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--outputs", required=True, type=Path,
                         help="file written by `pulumi stack output --json`, or - for standard input")
     parser.add_argument("--json", action="store_true", help="print a machine-readable JSON report")
-    parser.add_argument("--allow-eks-public-endpoint", action="store_true",
-                        help="accept a public API endpoint on ClickHouse's EKS cluster (eks-no-public-endpoint)")
-    parser.add_argument("--activity-days", type=_days, default=AuditOptions.activity_days, metavar="DAYS",
-                        help="how many days of the management role's CloudTrail activity to summarise (1-90, "
-                             f"default {AuditOptions.activity_days})")
+    add_audit_options(parser)
     args = parser.parse_args(argv)
     options = AuditOptions(allow_eks_public_endpoint=args.allow_eks_public_endpoint, activity_days=args.activity_days)
     try:

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator, Mapping, Protocol, TextIO, TypeVar
 from pulumi import automation as auto
 
 from scripts.audit import AuditError, AuditReport, run_audit
+from scripts.audit.checks import AuditOptions
 from scripts.handoff import HandoffError, render_handoff
 from scripts.verify.report import Report as VerifyReport
 from scripts.verify.report import VerifyError
@@ -70,9 +71,13 @@ class StackFactory(Protocol):
 
 
 # Audits the live account against a stack's outputs; tests pass a fake instead of touching AWS.
-Auditor = Callable[[dict[str, Any]], AuditReport]
+Auditor = Callable[[dict[str, Any], AuditOptions], AuditReport]
 # Checks connectivity to the stack's service from this host (scripts.verify); tests pass a fake or a seam-filled one.
 Verifier = Callable[[dict[str, Any], VerifyOptions], VerifyReport]
+
+
+def audit_live(outputs: dict[str, Any], options: AuditOptions) -> AuditReport:
+    return run_audit(outputs, options=options)
 
 
 def verify_connectivity(outputs: dict[str, Any], options: VerifyOptions) -> VerifyReport:
@@ -240,7 +245,7 @@ class Runner:
     """One command on one stack."""
 
     def __init__(self, command: str, settings: Settings, factory: StackFactory, console: Console,
-                 options: Options = Options(), auditor: Auditor = run_audit,
+                 options: Options = Options(), auditor: Auditor = audit_live,
                  verifier: Verifier = verify_connectivity) -> None:
         self.command = command
         self.settings = settings
@@ -380,12 +385,12 @@ class Runner:
     def handoff(self, path: str | None) -> None:
         write_output(self._handoff_document(self._outputs(self._open(create=False))), path, self.console.data)
 
-    def audit(self, fmt: str, path: str | None) -> None:
+    def audit(self, fmt: str, path: str | None, options: AuditOptions) -> None:
         """The read-only live audit (scripts.audit) of what the stack's outputs say is deployed."""
         def failed(report: AuditReport) -> str | None:
             return f"found {len(report.findings)} finding(s)" if report.findings else None
 
-        self._report("live audit", lambda outputs: self.auditor(outputs), AuditError, failed, fmt, path)
+        self._report("live audit", lambda outputs: self.auditor(outputs, options), AuditError, failed, fmt, path)
 
     def verify(self, fmt: str, path: str | None, options: VerifyOptions) -> None:
         """The connectivity check (scripts.verify) of the stack's service from this host; exit codes as ``audit``'s."""

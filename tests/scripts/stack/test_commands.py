@@ -19,6 +19,7 @@ from pulumi import automation as auto
 from pulumi.automation.errors import create_command_error
 
 from scripts.audit import AuditError, AuditReport
+from scripts.audit.checks import AuditOptions
 from scripts.audit.model import CheckResult, CheckStatus, Finding
 from scripts.stack import cli as stack_cli
 from scripts.stack import runner as stack_runner
@@ -432,9 +433,11 @@ class FakeAuditor:
     def __init__(self, findings: tuple[Finding, ...] = (), error: str | None = None) -> None:
         self.findings, self.error = findings, error
         self.received: list[dict[str, Any]] = []
+        self.options: list[AuditOptions] = []
 
-    def __call__(self, outputs: dict[str, Any]) -> AuditReport:
+    def __call__(self, outputs: dict[str, Any], options: AuditOptions) -> AuditReport:
         self.received.append(outputs)
+        self.options.append(options)
         if self.error:
             raise AuditError(self.error)
         status = CheckStatus.FAIL if self.findings else CheckStatus.PASS
@@ -450,6 +453,7 @@ def test_audit_hands_the_stacks_outputs_to_the_live_audit(repo: Path) -> None:
     assert auditor.received == [{name: "[secret]" if value.secret else value.value
                                  for name, value in BASE_OUTPUTS.items()}]
     assert "hunter2" not in json.dumps(auditor.received)
+    assert auditor.options == [AuditOptions()]
     assert "PASS  privatelink-endpoint" in result.stdout and "Summary: CLEAN" in result.stdout
 
 
@@ -463,6 +467,14 @@ def test_audit_findings_exit_11_after_printing_the_report(repo: Path) -> None:
     assert "found 1 finding(s)" in result.stderr
 
 
+
+
+def test_audit_options_reach_the_live_audit(repo: Path) -> None:
+    auditor = FakeAuditor()
+    result = run(repo, FakeFactory(FakeStack(outputs=BASE_OUTPUTS)), "audit", "--stack", "prod",
+                 "--allow-eks-public-endpoint", "--activity-days", "30", auditor=auditor)
+    assert result.code == ExitCode.OK
+    assert auditor.options == [AuditOptions(allow_eks_public_endpoint=True, activity_days=30)]
 
 
 # -- verify --------------------------------------------------------------------------------------------------------
