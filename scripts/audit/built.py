@@ -45,8 +45,8 @@ def _absent(ctx: AuditContext, what: str) -> list[Finding]:
     raise NotYetBuilt(f"not yet built: no {what}; ClickHouse creates it after onboarding")
 
 
-def _vpc_filter(ctx: AuditContext, name: str = "vpc-id") -> list[dict[str, Any]]:
-    return [{"Name": name, "Values": [byoc_outputs(ctx).vpc_id]}]
+def _vpc_filter(ctx: AuditContext) -> list[dict[str, Any]]:
+    return [{"Name": "vpc-id", "Values": [byoc_outputs(ctx).vpc_id]}]
 
 
 def cluster_names(ctx: AuditContext) -> list[str]:
@@ -184,8 +184,7 @@ def _bucket_findings(ctx: AuditContext, bucket: str) -> list[Finding]:
 
 
 def check_buckets(ctx: AuditContext) -> list[Finding]:
-    buckets = [b["Name"] for b in ctx.aws.call("s3", "list_buckets").get("Buckets", [])
-               if CLICKHOUSE_BUCKET.match(b["Name"])]
+    buckets = [b["Name"] for b in ctx.aws.items("s3", "list_buckets", "Buckets") if CLICKHOUSE_BUCKET.match(b["Name"])]
     if not buckets:
         return _absent(ctx, "bucket named *.*.aws.clickhouse.cloud-{shared,backup,monitoring}")
     return [finding for bucket in sorted(buckets) for finding in _bucket_findings(ctx, bucket)]

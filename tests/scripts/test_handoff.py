@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 import re
 import subprocess
@@ -131,28 +132,36 @@ def test_outputs_naming_two_regions_or_accounts_are_refused(outputs: dict[str, A
     assert "eu-west-1" in str(raised.value) or "210987654321" in str(raised.value)
 
 
+def stdin_main(data: bytes, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    code = main(["--outputs", "-"])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 @pytest.mark.parametrize(("data", "fragment"), [
-    (b'{"byoc": ' + b"7" * 5000 + b"}", "integer with 5000 digits"),
     (b'{"byoc": "\xff"}', "is not UTF-8"),
     (b"[" * 100000, "nests values"),
+    (b'{"byoc": {"account_id": "210987654321", "role_arns": {"management": "arn:aws:iam::111122223333:role/m"}}}',
+     "disagree about the AWS account"),
 ])
-def test_cli_refuses_hostile_standard_input_without_traceback(data: bytes, fragment: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "scripts.handoff", "--outputs", "-"], cwd=REPO, input=data,
-                          capture_output=True, timeout=60)
-    assert done.returncode == 2 and done.stdout == b""
-    assert fragment in done.stderr.decode() and b"Traceback" not in done.stderr
+def test_cli_refuses_hostile_standard_input(data: bytes, fragment: str, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = stdin_main(data, monkeypatch, capsys)
+    assert code == 2 and out == "" and fragment in err
 
 
-def test_cli_reads_standard_input_and_refuses_mixed_accounts_without_traceback() -> None:
+def test_cli_reads_standard_input(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     outputs = load(DATA / "handoff_outputs.json")
-    good = subprocess.run([sys.executable, "-m", "scripts.handoff", "--outputs", "-"], cwd=REPO, input=json.dumps(
-        outputs), capture_output=True, text=True, timeout=60)
-    assert good.returncode == 0 and good.stdout == render_handoff(outputs)
-    outputs["byoc"]["account_id"] = "210987654321"
-    bad = subprocess.run([sys.executable, "-m", "scripts.handoff", "--outputs", "-"], cwd=REPO, input=json.dumps(
-        outputs), capture_output=True, text=True, timeout=60)
-    assert bad.returncode == 2 and bad.stdout == ""
-    assert "disagree about the AWS account" in bad.stderr and "Traceback" not in bad.stderr
+    code, out, _ = stdin_main(json.dumps(outputs).encode(), monkeypatch, capsys)
+    assert code == 0 and out == render_handoff(outputs)
+
+
+def test_entry_point_refuses_a_hostile_file_on_standard_input_without_traceback() -> None:
+    done = subprocess.run([sys.executable, "-m", "scripts.handoff", "--outputs", "-"], cwd=REPO,
+                          input=b'{"byoc": ' + b"7" * 5000 + b"}", capture_output=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == b""
+    assert b"integer with 5000 digits" in done.stderr and b"Traceback" not in done.stderr
 
 
 def test_values_beyond_the_checklist_are_kept_in_other_values(outputs: dict[str, Any]) -> None:
