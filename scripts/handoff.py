@@ -2,7 +2,8 @@
 
 ``render_handoff`` takes what ``pulumi stack output --json`` prints (secret outputs appear as ``[secret]``) and lays
 out its ``byoc`` object in the order of ClickHouse's onboarding checklist, then the PrivateLink facts. The document
-never carries a secret: ExternalId keys are dropped wherever they appear and secret-marked values are withheld.
+never carries a secret: ExternalId keys are dropped wherever they appear (inside lists too), values that mention an
+ExternalId and secret-marked values are withheld, and outputs naming two regions or accounts are refused.
 
 CLI: ``python -m scripts.handoff --outputs outputs.json [-o handoff.md]``; exit 2 when the input cannot be used.
 """
@@ -124,11 +125,14 @@ def _is_external_id(key: str) -> bool:
 
 
 def without_external_ids(value: Any) -> Any:
-    """``value`` with every ExternalId key dropped at any depth, inside lists too (the document never shows one)."""
+    """``value`` with every ExternalId key dropped at any depth, inside lists too, and every string that mentions one
+    (a trust policy serialised into a value) withheld: the document never shows an ExternalId."""
     if isinstance(value, Mapping):
         return {key: without_external_ids(child) for key, child in value.items() if not _is_external_id(str(key))}
     if isinstance(value, list):
         return [without_external_ids(child) for child in value]
+    if isinstance(value, str) and _is_external_id(value):
+        return SECRET
     return value
 
 

@@ -107,8 +107,11 @@ def test_an_external_id_is_dropped_wherever_it_sits(outputs: dict[str, Any], key
                                   [{"deeper": {key: "deep-in-lists-must-not-leak"}}]]
     tampered["byoc"]["role_arns"]["management_trust"] = {"conditions": [{key: "nested-must-not-leak"}]}
     tampered[key] = "top-level-must-not-leak"
+    tampered["byoc"]["management_trust_policy"] = json.dumps(
+        {"Condition": {"StringEquals": {f"sts:{key}": "serialised-must-not-leak"}}})
     document = render_handoff(tampered)
     assert "must-not-leak" not in document
+    assert "| management_trust_policy | *withheld (secret)* |" in document
     assert "management" in document.split("## 10. Other values", 1)[1], "the rest of the list is still handed over"
 
 
