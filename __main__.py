@@ -25,6 +25,7 @@ cfg = stack_config.load()
 # BYOC puts the S3 gateway endpoint on an adopted VPC's route tables, so only BYOC looks them up.
 layout = stack_config.resolve_layout(cfg, find_network(cfg.network, with_route_tables=cfg.byoc is not None))
 account = AwsAccount.lookup(cfg.aws_region)
+stack_config.check_account(cfg, account.account_id, account.partition)
 prefix = f"{cfg.project}-{cfg.stack}"
 tags = dict(cfg.tags)
 

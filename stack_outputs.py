@@ -74,7 +74,9 @@ BYOC = Output(
             Output("irsa", "role of the ClickHouse pods",
                    when="once ClickHouse shares the EKS OIDC issuer URL (phase 3)"),
         )),
-        Output("management_role_name", "name of the role ClickHouse assumes"),
+        Output("management_role_name", "name of the role ClickHouse assumes: always ClickHouseManagementRole"),
+        Output("bootstrap_mode", "where ClickHouse's bootstrap role (role_arns.management) comes from: cloudformation "
+                                 "(this stack deploys ClickHouse's template) or existing (byocBootstrap)"),
         Output("kms_key_arns", "customer KMS keys by purpose", keys=_named("ebs", "s3", "eks_secrets", what="key")),
         Output("buckets", "S3 buckets by purpose", keys=(_bucket("backups"), _bucket("logs"))),
         Output("log_group_names", "CloudWatch log groups by purpose",

@@ -76,12 +76,15 @@ BYOC_SECTIONS: tuple[Section, ...] = (
         Item("VPC interface endpoints", ("security_group_ids", "endpoints")),
     )),
     Section("IAM roles", (
-        Item("Management role name", ("management_role_name",)),
-        Item("Management role ARN", ("role_arns", "management")),
+        Item("Bootstrap role ARN (report it to ClickHouse)", ("role_arns", "management")),
+        Item("Bootstrap role name", ("management_role_name",)),
+        Item("Bootstrap role made by", ("bootstrap_mode",)),
         Item("EKS node role ARN", ("role_arns", "eks_node")),
         Item("IRSA role ARN (ClickHouse pods)", ("role_arns", "irsa")),
-    ), note="The management role trusts ClickHouse's AWS account with an sts:ExternalId condition. The ExternalId "
-            "is a secret: it is agreed over a separate secure channel and is not in this document."),
+    ), note="The bootstrap role is ClickHouse's own, from ClickHouse's unchanged CloudFormation template "
+            "(cloudformation: deployed by this stack; existing: run by the customer's security team), with its VPC "
+            "write permissions off. It trusts ClickHouse's automation only with the agreed sts:ExternalId, a secret "
+            "exchanged over a separate secure channel and not in this document."),
     Section("KMS keys", (
         Item("EBS volumes", ("kms_key_arns", "ebs")),
         Item("S3 buckets", ("kms_key_arns", "s3")),

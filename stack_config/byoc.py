@@ -7,7 +7,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
-from stack_config.keys import ConfigReader, Problems
+from stack_config.keys import ConfigReader, Problems, parse
 from stack_config.network import FoundNetwork, NetworkConfig, NetworkLayout, networks
 
 # ClickHouse BYOC needs exactly three zones and subnets of at least /23 (ClickHouse's BYOC onboarding documentation).
@@ -21,7 +21,15 @@ KMS_DELETION_WINDOW_DISPOSABLE = 7
 IAM_ROLE_NAME_MAX = 64
 S3_BUCKET_NAME_MAX = 63
 BUCKET_SUFFIXES = ("backups", "logs")
-_ACCOUNT_ID_PLACEHOLDER = "0" * 12  # bucket-name length checks run before the account is known; IDs are 12 digits
+_ACCOUNT_ID_PLACEHOLDER = "0" * 12
+# ClickHouse's automation assumes exactly this role; its bootstrap template or module creates it ("The role must be
+# named exactly ClickHouseManagementRole", clickhouse.com/docs/cloud/reference/byoc/onboarding/customization-aws).
+MANAGEMENT_ROLE_NAME = "ClickHouseManagementRole"
+# The keys only one bootstrap mode reads: setting one in the other mode is a slip worth reporting.
+_BOOTSTRAP_KEYS = {
+    "cloudformation": ("byocExternalId", "byocBootstrapTemplateUrl", "byocIncludeIamWritePermissions"),
+    "existing": ("byocManagementRoleArn",),
+}  # bucket-name length checks run before the account is known; IDs are 12 digits
 
 
 def bucket_name(prefix: str, account_id: str, region: str, suffix: str) -> str:
@@ -31,12 +39,16 @@ def bucket_name(prefix: str, account_id: str, region: str, suffix: str) -> str:
 
 @dataclass(frozen=True)
 class ByocConfig:
-    """The customer side of ClickHouse BYOC. ``external_id`` is secret: kept out of repr, wrapped as a secret Output
-    wherever it is used, and never exported."""
+    """The customer side of ClickHouse BYOC. ``external_id`` ('' with an existing bootstrap role) is secret: kept out
+    of repr, wrapped as a secret Output wherever it is used, and never exported."""
 
+    # How ClickHouse's bootstrap role comes about: "cloudformation" (this stack deploys ClickHouse's template with
+    # ``external_id``) or "existing" (``management_role_arn``, made by the customer with that template or module).
+    bootstrap: str
     external_id: str = field(repr=False)
-    clickhouse_account_id: str
-    management_role_name: str
+    template_url: str
+    include_iam_write_permissions: bool
+    management_role_arn: Optional[str]
     node_role_name: str
     irsa_role_name: str
     oidc_issuer_url: Optional[str]
@@ -85,13 +97,18 @@ def read_byoc(r: ConfigReader, stack: str, aws_region: str, network: NetworkConf
     endpoints = r.get("byocInterfaceEndpoints")
     r.check("s3" not in endpoints, "byocInterfaceEndpoints",
             "lists s3, which always gets a gateway endpoint on the private route tables; remove it from the list")
+    _unused_bootstrap_keys(r)
     nlb_dns_name, nlb_zone_id = r.get("byocNlbDnsName") or None, r.get("byocNlbZoneId") or None
     r.check(nlb_zone_id is None or nlb_dns_name is not None, "byocNlbZoneId",
             "is set but byocNlbDnsName is not: set both once ClickHouse has created the NLB, or neither")
+    bootstrap = r.get("byocBootstrap")
+    cloudformation, existing = bootstrap == "cloudformation", bootstrap == "existing"
     return ByocConfig(
-        external_id=r.get("byocExternalId"),
-        clickhouse_account_id=r.get("byocClickHouseAccountId"),
-        management_role_name=r.get("byocManagementRoleName"),
+        bootstrap=bootstrap,
+        external_id=r.get("byocExternalId") if cloudformation else "",
+        template_url=r.get("byocBootstrapTemplateUrl") if cloudformation else "",
+        include_iam_write_permissions=r.get("byocIncludeIamWritePermissions") if cloudformation else False,
+        management_role_arn=r.get("byocManagementRoleArn") if existing else None,
         node_role_name=node_role,
         irsa_role_name=irsa_role,
         oidc_issuer_url=r.get("byocOidcIssuerUrl") or None,
@@ -116,6 +133,28 @@ def read_byoc(r: ConfigReader, stack: str, aws_region: str, network: NetworkConf
         egress_none_acknowledged=_egress_acknowledged(r, network),
         infrastructure_id=_infrastructure_id(r, nlb_dns_name),
     )
+
+
+def _unused_bootstrap_keys(r: ConfigReader) -> None:
+    """A key of the other bootstrap mode is a slip (an ExternalId left behind, a role ARN never used): say so."""
+    if not r.valid("byocBootstrap"):
+        return
+    bootstrap = r.get("byocBootstrap")
+    for mode, keys in _BOOTSTRAP_KEYS.items():
+        for key in keys:
+            if mode != bootstrap and _set_away_from_default(r, key):
+                r.problem(key, f"is used only with byocBootstrap {mode}, but byocBootstrap is {bootstrap}; remove it")
+
+
+def _set_away_from_default(r: ConfigReader, name: str) -> bool:
+    """Whether the stack sets ``name`` to something other than its default (the CLI passes Pulumi.yaml's defaults)."""
+    raw, key = r.raw(r.full(name)), r.keys[name]
+    if raw in (None, "null", ""):
+        return False
+    try:
+        return parse(key, raw) != key.default
+    except ValueError:
+        return True
 
 
 def _infrastructure_id(r: ConfigReader, nlb_dns_name: Optional[str]) -> Optional[str]:
@@ -192,6 +231,20 @@ def _bucket_prefix(r: ConfigReader, default: str, derived: str, aws_region: str)
                 f"{shown} makes bucket names of {longest} characters (<prefix>-<account>-{aws_region}-backups), over "
                 f"S3's limit of {S3_BUCKET_NAME_MAX}; set a prefix of at most {len(prefix) - (longest - S3_BUCKET_NAME_MAX)} characters")
     return prefix
+
+
+def bootstrap_account_problems(p: Problems, byoc: ByocConfig, account_id: str, partition: str) -> None:
+    """An existing bootstrap role must be this account's: ClickHouse's automation assumes it in the account it builds
+    in, and the key policies name it here. Checked once the account is known, before any resource."""
+    if byoc.management_role_arn is None:
+        return
+    _, role_partition, _, _, role_account, _ = byoc.management_role_arn.split(":", 5)
+    p.check(role_account == account_id, "byocManagementRoleArn",
+            f"is a role in account {role_account}, but this stack deploys into account {account_id}; ClickHouse "
+            f"assumes {MANAGEMENT_ROLE_NAME} in the account it builds BYOC in: use that account's role")
+    p.check(role_partition == partition, "byocManagementRoleArn",
+            f"is in the {role_partition} partition, but this stack deploys into {partition}; use "
+            f"arn:{partition}:iam::{account_id}:role/{MANAGEMENT_ROLE_NAME}")
 
 
 def adopted_vpc_problems(p: Problems, network: NetworkConfig, byoc: ByocConfig, found: FoundNetwork,

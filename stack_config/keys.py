@@ -34,6 +34,13 @@ CLOUDWATCH_RETENTION_DAYS = (
 # token exchange, logs and the load balancer controller. S3 is always a gateway endpoint, never in this list.
 BYOC_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "ec2", "eks", "sts", "logs", "elasticloadbalancing")
 
+# ClickHouse's BYOC bootstrap: its CloudFormation template deployed by this stack, or a role the customer made with it.
+BYOC_BOOTSTRAP_MODES = ("cloudformation", "existing")
+# The template ClickHouse's "AWS customized setup" page links (clickhouse.com/docs/cloud/reference/byoc/onboarding/
+# customization-aws); older pages link cf-templates/byoc.yaml.
+BYOC_TEMPLATE_URL = ("https://s3.us-east-2.amazonaws.com/clickhouse-public-resources.clickhouse.cloud/"
+                     "cf-templates/byoc_v2.yaml")
+
 # How the created VPC reaches the internet: not at all, through NAT gateways of its own, or through a transit gateway.
 EGRESS_MODES = ("none", "nat", "transit-gateway")
 
@@ -168,18 +175,28 @@ KEYS: tuple[Key, ...] = (
     # ClickHouse BYOC prerequisites (customer side); every other byoc* key is read only when byocEnabled is true.
     Key("byocEnabled", bool, False, "Lay down the customer-side AWS prerequisites for ClickHouse BYOC in this stack."),
     Key("byocEgressNoneAcknowledged", bool, False, "Allow BYOC with egress none: only when your ClickHouse contract provides another outbound path for Tailscale."),
-    Key("byocExternalId", str, "", "sts:ExternalId ClickHouse gave you for the management role (secret: set with --secret).",
+    Key("byocBootstrap", str, "cloudformation", "How ClickHouse's bootstrap role (ClickHouseManagementRole, one per AWS account) comes about: cloudformation (this stack deploys ClickHouse's template) or existing (your security team ran it, or another stack in this account did).",
+        choices=BYOC_BOOTSTRAP_MODES,
+        why="ClickHouse's role comes only from its own CloudFormation template or Terraform module, unchanged"),
+    Key("byocBootstrapTemplateUrl", str, BYOC_TEMPLATE_URL, "With byocBootstrap cloudformation: the URL of ClickHouse's BYOC CloudFormation template (the policy pack allows only listed URLs).",
+        # CloudFormation reads a TemplateURL only from S3 (CreateStack API reference).
+        pattern=r"https://[a-z0-9.-]*s3[a-z0-9.-]*\.amazonaws\.com(\.cn)?/[^?#\s]+",
+        expected="an https URL of a template in S3 without a query string, e.g. " + BYOC_TEMPLATE_URL),
+    Key("byocIncludeIamWritePermissions", bool, True, "With byocBootstrap cloudformation: the template's IncludeIAMWritePermissions (false only for customer-managed IAM roles, a ClickHouse private preview)."),
+    Key("byocExternalId", str, "", "With byocBootstrap cloudformation: the sts:ExternalId ClickHouse gave you, passed to its template (secret: set with --secret).",
         secret=True,
-        required="the management role's trust needs the ExternalId ClickHouse gave you; "
+        required="ClickHouse's bootstrap template needs the ExternalId ClickHouse gave you; "
                  "run `pulumi config set --secret clickhouse-aws:byocExternalId <external-id>`",
         # sts:ExternalId: 2-1224 characters from this set (STS AssumeRole API reference).
         pattern=r"[\w+=,.@:/-]{2,1224}", expected="2 to 1224 characters of letters, digits and _+=,.@:/-"),
-    Key("byocClickHouseAccountId", str, "", "ClickHouse's AWS account ID (12 digits) that assumes the management role.",
-        required="expected ClickHouse's 12-digit AWS account ID from its BYOC onboarding",
-        pattern=r"\d{12}", expected="an AWS account ID: ClickHouse's 12-digit account ID from its BYOC onboarding"),
-    Key("byocManagementRoleName", str, "ClickHouseManagementRole", "Name of the cross-account role ClickHouse assumes (ClickHouse expects the default).",
-        pattern=r"[\w+=,.@-]{1,64}",
-        expected="an IAM role name (1-64 letters, digits and _+=,.@-); ClickHouse expects ClickHouseManagementRole"),
+    Key("byocManagementRoleArn", str, "", "With byocBootstrap existing: the ARN of the ClickHouseManagementRole your security team created with ClickHouse's template or module.",
+        required="with byocBootstrap existing, set it to the role your security team created from ClickHouse's "
+                 "template: `pulumi config set clickhouse-aws:byocManagementRoleArn "
+                 "arn:aws:iam::<account>:role/ClickHouseManagementRole`",
+        # ClickHouse's automation assumes the role by this exact name, at the root path.
+        pattern=r"arn:aws[a-z-]*:iam::\d{12}:role/ClickHouseManagementRole",
+        expected="the ARN of an IAM role named exactly ClickHouseManagementRole (no path, prefix or suffix: "
+                 "ClickHouse's automation assumes it by that name), arn:aws:iam::<account>:role/ClickHouseManagementRole"),
     Key("byocOidcIssuerUrl", str, "", "EKS OIDC issuer URL ClickHouse sends once EKS exists; '' until then (no IRSA role yet).",
         normalize=lambda url: url.rstrip("/"),
         # IAM matches issuers case-sensitively, so the form is exactly what EKS reports.
@@ -234,6 +251,14 @@ KEYS: tuple[Key, ...] = (
         pattern=r"Z[A-Z0-9]{1,31}", expected="a hosted zone ID: Z followed by upper-case letters and digits"),
 )
 KEYS_BY_NAME: dict[str, Key] = {k.name: k for k in KEYS}
+
+# Keys the program no longer reads, and why: a stack file that still sets one is told rather than silently ignored.
+RETIRED_KEYS: dict[str, str] = {
+    "byocManagementRoleName": "ClickHouse's automation assumes a role named exactly ClickHouseManagementRole (no "
+                              "prefix, suffix or renaming), which its bootstrap template creates; remove the key",
+    "byocClickHouseAccountId": "ClickHouse's bootstrap template fixes the account its automation assumes the role "
+                               "from; remove the key",
+}
 
 # Keys of the providers' namespaces the program checks too; Pulumi.yaml cannot declare their types.
 PROVIDER_KEYS: tuple[Key, ...] = (
@@ -450,7 +475,9 @@ class ConfigReader(Problems):
         namespaces = [self.project, *providers]
         for full_key in sorted(self.present()):
             namespace, _, name = full_key.partition(":")
-            if namespace == self.project:
+            if namespace == self.project and name in RETIRED_KEYS:
+                self.problems.append(f"{full_key}: is no longer read: {RETIRED_KEYS[name]}")
+            elif namespace == self.project:
                 self._check_name(full_key, name, own, "unknown key", "(known keys are listed in Pulumi.yaml)")
                 key = self.keys.get(name)
                 if key and key.secret and self.raw(full_key) not in (None, "null", "") and not self.is_secret(full_key):

@@ -7,7 +7,7 @@ from typing import Any, Collection, Mapping, Optional
 
 import pulumi
 
-from stack_config.byoc import ByocConfig, adopted_vpc_problems, read_byoc
+from stack_config.byoc import ByocConfig, adopted_vpc_problems, bootstrap_account_problems, read_byoc
 from stack_config.clickhouse import ClickHouseConfig, read_clickhouse
 from stack_config.keys import PROJECT, ConfigReader, Problems
 from stack_config.network import FoundNetwork, NetworkConfig, NetworkLayout, network_layout, read_network
@@ -84,3 +84,11 @@ def resolve_layout(cfg: StackConfig, found: FoundNetwork) -> NetworkLayout:
         adopted_vpc_problems(p, cfg.network, cfg.byoc, found, layout)
     p.raise_if_any()
     return layout
+
+
+def check_account(cfg: StackConfig, account_id: str, partition: str) -> None:
+    """Check the config against the account the credentials reach, raising ``ConfigError``; before any resource."""
+    p = Problems(cfg.project)
+    if cfg.byoc:
+        bootstrap_account_problems(p, cfg.byoc, account_id, partition)
+    p.raise_if_any()

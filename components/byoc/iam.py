@@ -1,8 +1,8 @@
-"""IAM for ClickHouse BYOC: the EKS node role, the cross-account management role, and the IRSA role of the pods.
+"""IAM for ClickHouse BYOC: the EKS node role and the IRSA role of the pods.
 
-ClickHouse's automation assumes the management role from ClickHouse's account, only with the agreed ExternalId; the
-trust policy carrying it is a secret. The IRSA role exists only once the EKS OIDC issuer is known; it may use the
-backups bucket's objects and write to the ClickHouse log groups, nothing else.
+ClickHouse's own bootstrap role is not written here: it comes unchanged from ClickHouse's template (``bootstrap``).
+The IRSA role exists only once the EKS OIDC issuer is known; it may use the backups bucket's objects and write to the
+ClickHouse log groups, nothing else.
 """
 
 from __future__ import annotations
@@ -14,12 +14,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.account import allow, policy_document
-from components.byoc.management_policy import management_policies
 from components.byoc.names import ByocNames
 
 NODE_MANAGED_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
-# ClickHouse's onboarding module trusts only its automation's roles in its account (CrossplaneWorkloadRole).
-CLICKHOUSE_AUTOMATION_ROLE = "*-CrossplaneWorkloadRole"
 
 
 @dataclass(frozen=True)
@@ -30,8 +27,6 @@ class ByocIamArgs:
 
 class ByocIam(pulumi.ComponentResource):
     node_role_arn: pulumi.Output[str]
-    management_role_arn: pulumi.Output[str]
-    management_role_name: pulumi.Output[str]
     irsa_role_arn: Optional[pulumi.Output[str]]
 
     def __init__(self, name: str, args: ByocIamArgs, opts: pulumi.ResourceOptions | None = None):
@@ -52,9 +47,6 @@ class ByocIam(pulumi.ComponentResource):
             )
         self.node_role_arn = node.arn
 
-        management = self._management_role(name)
-        self.management_role_arn, self.management_role_name = management.arn, management.name
-
         self.irsa_role_arn = None
         if cfg.oidc_issuer_url:
             self.irsa_role_arn = self._irsa_role(f"{name}-irsa").arn
@@ -66,46 +58,13 @@ class ByocIam(pulumi.ComponentResource):
             )
         self.register_outputs({
             "node_role_arn": self.node_role_arn,
-            "management_role_arn": self.management_role_arn,
             "irsa_role_arn": self.irsa_role_arn,
         })
 
-    def _role(self, resource_name: str, role_name: str, description: str, trust: pulumi.Input[str],
-              opts: pulumi.ResourceOptions | None = None) -> aws.iam.Role:
+    def _role(self, resource_name: str, role_name: str, description: str, trust: pulumi.Input[str]) -> aws.iam.Role:
         # None of these roles carries the clickhouse-byoc tag: ClickHouse's automation may change tagged roles.
         return aws.iam.Role(resource_name, name=role_name, description=description, assume_role_policy=trust,
-                            tags=self._tags, opts=pulumi.ResourceOptions.merge(self._child, opts))
-
-    def _management_role(self, name: str) -> aws.iam.Role:
-        cfg, account = self._names.config, self._account
-        clickhouse_root = f"arn:{account.partition}:iam::{cfg.clickhouse_account_id}:root"
-        # The ExternalId is secret from the config onwards, so the whole trust document is too: state, diffs and
-        # logs only ever show it encrypted or as [secret].
-        trust = pulumi.Output.secret(policy_document({
-            "Effect": "Allow",
-            "Principal": {"AWS": clickhouse_root},
-            "Action": "sts:AssumeRole",
-            "Condition": {
-                "StringEquals": {"sts:ExternalId": pulumi.Output.secret(cfg.external_id)},
-                "StringLike": {"aws:PrincipalArn": f"arn:{account.partition}:iam::{cfg.clickhouse_account_id}:role/"
-                                                   f"{CLICKHOUSE_AUTOMATION_ROLE}"},
-            },
-        }))
-        role = self._role(f"{name}-management", cfg.management_role_name,
-                          "Lets ClickHouse Cloud manage the BYOC EKS cluster in this account (customer-managed VPC)",
-                          trust, pulumi.ResourceOptions(additional_secret_outputs=["assume_role_policy"]))
-        for area, statements in management_policies(self._names).items():
-            policy = aws.iam.Policy(
-                f"{name}-management-{area}",
-                name=f"{self._names.name_prefix}-clickhouse-mgmt-{area}",
-                description=f"ClickHouse BYOC management role: {area}",
-                policy=policy_document(*statements),
-                tags=self._tags,
-                opts=self._child,
-            )
-            aws.iam.RolePolicyAttachment(f"{name}-management-{area}", role=role.name, policy_arn=policy.arn,
-                                         opts=self._child)
-        return role
+                            tags=self._tags, opts=self._child)
 
     def _irsa_role(self, name: str) -> aws.iam.Role:
         names, cfg = self._names, self._names.config

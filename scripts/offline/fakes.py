@@ -132,6 +132,12 @@ def _s3_bucket_resource(r: _Resource) -> Answer:
     return None, {"arn": f"arn:aws:s3:::{bucket}", "bucket": bucket}
 
 
+def _cloudformation_stack(r: _Resource) -> Answer:
+    # CloudFormation's stack ID is an ARN ending in a UUID; the template's outputs are unknown offline.
+    stack_id = r.arn("cloudformation", f"stack/{r.named()}/{uuid.uuid5(uuid.NAMESPACE_URL, r.seed)}")
+    return stack_id, {"outputs": {}}
+
+
 def _aws_resource(r: _Resource) -> Answer:
     service = r.typ.split(":")[1].split("/")[0]
     return None, {"arn": r.arn(service, r.name)}
@@ -147,6 +153,7 @@ _RESOURCES: dict[str, Callable[[_Resource], Answer]] = {
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:iam/role:Role": _role,
     "aws:ec2/vpc:Vpc": _vpc,
+    "aws:cloudformation/stack:Stack": _cloudformation_stack,
     "aws:ec2/subnet:Subnet": functools.partial(_ec2_resource, "subnet"),
     "aws:ec2/securityGroup:SecurityGroup": functools.partial(_ec2_resource, "sg"),
     "aws:ec2/routeTable:RouteTable": functools.partial(_ec2_resource, "rtb"),

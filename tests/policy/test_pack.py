@@ -47,6 +47,9 @@ EXPECTED = {
     "iam-oidc-trust-requires-sub-aud": ("mandatory", RESOURCE), "iam-no-admin-policy": ("mandatory", RESOURCE),
     # credentials
     "secret-customer-kms-key": ("advisory", RESOURCE), "no-plaintext-secrets": ("mandatory", STACK),
+    # cloudformation
+    "cloudformation-template-allowed": ("mandatory", RESOURCE),
+    "cloudformation-external-id-secret": ("mandatory", RESOURCE),
 }
 REGION_POLICIES = [
     "resource-region-matches-stack", "vpc-endpoint-same-region", "route53-zone-vpc-same-region",

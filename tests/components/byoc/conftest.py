@@ -13,7 +13,8 @@ from typing import Any, Callable, Mapping, Optional
 
 import pytest
 
-from scripts.offline.engine import OfflineMocks, ProgramRun, RecordedResource, run_program
+from scripts.offline.analyzer import Analyzer, analyzer_env
+from scripts.offline.engine import OfflineMocks, ProgramRun, RecordedResource, load_stack_config, project_name, run_program
 
 NS = "clickhouse-aws"
 
@@ -54,7 +55,7 @@ PHASE3 = {
 # settings in this one run.
 CUSTOM = {
     **{k: v for k, v in PHASE3.items() if k != f"{NS}:byocNlbZoneId"},
-    f"{NS}:byocManagementRoleName": "AcmeClickHouseManagement",
+    f"{NS}:byocIncludeIamWritePermissions": False,
     f"{NS}:byocNamespace": "ch-prod",
     f"{NS}:byocServiceAccount": "ch-server",
     f"{NS}:byocInterfaceEndpoints": ["ecr.api", "ecr.dkr", "sts", "ssm"],
@@ -212,3 +213,11 @@ def statement() -> Callable[[Mapping[str, Any], str], dict[str, Any]]:
         return found
 
     return find
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    """The policy pack as the CLI starts it for the byoc stack (its config and secret keys), for ``preview.gate``."""
+    config, secret_keys = load_stack_config("byoc")
+    with Analyzer(analyzer_env(project_name(), "byoc", config, secret_keys)) as pack:
+        yield pack

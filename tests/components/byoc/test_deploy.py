@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from scripts.offline.analyzer import Analyzer, analyzer_env
-from scripts.offline.engine import load_stack_config, project_name
 from scripts.handoff import render_handoff
 from scripts.preview import gate
 
 CONTRACT = {
     "region", "account_id", "vpc_id", "vpc_cidr", "egress", "subnet_ids", "availability_zones", "route_table_ids",
     "s3_gateway_endpoint_id", "interface_endpoint_ids", "security_group_ids", "role_arns", "management_role_name",
-    "kms_key_arns", "buckets", "log_group_names", "sns_topic_arn", "hosted_zone_id", "domain", "clickhouse_record_name",
+    "bootstrap_mode", "kms_key_arns", "buckets", "log_group_names", "sns_topic_arn", "hosted_zone_id", "domain", "clickhouse_record_name",
 }
 # Present only after phase 3: the IRSA role needs the EKS OIDC issuer, the record needs the NLB.
 LATER = {"clickhouse_record_name"}
@@ -84,7 +82,7 @@ def test_dev_has_none_of_byoc(byoc_run):
 def test_every_byoc_resource_sits_under_a_byoc_component(phase1):
     components = {r.urn: r for r in phase1.resources if r.type.startswith("clickhouse-aws:byoc:")}
     assert {c.type for c in components.values()} == {f"clickhouse-aws:byoc:{n}" for n in (
-        "Network", "SecurityGroups", "Iam", "Keys", "Storage", "Logging", "Dns")}
+        "Network", "SecurityGroups", "Bootstrap", "Iam", "Keys", "Storage", "Logging", "Dns")}
     assert {c.parent for c in components.values()} == {phase1.stack_urn}
     parents = {r.urn: r.parent for r in phase1.resources}
     for resource in phase1.resources:
@@ -93,13 +91,6 @@ def test_every_byoc_resource_sits_under_a_byoc_component(phase1):
             while ancestor in parents and ancestor not in components:
                 ancestor = parents[ancestor]
             assert ancestor in components, resource.urn
-
-
-@pytest.fixture(scope="module")
-def analyzer():
-    config, secret_keys = load_stack_config("byoc")
-    with Analyzer(analyzer_env(project_name(), "byoc", config, secret_keys)) as pack:
-        yield pack
 
 
 @pytest.mark.parametrize("phase", ["phase1", "phase3"])

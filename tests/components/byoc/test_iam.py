@@ -1,4 +1,4 @@
-"""BYOC IAM: the node role, the cross-account management role (secret ExternalId trust) and the pods' IRSA role."""
+"""BYOC IAM: the node role and the pods' IRSA role (ClickHouse's own bootstrap role is test_bootstrap's)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,15 @@ import logging
 
 import pytest
 
-from tests.helpers import is_secret_on_wire, plain_wire_strings
 
 IAM = "clickhouse-aws:byoc:Iam"
 ROLE = "aws:iam/role:Role"
 ACCOUNT = "123456789012"
-CLICKHOUSE = "426924874929"
 
 
 @pytest.fixture(scope="module")
 def role(child):
     return lambda result, name: child(result, IAM, ROLE, name)
-
-
-def external_id(result) -> str:
-    return result.config["clickhouse-aws:byocExternalId"]
 
 
 def issuer_host(result) -> str:
@@ -40,41 +34,11 @@ def test_node_role_is_trusted_by_ec2_and_has_the_three_managed_policies(phase1, 
     assert phase1.outputs["byoc"]["role_arns"]["eks_node"] == f"arn:aws:iam::{ACCOUNT}:role/clickhouse-aws-byoc-byoc-eks-node"
 
 
-def test_management_role_trusts_clickhouse_only_with_the_external_id(phase1, role, document):
-    management = role(phase1, "byoc-iam-management")
-    assert management.inputs["name"] == "ClickHouseManagementRole"
-    (trust,) = document(management, "assumeRolePolicy")["Statement"]
-    assert trust["Principal"] == {"AWS": f"arn:aws:iam::{CLICKHOUSE}:root"}
-    assert trust["Action"] == "sts:AssumeRole"
-    assert trust["Condition"]["StringEquals"] == {"sts:ExternalId": external_id(phase1)}
-    assert trust["Condition"]["StringLike"] == {
-        "aws:PrincipalArn": f"arn:aws:iam::{CLICKHOUSE}:role/*-CrossplaneWorkloadRole"}
-
-
-def test_management_role_name_is_config(custom, role):
-    assert role(custom, "byoc-iam-management").inputs["name"] == "AcmeClickHouseManagement"
-    assert custom.outputs["byoc"]["management_role_name"] == "AcmeClickHouseManagement"
-
-
-def test_the_trust_policy_is_secret_on_the_wire_and_in_state(phase1, role):
-    management = role(phase1, "byoc-iam-management")
-    assert is_secret_on_wire(management, "assumeRolePolicy")
-    assert management.additional_secret_outputs == ["assumeRolePolicy"]
-
-
-@pytest.mark.parametrize("phase", ["phase1", "phase3"])
-def test_the_external_id_appears_nowhere_in_plaintext(request, phase):
-    result = request.getfixturevalue(phase)
-    assert [where for where, text in plain_wire_strings(result) if external_id(result) in text] == []
-    assert external_id(result) not in json.dumps(result.outputs)
-    assert "byoc" not in result.secret_outputs  # the handoff renderer needs the object in the clear
-
-
 def test_no_irsa_role_until_the_issuer_is_known_and_the_user_is_told(fresh_byoc_run, children, caplog):
     caplog.set_level(logging.INFO)
     result = fresh_byoc_run()
     # Registration order varies from run to run; which roles exist does not.
-    assert sorted(r.name for r in children(result, IAM, ROLE)) == ["byoc-iam-eks-node", "byoc-iam-management"]
+    assert sorted(r.name for r in children(result, IAM, ROLE)) == ["byoc-iam-eks-node"]
     assert "irsa" not in result.outputs["byoc"]["role_arns"]
     assert any("clickhouse-aws:byocOidcIssuerUrl" in m and "IRSA" in m for m in caplog.messages)
 

@@ -383,6 +383,8 @@ def add_byoc(built: Built, interface_services: tuple[str, ...] = BYOC_INTERFACE_
         "security_group_ids": groups,
         "role_arns": roles,
         "management_role_name": "ClickHouseManagementRole",
+        # The role is made directly in this account, as a security team running ClickHouse's template would.
+        "bootstrap_mode": "existing",
         "kms_key_arns": keys,
         "buckets": buckets,
         "log_group_names": log_groups,
