@@ -219,7 +219,7 @@ def parse_file(data: bytes, name: str) -> dict[str, Any]:
     except UnicodeDecodeError as err:
         raise OutputsFileError(f"{where} is not UTF-8 text (byte {err.start})") from None
     try:
-        value = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_refuse_constant)
+        value = json.loads(text, object_pairs_hook=_unique_keys, parse_int=_integer, parse_constant=_refuse_constant)
     except json.JSONDecodeError as err:
         raise OutputsFileError(f"{where} is not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})") \
             from None
@@ -254,6 +254,17 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise _Refused(f"has the key {json.dumps(key)[:80]} twice in one object")
         found[key] = value
     return found
+
+
+# Outputs hold no numbers of note; Python refuses to convert integers of more than 4300 digits anyway (with a
+# ValueError the decoder does not wrap).
+MAX_INTEGER_DIGITS = 100
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise _Refused(f"holds an integer with {len(text.lstrip('-'))} digits, which no stack output has")
+    return int(text)
 
 
 def _refuse_constant(name: str) -> Any:

@@ -3,8 +3,9 @@
 ``render_handoff`` takes what ``pulumi stack output --json`` prints (secret outputs appear as ``[secret]``) and lays
 out its ``byoc`` object in two parts: what ClickHouse needs to start onboarding (account, region, VPC, private subnets
 and zones, egress, the bootstrap role), and the customer-supplied resources ClickHouse may use if agreed; then the
-service. The document
-never carries a secret: ExternalId keys are dropped wherever they appear and secret-marked values are withheld.
+service. The document never carries a secret: ExternalId keys are dropped wherever they appear (inside lists too),
+values that mention an ExternalId and secret-marked values are withheld, and outputs naming two regions or accounts are
+refused.
 
 CLI: ``python -m scripts.handoff --outputs outputs.json [-o handoff.md]``; exit 2 when the input cannot be used.
 """
@@ -12,12 +13,15 @@ CLI: ``python -m scripts.handoff --outputs outputs.json [-o handoff.md]``; exit 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 import stack_outputs
+from scripts.audit.model import parse_arn, strings
+from scripts.aws_settings import REGION_PATTERN
 from stack_config.byoc import TAILSCALE_EGRESS
 
 # The marker `pulumi stack output --json` prints in place of a secret output.
@@ -25,6 +29,7 @@ SECRET = "[secret]"
 USAGE_EXIT = 2
 
 KeyPath = tuple[str, ...]
+ZONE_NAME = re.compile(rf"^({REGION_PATTERN})[a-z]$")
 
 
 class HandoffError(ValueError):
@@ -139,14 +144,61 @@ def _is_external_id(key: str) -> bool:
     return "externalid" in key.replace("_", "").replace("-", "").lower()
 
 
+def without_external_ids(value: Any) -> Any:
+    """``value`` with every ExternalId key dropped at any depth, inside lists too, and every string that mentions one
+    (a trust policy serialised into a value) withheld: the document never shows an ExternalId."""
+    if isinstance(value, Mapping):
+        return {key: without_external_ids(child) for key, child in value.items() if not _is_external_id(str(key))}
+    if isinstance(value, list):
+        return [without_external_ids(child) for child in value]
+    if isinstance(value, str) and _is_external_id(value):
+        return SECRET
+    return value
+
+
 def _leaves(value: Any, prefix: KeyPath = ()) -> Iterator[tuple[KeyPath, Any]]:
-    """Every (path, value) at the bottom of nested mappings, skipping ExternalId keys at any depth."""
+    """Every (path, value) at the bottom of nested mappings."""
     if isinstance(value, Mapping) and value:
         for key, child in value.items():
-            if not _is_external_id(str(key)):
-                yield from _leaves(child, prefix + (str(key),))
+            yield from _leaves(child, prefix + (str(key),))
     else:
         yield prefix, value
+
+
+def _one(kind: str, claims: dict[str, set[str]]) -> None:
+    """Refuse outputs whose claims about the ``kind`` (region or account) disagree; ``claims``: value -> sources."""
+    if len(claims) > 1:
+        told = "; ".join(f"{value} ({', '.join(sorted(sources)[:3])})" for value, sources in sorted(claims.items()))
+        raise HandoffError(
+            f"The stack outputs disagree about the AWS {kind}: {told}. A handoff must name one {kind}; regenerate the "
+            "file with `pulumi stack output --json --stack <stack>` from the BYOC stack and run again."
+        )
+
+
+def check_one_region_and_account(outputs: Mapping[str, Any], byoc: Mapping[str, Any]) -> None:
+    """The top-level region, ``byoc.region``/``byoc.account_id`` and every ARN name one region and one account."""
+    regions: dict[str, set[str]] = {}
+    accounts: dict[str, set[str]] = {}
+    for where, value in (("aws_region", outputs.get("aws_region")), ("byoc.region", byoc.get("region"))):
+        if isinstance(value, str) and value:
+            regions.setdefault(value, set()).add(where)
+    zones = byoc.get("availability_zones")
+    for zone in zones if isinstance(zones, list) else []:
+        # A zone name is its region and a letter (us-east-1a); zone IDs (use1-az1) name no region.
+        if isinstance(zone, str) and (region := ZONE_NAME.match(zone)):
+            regions.setdefault(region[1], set()).add(f"byoc.availability_zones ({zone})")
+    if isinstance(byoc.get("account_id"), str) and byoc["account_id"]:
+        accounts.setdefault(byoc["account_id"], set()).add("byoc.account_id")
+    for text in strings(outputs):
+        arn = parse_arn(text)
+        if arn is None:
+            continue
+        if arn.region:
+            regions.setdefault(arn.region, set()).add(text)
+        if arn.account:
+            accounts.setdefault(arn.account, set()).add(text)
+    _one("region", regions)
+    _one("account", accounts)
 
 
 def _lookup(root: Mapping[str, Any], path: KeyPath) -> tuple[bool, Any]:
@@ -297,7 +349,9 @@ def render_handoff(outputs: Mapping[str, Any]) -> str:
 
     Raises HandoffError when there is no usable ``byoc`` object.
     """
+    outputs = without_external_ids(outputs)
     byoc = _byoc(outputs)
+    check_one_region_and_account(outputs, byoc)
     account = byoc.get("account_id", "?")
     region = byoc.get("region", "?")
     lines = [

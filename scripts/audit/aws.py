@@ -30,6 +30,8 @@ from botocore.model import OperationModel
 from scripts.audit.model import AuditError
 
 READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Head")
+# Read-only despite the name: CloudTrail's event history.
+READ_ONLY_OPERATIONS = frozenset({"LookupEvents"})
 # Read-only by name but discloses secret material; the audit judges the secret's metadata only.
 FORBIDDEN_OPERATIONS = frozenset({"GetSecretValue"})
 
@@ -37,6 +39,7 @@ FORBIDDEN_OPERATIONS = frozenset({"GetSecretValue"})
 _IAM_ACTION_NAMES = {
     ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
     ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+    ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
 }
 
 # Error codes AWS services use for throttling (the list botocore's standard retry mode treats as throttles).
@@ -66,6 +69,8 @@ class ReadOnlyViolation(AuditError):
 
 def is_read_only(operation_name: str) -> bool:
     """Whether the audit may call the API operation ``operation_name`` (e.g. ``DescribeVpcEndpoints``)."""
+    if operation_name in READ_ONLY_OPERATIONS:
+        return True
     return operation_name.startswith(READ_ONLY_PREFIXES) and operation_name not in FORBIDDEN_OPERATIONS
 
 
@@ -82,8 +87,8 @@ def refuse_writes(model: OperationModel, **_: Any) -> None:
     """botocore ``before-call`` hook: stop any operation the audit must never send, before it is signed or sent."""
     if not is_read_only(model.name):
         raise ReadOnlyViolation(
-            f"The audit refused to call {_action(model)}: it only makes Describe/Get/List/Head calls and never "
-            "reads secret values. This is a bug in the audit; nothing was changed in the account."
+            f"The audit refused to call {_action(model)}: it only makes Describe/Get/List/Head calls (and CloudTrail "
+            "LookupEvents) and never reads secret values. This is a bug in the audit; nothing was changed in the account."
         )
 
 
@@ -142,6 +147,10 @@ class ReadOnlyAws:
         self._session = session
         self.region = region
         self._clients: dict[str, BaseClient] = {}
+
+    def in_region(self, region: str) -> ReadOnlyAws:
+        """The same guarded access in another region (for reads AWS keeps per region, like CloudTrail's history)."""
+        return self if region == self.region else ReadOnlyAws(self._session, region)
 
     def client(self, service: str) -> BaseClient:
         if service not in self._clients:

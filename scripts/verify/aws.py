@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator, Union
@@ -21,6 +22,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
 from botocore.model import OperationModel
 
+from scripts.aws_settings import settings_error
 from scripts.verify.network import IPAddress
 from scripts.verify.report import VerifyError
 
@@ -139,6 +141,8 @@ class VerifyAws:
     """Guarded clients for the stack's region and the few reads the check makes."""
 
     def __init__(self, session: boto3.Session | None, region: str):
+        if session is None and (problem := settings_error(os.environ)):
+            raise VerifyError(problem)
         with _translated("loading the AWS configuration"):
             self._session = session or boto3.Session()
         self.region = region

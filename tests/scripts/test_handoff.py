@@ -4,6 +4,7 @@ secret, and clear input errors."""
 from __future__ import annotations
 
 import copy
+import io
 import json
 import re
 import subprocess
@@ -122,14 +123,82 @@ def test_no_secret_reaches_the_document(outputs: dict[str, Any]) -> None:
     assert "| future_value | *withheld (secret)* |" in document
 
 
+@pytest.mark.parametrize("key", ["externalId", "external_id", "EXTERNAL-ID", "ExternalID", "sts_external_id"])
+def test_an_external_id_is_dropped_wherever_it_sits(outputs: dict[str, Any], key: str) -> None:
+    tampered = copy.deepcopy(outputs)
+    tampered["byoc"]["trusts"] = [{"role": "management", key: "in-a-list-must-not-leak"},
+                                  [{"deeper": {key: "deep-in-lists-must-not-leak"}}]]
+    tampered["byoc"]["role_arns"]["management_trust"] = {"conditions": [{key: "nested-must-not-leak"}]}
+    tampered[key] = "top-level-must-not-leak"
+    tampered["byoc"]["management_trust_policy"] = json.dumps(
+        {"Condition": {"StringEquals": {f"sts:{key}": "serialised-must-not-leak"}}})
+    document = render_handoff(tampered)
+    assert "must-not-leak" not in document
+    assert "| management_trust_policy | *withheld (secret)* |" in document
+    assert "management" in document.split("## 10. Other values", 1)[1], "the rest of the list is still handed over"
+
+
+@pytest.mark.parametrize(("edit", "fragment"), [
+    (lambda o: o.update(aws_region="eu-west-1"), "disagree about the AWS region"),
+    (lambda o: o["byoc"].update(region="eu-west-1"), "disagree about the AWS region"),
+    (lambda o: o["byoc"].update(sns_topic_arn=o["byoc"]["sns_topic_arn"].replace(o["byoc"]["region"], "eu-west-1")),
+     "disagree about the AWS region"),
+    (lambda o: o["byoc"].update(availability_zones=["eu-west-1a", "eu-west-1b"]), "disagree about the AWS region"),
+    (lambda o: o["byoc"].update(account_id="210987654321"), "disagree about the AWS account"),
+    (lambda o: o["byoc"]["role_arns"].update(
+        management=o["byoc"]["role_arns"]["management"].replace(o["byoc"]["account_id"], "210987654321")),
+     "disagree about the AWS account"),
+])
+def test_outputs_naming_two_regions_or_accounts_are_refused(outputs: dict[str, Any], edit: Any,
+                                                           fragment: str) -> None:
+    tampered = copy.deepcopy(outputs)
+    edit(tampered)
+    with pytest.raises(HandoffError, match=fragment) as raised:
+        render_handoff(tampered)
+    assert "eu-west-1" in str(raised.value) or "210987654321" in str(raised.value)
+
+
+def stdin_main(data: bytes, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    code = main(["--outputs", "-"])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize(("data", "fragment"), [
+    (b'{"byoc": "\xff"}', "is not UTF-8"),
+    (b"[" * 100000, "nests values"),
+    (b'{"byoc": {"account_id": "210987654321", "role_arns": {"management": "arn:aws:iam::111122223333:role/m"}}}',
+     "disagree about the AWS account"),
+])
+def test_cli_refuses_hostile_standard_input(data: bytes, fragment: str, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = stdin_main(data, monkeypatch, capsys)
+    assert code == 2 and out == "" and fragment in err
+
+
+def test_cli_reads_standard_input(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    outputs = load(DATA / "handoff_outputs.json")
+    code, out, _ = stdin_main(json.dumps(outputs).encode(), monkeypatch, capsys)
+    assert code == 0 and out == render_handoff(outputs)
+
+
+def test_entry_point_refuses_a_hostile_file_on_standard_input_without_traceback() -> None:
+    done = subprocess.run([sys.executable, "-m", "scripts.handoff", "--outputs", "-"], cwd=REPO,
+                          input=b'{"byoc": ' + b"7" * 5000 + b"}", capture_output=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == b""
+    assert b"integer with 5000 digits" in done.stderr and b"Traceback" not in done.stderr
+
+
 def test_values_beyond_the_checklist_are_kept_in_other_values(outputs: dict[str, Any]) -> None:
     extended = copy.deepcopy(outputs)
     extended["byoc"]["eks_cluster_name"] = "clickhouse-byoc"
-    extended["byoc"]["role_arns"]["ebs_csi"] = "arn:aws:iam::123456789012:role/ebs-csi"
+    role = f"arn:aws:iam::{outputs['byoc']['account_id']}:role/ebs-csi"
+    extended["byoc"]["role_arns"]["ebs_csi"] = role
     document = render_handoff(extended)
     other = document.split("## 12. Other values", 1)[1]
     assert "| eks_cluster_name | `clickhouse-byoc` |" in other
-    assert "| role_arns.ebs_csi | `arn:aws:iam::123456789012:role/ebs-csi` |" in other
+    assert f"| role_arns.ebs_csi | `{role}` |" in other
 
 
 def test_with_pod_identity_only_the_nlb_is_awaited() -> None:
@@ -225,6 +294,7 @@ def test_cli_without_byoc_exits_2_with_one_message(tmp_path: Path, sample: Path 
     ("not json", "is not valid JSON"),
     ("[1, 2]", "must hold a JSON object"),
     ('{"byoc": ' * 200 + "{}" + "}" * 200, "nests values"),
+    ('{"byoc": {"account_id": ' + "1" * 5000 + "}}", "holds an integer with 5000 digits"),
 ])
 def test_cli_rejects_unusable_files(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None,
                                     fragment: str) -> None:
