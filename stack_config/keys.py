@@ -194,7 +194,8 @@ KEYS: tuple[Key, ...] = (
                  "`pulumi config set --secret clickhouse-aws:metricsApiKeySecret <key secret>`",
         pattern=r"[^\s]{1,256}", expected="a ClickHouse Cloud API key secret (no spaces)"),
     Key("metricsScrapeIntervalSeconds", int, 60, "How often the agent scrapes ClickHouse Cloud, in seconds (60 to 600).",
-        minimum=60, maximum=600, why="ClickHouse Cloud refreshes these metrics about once a minute"),
+        minimum=60, maximum=600,
+        why="each scrape is a call to ClickHouse Cloud's API; at least a minute apart, at most ten so gaps stay short"),
     _retention("metricsLogRetentionDays", 30, "Retention of the metrics agent's log group, in days (a value CloudWatch accepts)."),
     # ClickHouse BYOC prerequisites (customer side); every other byoc* key is read only when byocEnabled is true.
     Key("byocEnabled", bool, False, "Lay down the customer-side AWS prerequisites for ClickHouse BYOC in this stack."),

@@ -31,8 +31,10 @@ class StackConfig:
 
 
 # Tags the program sets itself: an extra tag may not replace them. ClickHouse's BYOC management role may change
-# whatever carries clickhouse-byoc, so that one must never come from a stack file.
-PROGRAM_TAG_KEYS = ("project", "stack", "managed-by", "Name", "tier", "clickhouse-byoc", "kubernetes.io/role/internal-elb")
+# whatever carries clickhouse-byoc, so that one must never come from a stack file; the metrics agent may write to the
+# workspace carrying metrics-workspace.
+PROGRAM_TAG_KEYS = ("project", "stack", "managed-by", "Name", "tier", "clickhouse-byoc", "kubernetes.io/role/internal-elb",
+                    "metrics-workspace")
 
 
 def load(stack: Optional[str] = None, config: Optional[Mapping[str, Any]] = None,

@@ -13,8 +13,9 @@ endpoint of the ClickHouse Cloud API into an Amazon Managed Service for Promethe
   placeholder. A password file rather than a password in the config: Prometheus rereads it on every scrape, and the
   secret never appears in the config text, the task definition or the logs. (The key ID goes in the text because
   ``username_file`` is too new for the promtool the tests use.)
-- Least privilege: the task role may only ``aps:RemoteWrite`` to this workspace; the execution role may only read
-  this one secret, decrypt with its key through Secrets Manager, and write to the agent's log group.
+- Least privilege: the task role may only ``aps:RemoteWrite`` to this stack's workspace (by its tag); the execution
+  role may only read this one secret, decrypt it through Secrets Manager (granted in the key's policy), and write to
+  the agent's log group.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ HTTPS = 443
 # ClickHouse's series are all named ClickHouse* (ClickHouse_ServiceInfo, ClickHouseProfileEvents_..., ...) and
 # ClickPipes_*; Prometheus anchors the regex.
 KEEP_SERIES = "(ClickHouse|ClickPipes).+"
+# Marks the stack's workspace for the task role's condition.
+WORKSPACE_TAG = "metrics-workspace"
 
 # Writes the secret to the password file, puts the key ID in place of its placeholder, and hands over to Prometheus.
 # umask 077: the secret file is readable by the agent's user only. The key ID's form (letters, digits, . _ -) is
@@ -147,12 +150,37 @@ class MetricsAgent(pulumi.ComponentResource):
         cfg, account, prefix, tags = args.config, args.account, args.name_prefix, dict(args.tags)
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
 
+        # Every ARN a policy here names is known at preview, so the pack can judge the policies before anything exists.
+        execution_role_name = f"{prefix}-metrics-agent-execution"
+        log_group_name = f"/ecs/{prefix}/metrics-agent"
+        trust = policy_document({
+            "Effect": "Allow",
+            "Principal": {"Service": account.service_principal("ecs-tasks")},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account.account_id},
+                          "ArnLike": {"aws:SourceArn": account.arn("ecs", "*")}},
+        })
+        execution_role = aws.iam.Role(f"{name}-execution", name=execution_role_name, assume_role_policy=trust,
+                                      description="ECS starting the ClickHouse metrics agent: its secret and logs",
+                                      tags=tags, opts=child)
+        # The key policy lets the execution role decrypt the API key's secret, through Secrets Manager only; KMS
+        # refuses a policy naming a role that does not exist yet, hence depends_on.
         key = KmsKey(f"{name}-key", KmsKeyArgs(
             description=f"ClickHouse metrics workspace and API key secret of {prefix}",
             alias=f"alias/{prefix}-metrics", account=account, protect=args.protect, tags=tags,
+            usage_statements=[{
+                "Sid": "TheMetricsAgentReadsItsApiKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": account.arn("iam", f"role/{execution_role_name}", regional=False)},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {"StringEquals": {
+                    "kms:ViaService": f"secretsmanager.{account.region}.{account.dns_suffix}"}},
+            }],
+            depends_on=[execution_role],
         ), opts=child)
         workspace = aws.amp.Workspace(f"{name}-workspace", alias=f"{prefix}-clickhouse", kms_key_arn=key.arn,
-                                      tags=tags, opts=stateful)
+                                      tags={**tags, WORKSPACE_TAG: prefix}, opts=stateful)
         secret = aws.secretsmanager.Secret(
             f"{name}-api-key", name=args.secret_name, kms_key_id=key.arn,
             description="ClickHouse Cloud API key the metrics agent scrapes with (key_id, key_secret)",
@@ -165,7 +193,7 @@ class MetricsAgent(pulumi.ComponentResource):
             opts=child,
         )
         log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", name=f"/ecs/{prefix}/metrics-agent", retention_in_days=cfg.log_retention_days,
+            f"{name}-logs", name=log_group_name, retention_in_days=cfg.log_retention_days,
             kms_key_id=args.logs_kms_key_arn, tags=tags, opts=child,
         )
 
@@ -190,28 +218,20 @@ class MetricsAgent(pulumi.ComponentResource):
             tags={**tags, "Name": f"{prefix}-aps-workspaces"}, opts=child,
         )
 
-        trust = policy_document({
-            "Effect": "Allow",
-            "Principal": {"Service": account.service_principal("ecs-tasks")},
-            "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"aws:SourceAccount": account.account_id},
-                          "ArnLike": {"aws:SourceArn": account.arn("ecs", "*")}},
-        })
         task_role = aws.iam.Role(f"{name}-task", name=f"{prefix}-metrics-agent-task", assume_role_policy=trust,
                                  description="ClickHouse metrics agent: remote-write to its workspace only",
                                  tags=tags, opts=child)
-        aws.iam.RolePolicy(f"{name}-task", role=task_role.id, policy=policy_document(
-            allow("RemoteWriteToTheWorkspace", "aps:RemoteWrite", workspace.arn)), opts=child)
-        execution_role = aws.iam.Role(f"{name}-execution", name=f"{prefix}-metrics-agent-execution",
-                                      assume_role_policy=trust,
-                                      description="ECS starting the ClickHouse metrics agent: its secret and logs",
-                                      tags=tags, opts=child)
+        # The workspace's ID is AWS's choice, so its ARN is unknown at preview: the statement names the account's
+        # workspaces and the condition narrows it to the one carrying this stack's tag.
+        aws.iam.RolePolicy(f"{name}-task", role=task_role.id, policy=policy_document(allow(
+            "RemoteWriteToTheWorkspace", "aps:RemoteWrite", account.arn("aps", "workspace/*"),
+            {"StringEquals": {f"aws:ResourceTag/{WORKSPACE_TAG}": prefix}})), opts=child)
         aws.iam.RolePolicy(f"{name}-execution", role=execution_role.id, policy=policy_document(
-            allow("ReadTheApiKeySecret", "secretsmanager:GetSecretValue", secret.arn),
-            allow("DecryptItThroughSecretsManager", "kms:Decrypt", key.arn,
-                  {"StringEquals": {"kms:ViaService": f"secretsmanager.{account.region}.{account.dns_suffix}"}}),
+            # Secrets Manager appends six random characters to a secret's name in its ARN.
+            allow("ReadTheApiKeySecret", "secretsmanager:GetSecretValue",
+                  account.arn("secretsmanager", f"secret:{args.secret_name}-??????")),
             allow("WriteTheAgentLogs", ["logs:CreateLogStream", "logs:PutLogEvents"],
-                  pulumi.Output.concat(log_group.arn, ":*")),
+                  account.arn("logs", f"log-group:{log_group_name}:*")),
         ), opts=child)
 
         config_text = pulumi.Output.all(workspace.prometheus_endpoint, args.service_id).apply(

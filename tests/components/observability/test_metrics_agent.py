@@ -142,19 +142,25 @@ def _statements(run, name):
 
 def test_the_roles_may_do_only_what_the_agent_needs(prod_run):
     workspace = by_name(prod_run, "aws:amp/workspace:Workspace")["metrics-workspace"]
-    secret = by_name(prod_run, "aws:secretsmanager/secret:Secret")["metrics-api-key"]
-    key = by_name(prod_run, "aws:kms/key:Key")["metrics-key"]
-    log_group = by_name(prod_run, "aws:cloudwatch/logGroup:LogGroup")["metrics-logs"]
-    assert [(s["Action"], s["Resource"]) for s in _statements(prod_run, "metrics-task")] == [
-        ("aps:RemoteWrite", workspace.outputs["arn"])]
+    # Named by ARNs known at preview (the pack judges them before anything exists).
+    [remote_write] = _statements(prod_run, "metrics-task")
+    assert (remote_write["Action"], remote_write["Resource"]) == (
+        "aps:RemoteWrite", "arn:aws:aps:us-east-1:123456789012:workspace/*")
+    assert remote_write["Condition"] == {"StringEquals": {"aws:ResourceTag/metrics-workspace": "clickhouse-aws-prod"}}
+    assert workspace.inputs["tags"]["metrics-workspace"] == "clickhouse-aws-prod"
     execution = {s["Sid"]: s for s in _statements(prod_run, "metrics-execution")}
     assert (execution["ReadTheApiKeySecret"]["Action"], execution["ReadTheApiKeySecret"]["Resource"]) == (
-        "secretsmanager:GetSecretValue", secret.outputs["arn"])
-    decrypt = execution["DecryptItThroughSecretsManager"]
-    assert (decrypt["Action"], decrypt["Resource"]) == ("kms:Decrypt", key.outputs["arn"])
-    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}
-    assert execution["WriteTheAgentLogs"]["Resource"] == log_group.outputs["arn"] + ":*"
-    assert len(execution) == 3
+        "secretsmanager:GetSecretValue",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:clickhouse-aws/prod/metrics/clickhouse-api-key-??????")
+    assert execution["WriteTheAgentLogs"]["Resource"] == \
+        "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/clickhouse-aws-prod/metrics-agent:*"
+    assert len(execution) == 2
+    # The key's policy, not the role's, grants the decrypt, and only through Secrets Manager.
+    key = by_name(prod_run, "aws:kms/key:Key")["metrics-key"]
+    grant = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}["TheMetricsAgentReadsItsApiKey"]
+    assert grant["Principal"] == {"AWS": "arn:aws:iam::123456789012:role/clickhouse-aws-prod-metrics-agent-execution"}
+    assert grant["Action"] == "kms:Decrypt"
+    assert grant["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}
     roles = by_name(prod_run, "aws:iam/role:Role")
     trust = json.loads(roles["metrics-task"].inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
