@@ -82,9 +82,6 @@ def _read_metrics(r: ConfigReader, network: NetworkConfig, byoc: Optional[ByocCo
             "is not set but metricsEnabled is true: the scrape URL names the organization; run "
             "`pulumi config set clickhouse:organizationId <org-uuid>`")
     if byoc is not None:
-        r.check(byoc.infrastructure_id is not None, "metricsEnabled",
-                "scrapes the stack's ClickHouse service, which a BYOC stack has only once byocInfrastructureId is "
-                "set: set metricsEnabled once ClickHouse reports the infrastructure")
         r.check(APS_WORKSPACES_ENDPOINT not in byoc.interface_endpoints, "byocInterfaceEndpoints",
                 f"lists {APS_WORKSPACES_ENDPOINT}, which metricsEnabled already gives the VPC (only one endpoint per "
                 "service may hold its private DNS name); remove it from the list")

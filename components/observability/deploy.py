@@ -35,7 +35,7 @@ class ObservabilityInputs:
     metrics_secret_name: str
     # The ClickHouse PrivateLink endpoint, when the stack has one.
     endpoint: Optional[Endpoint] = None
-    # The stack's service, which the metrics agent scrapes (metricsEnabled needs one).
+    # The stack's service, which the metrics agent scrapes; None before a BYOC stack has one.
     service_id: Optional[pulumi.Input[str]] = None
     # BYOC's alarm topic: the stack keeps that one rather than making a second.
     existing_topic_arn: Optional[pulumi.Input[str]] = None

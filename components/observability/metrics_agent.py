@@ -2,6 +2,8 @@
 endpoint of the ClickHouse Cloud API into an Amazon Managed Service for Prometheus workspace.
 
 - The workspace and the API key's secret are encrypted with a customer KMS key of their own.
+- It scrapes the stack's service; a BYOC stack before ClickHouse reports its infrastructure has none yet, so it
+  scrapes the organization's endpoint until then (every service the API key may view).
 - The agent is the official ``prom/prometheus`` image, pinned, in agent mode (``--agent``: scrape and remote-write
   only, no local queries or rules), in the private subnets without a public IP. It reaches api.clickhouse.cloud and
   its image registry through the stack's egress, and the workspace through an ``aps-workspaces`` interface endpoint
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -59,7 +61,11 @@ ENTRYPOINT_SCRIPT = (
 )
 
 
-def scrape_path(organization_id: str, service_id: str) -> str:
+def scrape_path(organization_id: str, service_id: Optional[str]) -> str:
+    """The service's endpoint; without a service yet (a BYOC stack before ClickHouse reports its infrastructure), the
+    organization's, which serves every service the key may view."""
+    if service_id is None:
+        return f"/v1/organizations/{organization_id}/prometheus"
     return f"/v1/organizations/{organization_id}/services/{service_id}/prometheus"
 
 
@@ -68,7 +74,7 @@ def remote_write_url(prometheus_endpoint: str) -> str:
     return prometheus_endpoint.rstrip("/") + "/api/v1/remote_write"
 
 
-def render_config(*, organization_id: str, service_id: str, region: str, prometheus_endpoint: str,
+def render_config(*, organization_id: str, service_id: Optional[str], region: str, prometheus_endpoint: str,
                   scrape_interval_seconds: int, stack: str) -> str:
     """The agent's Prometheus configuration, as JSON text (which is YAML), the same for the same inputs.
 
@@ -130,7 +136,8 @@ class MetricsAgentArgs:
     name_prefix: str
     secret_name: str
     secret_recovery_window_days: int
-    service_id: pulumi.Input[str]
+    # None until the stack has a service (BYOC before byocInfrastructureId): then the organization is scraped.
+    service_id: Optional[pulumi.Input[str]]
     vpc_id: pulumi.Input[str]
     subnet_ids: pulumi.Input[Sequence[str]]
     logs_kms_key_arn: pulumi.Input[str]
@@ -165,7 +172,8 @@ class MetricsAgent(pulumi.ComponentResource):
                                       tags=tags, opts=child)
         # The key policy lets the execution role decrypt the API key's secret, through Secrets Manager only; KMS
         # refuses a policy naming a role that does not exist yet, hence depends_on.
-        key = KmsKey(f"{name}-key", KmsKeyArgs(
+        # Named as its alias, like every key of the stack.
+        key = KmsKey("metrics", KmsKeyArgs(
             description=f"ClickHouse metrics workspace and API key secret of {prefix}",
             alias=f"alias/{prefix}-metrics", account=account, protect=args.protect, tags=tags,
             usage_statements=[{
@@ -190,7 +198,7 @@ class MetricsAgent(pulumi.ComponentResource):
             f"{name}-api-key", secret_id=secret.id,
             secret_string=pulumi.Output.secret(json.dumps({"key_id": cfg.api_key_id, "key_secret": cfg.api_key_secret},
                                                           sort_keys=True)),
-            opts=child,
+            opts=stateful,
         )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs", name=log_group_name, retention_in_days=cfg.log_retention_days,

@@ -43,7 +43,7 @@ class AlarmTopic(pulumi.ComponentResource):
         super().__init__("clickhouse-aws:observability:AlarmTopic", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         if args.existing_topic_arn is None:
-            key = KmsKey(f"{name}-key", KmsKeyArgs(
+            key = KmsKey("alarms", KmsKeyArgs(
                 description=f"SNS alarm topic of {args.name_prefix}",
                 alias=f"alias/{args.name_prefix}-alarms",
                 account=args.account,

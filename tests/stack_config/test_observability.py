@@ -28,18 +28,16 @@ METRICS = {"metricsEnabled": "true"}
     ("dev", {"alarmNatPacketsDropped": "many"}, "alarmNatPacketsDropped", "expected a whole number"),
     # The agent needs a way out, an organization, and its key.
     ("dev", METRICS, "metricsEnabled", "egress is none: set clickhouse-aws:egress to nat or transit-gateway"),
-    ("prod", {"clickhouse:organizationId": UNSET}, "clickhouse:organizationId",
+    ("byoc", {"clickhouse:organizationId": UNSET}, "clickhouse:organizationId",
      "is not set but metricsEnabled is true: the scrape URL names the organization"),
-    ("prod", {"metricsApiKeySecret": UNSET}, "metricsApiKeySecret",
+    ("byoc", {"metricsApiKeySecret": UNSET}, "metricsApiKeySecret",
      "is not set: the metrics agent authenticates with a ClickHouse Cloud API key; run `pulumi config set --secret "
      "clickhouse-aws:metricsApiKeySecret"),
-    ("prod", {"metricsApiKeyId": "key id|x"}, "metricsApiKeyId", "is not a ClickHouse Cloud API key ID"),
-    ("prod", {"metricsScrapeIntervalSeconds": "15"}, "metricsScrapeIntervalSeconds", "15 is below the minimum of 60"),
-    ("prod", {"metricsLogRetentionDays": "10"}, "metricsLogRetentionDays", "10 is not one of"),
-    # A BYOC stack has a service to scrape only once ClickHouse reports the infrastructure.
-    ("byoc", METRICS, "metricsEnabled", "which a BYOC stack has only once byocInfrastructureId is set"),
-    ("byoc", {**METRICS, "byocInfrastructureId": "byoc-infra-1",
-              "byocInterfaceEndpoints": ["ecr.api", "aps-workspaces"]},
+    ("byoc", {"metricsApiKeyId": "key id|x"}, "metricsApiKeyId", "is not a ClickHouse Cloud API key ID"),
+    ("byoc", {"metricsScrapeIntervalSeconds": "15"}, "metricsScrapeIntervalSeconds", "15 is below the minimum of 60"),
+    ("byoc", {"metricsLogRetentionDays": "10"}, "metricsLogRetentionDays", "10 is not one of"),
+    ("prod", METRICS, "metricsEnabled", "egress is none"),
+    ("byoc", {"byocInterfaceEndpoints": ["ecr.api", "aps-workspaces"]},
      "byocInterfaceEndpoints", "lists aps-workspaces, which metricsEnabled already gives the VPC"),
 ])
 def test_bad_input_is_one_message_naming_the_key(stack, overrides, key_name, expected):
@@ -49,7 +47,7 @@ def test_bad_input_is_one_message_naming_the_key(stack, overrides, key_name, exp
 
 
 def test_a_secret_value_is_never_echoed():
-    message = config_error("prod", {"metricsApiKeySecret": "has a space"})
+    message = config_error("byoc", {"metricsApiKeySecret": "has a space"})
     assert "clickhouse-aws:metricsApiKeySecret" in message and "has a space" not in message
 
 

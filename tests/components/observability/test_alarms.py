@@ -39,8 +39,8 @@ def test_each_nat_gateway_gets_its_egress_alarms(byoc_run):
     alarms = _alarms(byoc_run)
     nats = {r.name.removeprefix("network-nat-"): r for r in byoc_run.of_type("aws:ec2/natGateway:NatGateway")}
     assert len(nats) == 3
-    assert sorted(alarms) == sorted(f"nat-{zone}-{kind}" for zone in nats
-                                    for kind in ("port-allocation-errors", "packets-dropped"))
+    assert sorted(alarms) == sorted([f"nat-{zone}-{kind}" for zone in nats
+                                     for kind in ("port-allocation-errors", "packets-dropped")] + ["metrics-agent-down"])
     for zone, nat in nats.items():
         for kind, metric, threshold in (("port-allocation-errors", "ErrorPortAllocation", 1),
                                         ("packets-dropped", "PacketsDropCount", 100)):
@@ -55,10 +55,11 @@ def test_a_stack_without_nat_has_no_egress_alarms(dev_run):
     assert not [name for name in _alarms(dev_run) if name.startswith("nat-")]
 
 
-def test_the_agent_alarm_fires_when_no_task_runs(prod_run):
-    alarm = _alarms(prod_run)["metrics-agent-down"]
-    service = by_name(prod_run, "aws:ecs/service:Service")["metrics-service"]
-    cluster = by_name(prod_run, "aws:ecs/cluster:Cluster")["metrics-cluster"]
+def test_the_agent_alarm_fires_when_no_task_runs(byoc_run, dev_run):
+    assert "metrics-agent-down" not in _alarms(dev_run)
+    alarm = _alarms(byoc_run)["metrics-agent-down"]
+    service = by_name(byoc_run, "aws:ecs/service:Service")["metrics-service"]
+    cluster = by_name(byoc_run, "aws:ecs/cluster:Cluster")["metrics-cluster"]
     assert (alarm["namespace"], alarm["metricName"], alarm["statistic"]) == ("AWS/ECS", "CPUUtilization", "SampleCount")
     assert alarm["dimensions"] == {"ClusterName": cluster.inputs["name"], "ServiceName": service.inputs["name"]}
     assert (alarm["comparisonOperator"], alarm["threshold"]) == ("LessThanThreshold", 1)

@@ -46,9 +46,9 @@ def test_egress_is_shown_per_nat_gateway(byoc_run):
     assert "BytesProcessed" not in _metric_names(body)
 
 
-def test_the_metrics_agent_and_its_workspace_are_shown_when_on(prod_run, dev_run):
-    text, body = _body(prod_run)
-    assert prod_run.outputs["metrics_prometheus_endpoint"] in text
+def test_the_metrics_agent_and_its_workspace_are_shown_when_on(byoc_run, dev_run):
+    text, body = _body(byoc_run)
+    assert byoc_run.outputs["metrics_prometheus_endpoint"] in text
     assert {"CPUUtilization", "MemoryUtilization"} <= _metric_names(body)
     assert "MemoryUtilization" not in _metric_names(_body(dev_run)[1])
 

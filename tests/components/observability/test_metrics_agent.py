@@ -17,6 +17,7 @@ from components.observability.metrics_agent import (
     KEY_ID_PLACEHOLDER,
     render_config,
 )
+from scripts.offline.engine import run_program
 from tests.helpers import by_name, is_secret_on_wire, plain_wire_strings
 
 ORG = "0b7a1d2c-3e4f-4a5b-8c6d-7e8f9a0b1c2d"
@@ -60,9 +61,9 @@ def test_promtool_catches_a_broken_config(promtool, tmp_path):
     assert promtool(path, "--syntax-only").returncode != 0
 
 
-def test_the_config_the_stack_deploys_passes_promtool(prod_run, promtool, tmp_path):
+def test_the_config_the_stack_deploys_passes_promtool(byoc_run, promtool, tmp_path):
     path = tmp_path / "agent.yml"
-    path.write_text(_config_of(prod_run))
+    path.write_text(_config_of(byoc_run))
     result = promtool(path, "--syntax-only")
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -100,9 +101,20 @@ def test_the_entrypoint_writes_the_secret_to_a_private_file_and_the_key_id_into_
     assert "s3cr3t" not in result.stdout + result.stderr
 
 
-def test_the_api_key_reaches_the_container_only_as_secrets(prod_run):
-    container = _container(prod_run)
-    secret = by_name(prod_run, "aws:secretsmanager/secret:Secret")["metrics-api-key"]
+def test_it_scrapes_the_stacks_service_and_the_organization_before_there_is_one(byoc_run):
+    # The byoc stack file is before phase 3: no service yet.
+    assert json.loads(_config_of(byoc_run))["scrape_configs"][0]["metrics_path"] == \
+        "/v1/organizations/00000000-0000-4000-8000-000000000000/prometheus"
+    run = run_program("byoc", {"clickhouse-aws:byocInfrastructureId": "byoc-infra-1",
+                               "clickhouse-aws:byocNlbDnsName": "clickhouse-0123456789abcdef.elb.us-east-1.amazonaws.com"})
+    assert run.error is None, run.error
+    assert json.loads(_config_of(run))["scrape_configs"][0]["metrics_path"] == \
+        f"/v1/organizations/00000000-0000-4000-8000-000000000000/services/{run.outputs['service_id']}/prometheus"
+
+
+def test_the_api_key_reaches_the_container_only_as_secrets(byoc_run):
+    container = _container(byoc_run)
+    secret = by_name(byoc_run, "aws:secretsmanager/secret:Secret")["metrics-api-key"]
     assert container["secrets"] == [
         {"name": "CLICKHOUSE_API_KEY_ID", "valueFrom": f"{secret.outputs['arn']}:key_id::"},
         {"name": "CLICKHOUSE_API_KEY_SECRET", "valueFrom": f"{secret.outputs['arn']}:key_secret::"},
@@ -110,29 +122,29 @@ def test_the_api_key_reaches_the_container_only_as_secrets(prod_run):
     assert [e["name"] for e in container["environment"]] == ["PROMETHEUS_CONFIG"]
     assert container["image"] == IMAGE and ":v" in IMAGE and "latest" not in IMAGE
     assert "--agent" in container["command"][0]
-    version = by_name(prod_run, "aws:secretsmanager/secretVersion:SecretVersion")["metrics-api-key"]
+    version = by_name(byoc_run, "aws:secretsmanager/secretVersion:SecretVersion")["metrics-api-key"]
     assert is_secret_on_wire(version, "secretString")
     assert json.loads(version.inputs["secretString"]) == {"key_id": KEY_ID, "key_secret": KEY_SECRET}
-    leaks = [where for where, text in plain_wire_strings(prod_run) if KEY_SECRET in text or KEY_ID in text]
+    leaks = [where for where, text in plain_wire_strings(byoc_run) if KEY_SECRET in text or KEY_ID in text]
     assert leaks == []
-    assert not {"metrics_api_key_id", "metrics_api_key_secret"} & set(prod_run.outputs)
+    assert not {"metrics_api_key_id", "metrics_api_key_secret"} & set(byoc_run.outputs)
 
 
-def test_the_agent_runs_privately_and_writes_through_its_endpoint(prod_run):
-    service = by_name(prod_run, "aws:ecs/service:Service")["metrics-service"].inputs
+def test_the_agent_runs_privately_and_writes_through_its_endpoint(byoc_run):
+    service = by_name(byoc_run, "aws:ecs/service:Service")["metrics-service"].inputs
     network = service["networkConfiguration"]
     assert service["launchType"] == "FARGATE" and service["desiredCount"] == 1
-    assert network["assignPublicIp"] is False and network["subnets"] == prod_run.outputs["subnet_ids"]
-    endpoints = {r.name: r.inputs for r in prod_run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+    assert network["assignPublicIp"] is False and network["subnets"] == byoc_run.outputs["subnet_ids"]
+    endpoints = {r.name: r.inputs for r in byoc_run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
     aps = endpoints["metrics-aps-workspaces"]
     assert aps["serviceName"] == "com.amazonaws.us-east-1.aps-workspaces" and aps["privateDnsEnabled"] is True
-    assert aps["subnetIds"] == prod_run.outputs["subnet_ids"]
-    groups = {r.name: r for r in prod_run.of_type("aws:ec2/securityGroup:SecurityGroup")}
+    assert aps["subnetIds"] == byoc_run.outputs["subnet_ids"]
+    groups = {r.name: r for r in byoc_run.of_type("aws:ec2/securityGroup:SecurityGroup")}
     assert network["securityGroups"] == [groups["metrics-agent"].id]
-    ingress = [r.inputs for r in prod_run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    ingress = [r.inputs for r in byoc_run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
                if r.inputs["securityGroupId"] == groups["metrics-endpoint"].id]
     assert [(i["referencedSecurityGroupId"], i["fromPort"]) for i in ingress] == [(groups["metrics-agent"].id, 443)]
-    assert not [r for r in prod_run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert not [r for r in byoc_run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
                 if r.inputs["securityGroupId"] == groups["metrics-agent"].id]
 
 
@@ -140,43 +152,43 @@ def _statements(run, name):
     return json.loads(by_name(run, "aws:iam/rolePolicy:RolePolicy")[name].inputs["policy"])["Statement"]
 
 
-def test_the_roles_may_do_only_what_the_agent_needs(prod_run):
-    workspace = by_name(prod_run, "aws:amp/workspace:Workspace")["metrics-workspace"]
+def test_the_roles_may_do_only_what_the_agent_needs(byoc_run):
+    workspace = by_name(byoc_run, "aws:amp/workspace:Workspace")["metrics-workspace"]
     # Named by ARNs known at preview (the pack judges them before anything exists).
-    [remote_write] = _statements(prod_run, "metrics-task")
+    [remote_write] = _statements(byoc_run, "metrics-task")
     assert (remote_write["Action"], remote_write["Resource"]) == (
         "aps:RemoteWrite", "arn:aws:aps:us-east-1:123456789012:workspace/*")
-    assert remote_write["Condition"] == {"StringEquals": {"aws:ResourceTag/metrics-workspace": "clickhouse-aws-prod"}}
-    assert workspace.inputs["tags"]["metrics-workspace"] == "clickhouse-aws-prod"
-    execution = {s["Sid"]: s for s in _statements(prod_run, "metrics-execution")}
+    assert remote_write["Condition"] == {"StringEquals": {"aws:ResourceTag/metrics-workspace": "clickhouse-aws-byoc"}}
+    assert workspace.inputs["tags"]["metrics-workspace"] == "clickhouse-aws-byoc"
+    execution = {s["Sid"]: s for s in _statements(byoc_run, "metrics-execution")}
     assert (execution["ReadTheApiKeySecret"]["Action"], execution["ReadTheApiKeySecret"]["Resource"]) == (
         "secretsmanager:GetSecretValue",
-        "arn:aws:secretsmanager:us-east-1:123456789012:secret:clickhouse-aws/prod/metrics/clickhouse-api-key-??????")
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:clickhouse-aws/byoc/metrics/clickhouse-api-key-??????")
     assert execution["WriteTheAgentLogs"]["Resource"] == \
-        "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/clickhouse-aws-prod/metrics-agent:*"
+        "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/clickhouse-aws-byoc/metrics-agent:*"
     assert len(execution) == 2
     # The key's policy, not the role's, grants the decrypt, and only through Secrets Manager.
-    key = by_name(prod_run, "aws:kms/key:Key")["metrics-key"]
+    key = by_name(byoc_run, "aws:kms/key:Key")["metrics"]
     grant = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}["TheMetricsAgentReadsItsApiKey"]
-    assert grant["Principal"] == {"AWS": "arn:aws:iam::123456789012:role/clickhouse-aws-prod-metrics-agent-execution"}
+    assert grant["Principal"] == {"AWS": "arn:aws:iam::123456789012:role/clickhouse-aws-byoc-metrics-agent-execution"}
     assert grant["Action"] == "kms:Decrypt"
     assert grant["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}
-    roles = by_name(prod_run, "aws:iam/role:Role")
+    roles = by_name(byoc_run, "aws:iam/role:Role")
     trust = json.loads(roles["metrics-task"].inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
 
 
-def test_its_data_is_under_customer_keys_and_its_logs_expire(prod_run):
-    key = by_name(prod_run, "aws:kms/key:Key")["metrics-key"].outputs["arn"]
-    workspace = by_name(prod_run, "aws:amp/workspace:Workspace")["metrics-workspace"]
+def test_its_data_is_under_customer_keys_and_its_logs_expire(byoc_run):
+    key = by_name(byoc_run, "aws:kms/key:Key")["metrics"].outputs["arn"]
+    workspace = by_name(byoc_run, "aws:amp/workspace:Workspace")["metrics-workspace"]
     assert workspace.inputs["kmsKeyArn"] == key and workspace.protect
-    secret = by_name(prod_run, "aws:secretsmanager/secret:Secret")["metrics-api-key"]
+    secret = by_name(byoc_run, "aws:secretsmanager/secret:Secret")["metrics-api-key"]
     assert secret.inputs["kmsKeyId"] == key and secret.inputs["recoveryWindowInDays"] == 30 and secret.protect
-    logs = by_name(prod_run, "aws:cloudwatch/logGroup:LogGroup")["metrics-logs"].inputs
-    assert logs["retentionInDays"] == 30 and logs["kmsKeyId"] == by_name(prod_run, "aws:kms/key:Key")["logs"].outputs["arn"]
-    assert prod_run.outputs["metrics_workspace_id"] == workspace.id
-    assert prod_run.outputs["metrics_prometheus_endpoint"] == workspace.outputs["prometheusEndpoint"]
+    logs = by_name(byoc_run, "aws:cloudwatch/logGroup:LogGroup")["metrics-logs"].inputs
+    assert logs["retentionInDays"] == 30 and logs["kmsKeyId"] == by_name(byoc_run, "aws:kms/key:Key")["logs"].outputs["arn"]
+    assert byoc_run.outputs["metrics_workspace_id"] == workspace.id
+    assert byoc_run.outputs["metrics_prometheus_endpoint"] == workspace.outputs["prometheusEndpoint"]
 
 
 def test_no_agent_without_metrics(dev_run):

@@ -14,7 +14,7 @@ SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 
 def test_every_alarm_notifies_one_topic_encrypted_for_cloudwatch(dev_run):
     topic = dev_run.one(TOPIC)
-    key = by_name(dev_run, "aws:kms/key:Key")["alarm-topic-key"]
+    key = by_name(dev_run, "aws:kms/key:Key")["alarms"]
     assert topic.inputs["name"] == "clickhouse-aws-dev-alarms"
     assert topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
     assert dev_run.outputs["alarm_topic_arn"] == topic.outputs["arn"]
