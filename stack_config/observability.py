@@ -73,10 +73,11 @@ def _read_metrics(r: ConfigReader, network: NetworkConfig, byoc: Optional[ByocCo
     if not r.get("metricsEnabled"):
         return None
     # The agent pulls its image and scrapes api.clickhouse.cloud over the internet.
+    how = ("an adopted VPC (vpcId) keeps egress none, so metrics need a VPC this stack creates"
+           if not network.creates_vpc else "set clickhouse-aws:egress to nat or transit-gateway")
     r.check(network.egress != "none", "metricsEnabled",
             "needs outbound internet access for the agent (its image and api.clickhouse.cloud), but egress is none: "
-            "set clickhouse-aws:egress to nat or transit-gateway (a VPC this stack creates), or set metricsEnabled "
-            "to false")
+            f"{how}, or set metricsEnabled to false")
     organization = r.get("clickhouse:organizationId")
     r.check(bool(organization), "clickhouse:organizationId",
             "is not set but metricsEnabled is true: the scrape URL names the organization; run "

@@ -37,6 +37,8 @@ METRICS = {"metricsEnabled": "true"}
     ("byoc", {"metricsScrapeIntervalSeconds": "15"}, "metricsScrapeIntervalSeconds", "15 is below the minimum of 60"),
     ("byoc", {"metricsLogRetentionDays": "10"}, "metricsLogRetentionDays", "10 is not one of"),
     ("prod", METRICS, "metricsEnabled", "egress is none"),
+    ("dev", {**METRICS, "vpcId": "vpc-0a1b2c3d4e5f60718", "subnetIds": ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2"]},
+     "metricsEnabled", "an adopted VPC (vpcId) keeps egress none, so metrics need a VPC this stack creates"),
     ("byoc", {"byocInterfaceEndpoints": ["ecr.api", "aps-workspaces"]},
      "byocInterfaceEndpoints", "lists aps-workspaces, which metricsEnabled already gives the VPC"),
 ])
