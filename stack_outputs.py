@@ -114,6 +114,12 @@ OUTPUTS: tuple[Output, ...] = (
     Output("vpc_id", "the VPC"),
     Output("subnet_ids", "its private subnets"),
     BYOC,
+    Output("alarm_topic_arn", "the SNS topic every alarm notifies (with BYOC, the same topic as byoc.sns_topic_arn)"),
+    Output("dashboard_name", "the stack's CloudWatch dashboard"),
+    Output("metrics_workspace_id", "the Amazon Managed Service for Prometheus workspace of ClickHouse's metrics",
+           when="when metricsEnabled is true"),
+    Output("metrics_prometheus_endpoint", "that workspace's Prometheus endpoint (query at .../api/v1/query)",
+           when="when metricsEnabled is true"),
 )
 ROOT = Output("outputs", "the stack outputs", keys=OUTPUTS)
 

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.byoc.names import ByocNames
-from components.kms_key import KmsKey, KmsKeyArgs
+from components.kms_key import KmsKey, KmsKeyArgs, cloudwatch_alarms_usage_statement
 
 
 @dataclass(frozen=True)
@@ -59,17 +59,7 @@ class ByocLogging(pulumi.ComponentResource):
             account=account,
             protect=args.protect,
             tags=tags,
-            usage_statements=[{
-                "Sid": "CloudWatchAlarmsOfThisAccountPublish",
-                "Effect": "Allow",
-                "Principal": {"Service": account.service_principal("cloudwatch")},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": account.account_id},
-                    "ArnLike": {"aws:SourceArn": account.arn("cloudwatch", "alarm:*")},
-                },
-            }],
+            usage_statements=[cloudwatch_alarms_usage_statement(account)],
             deletion_window_days=cfg.kms_deletion_window_days,
         ), opts=child)
         topic = aws.sns.Topic(

@@ -30,6 +30,9 @@ from scripts.offline import fakes
 from scripts.project import REPO, stack_file, stack_names
 
 UNSET = object()  # an override value that removes a key from the stack config
+# Provider settings every operator makes on their own machine (README: `pulumi config set clickhouse:organizationId`),
+# never in a committed stack file; offline they take a well-formed stand-in, as secrets do.
+PER_MACHINE_PLACEHOLDERS = {"clickhouse:organizationId": "00000000-0000-4000-8000-000000000000"}
 
 
 class StackFileError(Exception):
@@ -246,7 +249,7 @@ def load_stack_config(
         if isinstance(decl, dict) and "default" in decl:
             config[qualify(key)] = _config_value(decl["default"])
     declared_secret = {qualify(name) for name in _secret_key_names(project_dir)}
-    placeholders = {full: {"secure": None} for full in declared_secret}
+    placeholders = {**PER_MACHINE_PLACEHOLDERS, **{full: {"secure": None} for full in declared_secret}}
     values = {qualify(key): (value, False) for key, value in {**placeholders, **stack_values}.items()}
     values |= {qualify(key): (value, True) for key, value in (overrides or {}).items()}
     for full, (value, overridden) in values.items():

@@ -50,6 +50,11 @@ EXPECTED = {
     # cloudformation
     "cloudformation-template-allowed": ("mandatory", RESOURCE),
     "cloudformation-external-id-secret": ("mandatory", RESOURCE),
+    # containers
+    "ecs-task-no-plaintext-secrets": ("mandatory", RESOURCE),
+    # monitoring
+    "sns-topic-kms": ("mandatory", RESOURCE), "amp-workspace-customer-kms-key": ("mandatory", RESOURCE),
+    "sns-subscription-https-only": ("mandatory", RESOURCE),
 }
 REGION_POLICIES = [
     "resource-region-matches-stack", "vpc-endpoint-same-region", "route53-zone-vpc-same-region",

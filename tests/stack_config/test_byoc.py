@@ -15,7 +15,9 @@ VALID_ISSUER_ID = "0123456789ABCDEF0123456789ABCDEF"
 ADOPTED_VPC = "vpc-0a1b2c3d4e5f60718"
 ADOPTED_SUBNETS = ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2", "subnet-0ccccccccccccccc3"]
 # An adopted VPC's routing is its owner's: the BYOC stack acknowledges the way out instead of making one.
-ADOPTED = {"vpcId": ADOPTED_VPC, "subnetIds": ADOPTED_SUBNETS, "egress": "none", "byocEgressNoneAcknowledged": "true"}
+# The metrics agent needs a way out the stack makes, so it is off too.
+ADOPTED = {"vpcId": ADOPTED_VPC, "subnetIds": ADOPTED_SUBNETS, "egress": "none", "byocEgressNoneAcknowledged": "true",
+           "metricsEnabled": "false"}
 
 
 @pytest.mark.parametrize(("overrides", "key_name", "expected"), [
@@ -260,12 +262,12 @@ class TestEgress:
     only for none."""
 
     def test_none_without_acknowledgement_says_why_and_how(self, problem):
-        message = problem("egress", {"egress": "none"}, "byoc")
+        message = problem("egress", {"egress": "none", "metricsEnabled": "false"}, "byoc")
         assert "Tailscale" in message and "TCP 443, UDP 3478" in message and "41641" in message
         assert "set byocEgressNoneAcknowledged to true" in message
 
     def test_an_acknowledged_none_is_recorded(self, load):
-        cfg = load({"egress": "none", "byocEgressNoneAcknowledged": "true"}, "byoc")
+        cfg = load({"egress": "none", "byocEgressNoneAcknowledged": "true", "metricsEnabled": "false"}, "byoc")
         assert cfg.byoc.egress_none_acknowledged is True
 
     @pytest.mark.parametrize("egress", ["nat", "transit-gateway"])

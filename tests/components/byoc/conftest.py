@@ -34,9 +34,11 @@ class Lookups:
     adopted: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
-        # An adopted VPC's routing is its owner's: its way out is acknowledged rather than made here.
+        # An adopted VPC's routing is its owner's: its way out is acknowledged rather than made here, and the metrics
+        # agent, which needs one the stack makes, is off.
         object.__setattr__(self, "adopted", {f"{NS}:vpcId": self.vpc, f"{NS}:subnetIds": list(self.subnets),
-                                             f"{NS}:egress": "none", f"{NS}:byocEgressNoneAcknowledged": "true"})
+                                             f"{NS}:egress": "none", f"{NS}:byocEgressNoneAcknowledged": "true",
+                                             f"{NS}:metricsEnabled": "false"})
 
     @staticmethod
     def route_table_of(subnet_id: str) -> str:

@@ -296,6 +296,8 @@ def build_privatelink(*, stack: str, cidr: str, zones: str, customer_key: bool) 
         "service_id": "6f1d2c3b-4a5e-4f60-8a9b-0c1d2e3f4a5b",
         "vpc_id": vpc_id,
         "subnet_ids": subnets,
+        "alarm_topic_arn": f"arn:aws:sns:{REGION}:{ACCOUNT}:clickhouse-aws-{stack}-alarms",
+        "dashboard_name": f"clickhouse-aws-{stack}",
     })
     built.outputs["private_dns_zone_id"] = private_zone(built, HOSTNAME, vpc_id)
     clickhouse_endpoint(built)
