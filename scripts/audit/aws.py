@@ -74,9 +74,15 @@ def is_read_only(operation_name: str) -> bool:
     return operation_name.startswith(READ_ONLY_PREFIXES) and operation_name not in FORBIDDEN_OPERATIONS
 
 
+# Services that sign requests under another name than their IAM prefix.
+_IAM_PREFIXES = {"monitoring": "cloudwatch"}
+
+
 def iam_action(service_prefix: str, operation_name: str) -> str:
-    """The IAM action that authorises an API operation, e.g. ``("s3", "GetBucketEncryption")``."""
-    return _IAM_ACTION_NAMES.get((service_prefix, operation_name), f"{service_prefix}:{operation_name}")
+    """The IAM action that authorises an API operation, e.g. ``("s3", "GetBucketEncryption")`` (the prefix as the
+    SDK signs it)."""
+    prefix = _IAM_PREFIXES.get(service_prefix, service_prefix)
+    return _IAM_ACTION_NAMES.get((service_prefix, operation_name), f"{prefix}:{operation_name}")
 
 
 def _action(model: OperationModel) -> str:
