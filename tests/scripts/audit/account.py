@@ -27,7 +27,10 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from scripts.audit import AuditReport, run_audit
-from scripts.audit.checks import PUBLIC_ACCESS_BLOCK_FLAGS
+from scripts.audit.aws import ReadOnlyAws
+from scripts.audit.checks import PUBLIC_ACCESS_BLOCK_FLAGS, AuditContext, run_checks
+from scripts.audit.model import CheckResult, parse_outputs
+from scripts.audit.run import ALL_CHECKS
 from tests.helpers import DATA
 
 REGION = "us-east-1"
@@ -223,6 +226,14 @@ class Built:
 
     def audit(self) -> AuditReport:
         return run_audit(self.outputs, self._session or reused_clients())
+
+
+def run_check(built: Built, check_id: str, region: str = REGION) -> CheckResult:
+    """One check of the audit (by id), as an audit of a stack in ``region`` would run it, without the others."""
+    [check] = [check for check in ALL_CHECKS if check.check_id == check_id]
+    aws = ReadOnlyAws(built._session or reused_clients(), region)
+    [result] = run_checks(AuditContext(parse_outputs(built.outputs), aws), [check])
+    return result
 
 
 def _key(kms: Any, rotate: bool = True) -> str:
