@@ -107,9 +107,9 @@ class StackOutputs:
     password_kms_key_id: str | None
     service_id: str | None
     byoc: ByocOutputs | None
-    alarm_topic_arn: str | None
+    alarm_topic_arn: str
     # The stack's name prefix (<project>-<stack>), which every other name the program derives starts with.
-    dashboard_name: str | None
+    dashboard_name: str
     # Present only with metricsEnabled.
     metrics_workspace_id: str | None
     raw: Mapping[str, Any] = field(repr=False, compare=False)
@@ -280,8 +280,8 @@ def parse_outputs(raw: Any) -> StackOutputs:
         password_kms_key_id=_optional_top_arn(raw, "clickhouse_password_kms_key_id", "kms"),
         service_id=_value(raw, "service_id") if "service_id" in raw else None,
         byoc=_parse_byoc(byoc_raw) if byoc_raw is not None else None,
-        alarm_topic_arn=_optional_top_arn(raw, "alarm_topic_arn", "sns"),
-        dashboard_name=_value(raw, "dashboard_name") if "dashboard_name" in raw else None,
+        alarm_topic_arn=_top_arn(raw, "alarm_topic_arn", "sns"),
+        dashboard_name=_value(raw, "dashboard_name"),
         metrics_workspace_id=_value(raw, "metrics_workspace_id") if "metrics_workspace_id" in raw else None,
         raw=raw,
     )

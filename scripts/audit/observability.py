@@ -25,12 +25,11 @@ AGENT_SERVICE = "prometheus-agent"
 
 
 def _prefix(ctx: AuditContext) -> str:
-    # ``_needs_dashboard`` skips these checks when the outputs carry no dashboard name.
-    return cast(str, ctx.outputs.dashboard_name)
+    return ctx.outputs.dashboard_name
 
 
 def check_alarm_topic(ctx: AuditContext) -> list[Finding]:
-    arn = cast(str, ctx.outputs.alarm_topic_arn)
+    arn = ctx.outputs.alarm_topic_arn
     found = ctx.aws.call("sns", "get_topic_attributes", TopicArn=arn, missing=frozenset({"NotFound"}))
     if found is None:
         return [missing("Alarm topic", arn, ctx.region)]
@@ -137,25 +136,17 @@ def check_metrics_agent(ctx: AuditContext) -> list[Finding]:
     return findings
 
 
-def _needs_topic(outputs: StackOutputs) -> str | None:
-    return None if outputs.alarm_topic_arn else "not applicable: the outputs have no alarm_topic_arn"
-
-
-def _needs_dashboard(outputs: StackOutputs) -> str | None:
-    return None if outputs.dashboard_name else "not applicable: the outputs have no dashboard_name"
-
-
 def _needs_metrics(outputs: StackOutputs) -> str | None:
-    if not outputs.metrics_workspace_id:
-        return "not applicable: the outputs have no metrics_workspace_id (metricsEnabled is off)"
-    return _needs_dashboard(outputs)
+    if outputs.metrics_workspace_id:
+        return None
+    return "not applicable: the outputs have no metrics_workspace_id (metricsEnabled is off)"
 
 
 OBSERVABILITY_CHECKS: tuple[Check, ...] = (
-    Check("alarm-topic", "The alarm topic exists and is KMS-encrypted", check_alarm_topic, _needs_topic),
+    Check("alarm-topic", "The alarm topic exists and is KMS-encrypted", check_alarm_topic),
     Check("alarms", "The stack's alarms exist and notify the alarm topic; none that treats missing data as breaching "
-                    "lacks data", check_alarms, lambda out: _needs_topic(out) or _needs_dashboard(out)),
-    Check("dashboard", "The stack's CloudWatch dashboard exists", check_dashboard, _needs_dashboard),
+                    "lacks data", check_alarms),
+    Check("dashboard", "The stack's CloudWatch dashboard exists", check_dashboard),
     Check("metrics-workspace", "The metrics workspace is ACTIVE under a customer-managed KMS key",
           check_metrics_workspace, _needs_metrics),
     Check("metrics-agent", "The metrics agent runs its desired tasks without public IPs and no credential in its "
