@@ -90,12 +90,15 @@ def check_metrics_workspace(ctx: AuditContext) -> list[Finding]:
         findings.append(Finding("audit-amp-workspace-active", workspace_id, f"workspace status is {status}, not ACTIVE"))
     key_arn = workspace.get("kmsKeyArn")
     key = ctx.kms_key(key_arn) if key_arn else None
-    if key is None or key.get("KeyManager") != "CUSTOMER":
-        findings.append(Finding(
-            "amp-workspace-customer-kms-key", workspace_id,
-            f"the workspace is encrypted with {'an AWS-owned key' if not key_arn else 'a key that is not customer-managed: ' + key_arn}",
-        ))
-    return findings
+    if not key_arn:
+        problem = "an AWS-owned key the account can neither audit nor revoke"
+    elif key is None:
+        problem = f"the key {key_arn}, which does not exist in {ctx.region}"
+    elif key.get("KeyManager") != "CUSTOMER":
+        problem = f"the key {key_arn}, which is not customer-managed"
+    else:
+        return findings
+    return findings + [Finding("amp-workspace-customer-kms-key", workspace_id, f"the workspace is encrypted with {problem}")]
 
 
 def _plaintext_credentials(definition: dict[str, Any]) -> list[str]:

@@ -139,6 +139,13 @@ def test_a_workspace_under_an_aws_owned_key(metrics: Built) -> None:
     assert finding.policy == "amp-workspace-customer-kms-key" and "AWS-owned key" in finding.message
 
 
+def test_a_workspace_under_a_key_that_is_gone(metrics: Built) -> None:
+    gone = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    WORKSPACE_KEYS[metrics.outputs["metrics_workspace_id"]] = gone
+    [finding] = run_check(metrics, "metrics-workspace").findings
+    assert finding.policy == "amp-workspace-customer-kms-key" and f"{gone}, which does not exist" in finding.message
+
+
 def test_a_workspace_that_is_not_active(metrics: Built) -> None:
     # moto creates every workspace ACTIVE.
     def creating(parsed: dict[str, Any]) -> None:
