@@ -83,7 +83,7 @@ def test_missing_outputs_file(aws_env: None, tmp_path: Path, capsys: pytest.Capt
 
 @pytest.mark.parametrize("text, needle", [
     ('{"aws_region": "us-east-1",', "is not valid JSON"),
-    ("[1, 2]", "must hold a JSON object of stack outputs, not a list"),
+    ("[1, 2]", "must hold a JSON object of stack outputs, not an array"),
     ("[" * 5000 + "]" * 5000, "nests values"),
 ])
 def test_malformed_outputs_file(
