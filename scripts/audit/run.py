@@ -12,10 +12,7 @@ from scripts.audit.checks import AuditContext, run_checks
 from scripts.audit.model import (
     REGENERATE, AuditError, CheckResult, CheckStatus, Finding, StackOutputs, parse_outputs,
 )
-
-EXIT_CLEAN = 0
-EXIT_FINDINGS = 1
-EXIT_ERROR = 2
+from scripts.check_status import EXIT_CLEAN, EXIT_FINDINGS
 
 
 @dataclass(frozen=True)
