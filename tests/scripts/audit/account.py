@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import boto3
-import botocore.loaders
-import botocore.session
 import moto.kms.models
 import pytest
 from botocore.awsrequest import AWSResponse
@@ -27,6 +25,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from scripts.audit import AuditReport, run_audit
+from tests.boto import new_session, shared_botocore_session
 from tests.helpers import DATA
 
 REGION = "us-east-1"
@@ -63,17 +62,9 @@ def set_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
 
-# Speed only, behaviour is unchanged: every boto3.Session() re-parses botocore's JSON service models, and moto makes
-# a 2048-bit RSA key for every KMS key it creates (the audit never touches key material).
-_LOADER = botocore.loaders.create_loader()
+# Speed only, behaviour is unchanged: moto makes a 2048-bit RSA key for every KMS key it creates (the audit never
+# touches key material).
 _cached_private_key = functools.lru_cache(maxsize=None)(moto.kms.models.generate_private_key)
-
-
-def new_session() -> boto3.Session:
-    """A fresh boto3 session (own event handlers) that reuses the already parsed service models."""
-    core = botocore.session.get_session()
-    core.register_component("data_loader", _LOADER)
-    return boto3.Session(botocore_session=core)
 
 
 class ReusedClients(boto3.Session):
@@ -86,9 +77,7 @@ class ReusedClients(boto3.Session):
     """
 
     def __init__(self) -> None:
-        core = botocore.session.get_session()
-        core.register_component("data_loader", _LOADER)
-        super().__init__(botocore_session=core)
+        super().__init__(botocore_session=shared_botocore_session())
         self._clients: dict[tuple[Any, ...], Any] = {}
 
     def client(self, service_name: str, region_name: str | None = None, **kwargs: Any) -> Any:  # type: ignore[override]
