@@ -41,10 +41,9 @@ class NoSupportedZone(OfflineMocks):
             result["availabilityZones"] = ["us-east-1f"]
         return result
 
-for _ in range(2):
-    run = run_program("dev", mocks=NoSupportedZone("us-east-1"))
-    print(run.error)
-    gc.collect()
+run = run_program("dev", mocks=NoSupportedZone("us-east-1"))
+print(run.error)
+gc.collect()
 """
 
 
@@ -52,7 +51,7 @@ def test_a_failed_run_leaves_no_unretrieved_exception_for_the_collector_to_print
     done = subprocess.run([sys.executable, "-X", "dev", "-c", _FAILING_RUN], cwd=REPO, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.count("ClickHouse's endpoint service supports only us-east-1f here") == 2
+    assert done.stdout.startswith("ClickHouse's endpoint service supports only us-east-1f here")
     for text in ("Traceback", "never retrieved", "Unraisable", "EndpointZoneError"):
         assert text not in done.stderr, done.stderr
 
