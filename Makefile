@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install clickhouse-server preview test e2e bench bench-policy config-schema clean
+.PHONY: install clickhouse-server promtool preview test e2e bench bench-policy config-schema clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt policy/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,21 +20,33 @@ $(INSTALLED): requirements.txt requirements-dev.txt policy/requirements.txt
 
 install: $(INSTALLED)
 
-# The connectivity check's tests run a real ClickHouse server: Debian's clickhouse-server package, installed once as
-# root (CI runs as root) or through passwordless sudo. Otherwise this only says how; those tests then fail saying so.
+# Debian packages the tests run, each installed once as root (CI runs as root) or through passwordless sudo; otherwise
+# this only says how, and the tests that need the package then fail saying so. $(1): package, $(2): who needs it.
+define apt_install
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
+		echo "$(1) is missing: run 'sudo make $@' for $(2)"; exit 0; fi; \
+	$$SUDO apt-get update -qq && \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null
+endef
+
+# The connectivity check's tests run a real ClickHouse server.
 CLICKHOUSE_SERVER := $(firstword $(wildcard /usr/sbin/clickhouse-server /usr/bin/clickhouse-server))
 clickhouse-server:
 ifeq ($(CLICKHOUSE_SERVER),)
-	@if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
-		echo "clickhouse-server is missing: run 'sudo make clickhouse-server' for the connectivity tests"; exit 0; fi; \
-	$$SUDO apt-get update -qq && \
-	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clickhouse-server >/dev/null
+	$(call apt_install,clickhouse-server,the connectivity tests)
+endif
+
+# The metrics agent's configuration is checked with the real promtool (Debian's prometheus package).
+PROMTOOL := $(firstword $(wildcard /usr/bin/promtool /usr/local/bin/promtool))
+promtool:
+ifeq ($(PROMTOOL),)
+	$(call apt_install,prometheus,the metrics agent's config tests)
 endif
 
 preview: $(INSTALLED)
 	$(PY) -m scripts.preview --stack $(STACK)
 
-test: $(INSTALLED) clickhouse-server
+test: $(INSTALLED) clickhouse-server promtool
 	$(PY) -m pytest
 
 # The real Pulumi CLI with provider doubles on a throwaway file:// backend (e2e/). Not part of `make test`.

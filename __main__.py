@@ -18,6 +18,8 @@ from components.byoc.names import BYOC_SUBNET_TAGS, BYOC_TAGS
 from components.clickhouse_service import DEFAULT_USER, HTTPS_PORT, ClickHouseService, ClickHouseServiceArgs
 from components.kms_key import KmsKey, KmsKeyArgs, logs_usage_statement
 from components.network import PrivateNetwork, PrivateNetworkArgs, find_network
+from components.observability.alarms import Endpoint
+from components.observability.deploy import ObservabilityInputs, deploy_observability
 from components.privatelink import PrivateLink, PrivateLinkArgs
 from stack_config.byoc import TAILSCALE_EGRESS
 
@@ -25,6 +27,7 @@ cfg = stack_config.load()
 # BYOC puts the S3 gateway endpoint on an adopted VPC's route tables, so only BYOC looks them up.
 layout = stack_config.resolve_layout(cfg, find_network(cfg.network, with_route_tables=cfg.byoc is not None))
 account = AwsAccount.lookup(cfg.aws_region)
+stack_config.check_account(cfg, account.account_id, account.partition)
 prefix = f"{cfg.project}-{cfg.stack}"
 tags = dict(cfg.tags)
 
@@ -83,6 +86,7 @@ def service_outputs(service: ClickHouseService) -> dict:
 
 # Every name here is declared in stack_outputs.py, which the audit, the handoff and the scripts read too.
 outputs = {"aws_region": cfg.aws_region, "vpc_id": network.vpc_id, "subnet_ids": network.subnet_ids}
+service, endpoint, byoc_topic_arn = None, None, None
 
 if cfg.byoc is None:
     service = clickhouse_service()
@@ -97,6 +101,7 @@ if cfg.byoc is None:
         tags=tags,
         mysql_interface=cfg.clickhouse.mysql_interface,
     ))
+    endpoint = Endpoint(network.vpc_id, link.vpc_endpoint_id, service.endpoint_service_name)
     outputs.update(service_outputs(service))
     outputs.update({
         "client_security_group_id": link.client_security_group_id,
@@ -111,7 +116,7 @@ else:
         pulumi.log.warn(f"egress is none (acknowledged by byocEgressNoneAcknowledged): ClickHouse BYOC's components "
                         f"need outbound {TAILSCALE_EGRESS} to the Tailscale control plane through a path outside this stack")
     # Never includes the ExternalId: the handoff document is built from this output.
-    outputs["byoc"] = deploy_byoc(ByocInputs(
+    outputs["byoc"] = byoc_output = deploy_byoc(ByocInputs(
         config=cfg.byoc,
         network_config=cfg.network,
         layout=layout,
@@ -122,11 +127,30 @@ else:
         tags=tags,
         logs_kms_key_arn=logs_key.arn,
     ))
+    byoc_topic_arn = byoc_output["sns_topic_arn"]
     # A BYOC stack has no service in ClickHouse's own cloud; its service runs on the BYOC infrastructure once
     # ClickHouse reports it, and answers at clickhouse.<domain> through ClickHouse's private load balancer.
     if cfg.byoc.infrastructure_id:
-        outputs.update(service_outputs(
-            clickhouse_service(byoc_id=cfg.byoc.infrastructure_id, host=cfg.byoc.clickhouse_record_name)))
+        service = clickhouse_service(byoc_id=cfg.byoc.infrastructure_id, host=cfg.byoc.clickhouse_record_name)
+        outputs.update(service_outputs(service))
+
+outputs.update(deploy_observability(ObservabilityInputs(
+    config=cfg.observability,
+    account=account,
+    stack=cfg.stack,
+    name_prefix=prefix,
+    protect=cfg.protect,
+    tags=tags,
+    vpc_id=network.vpc_id,
+    subnet_ids=network.subnet_ids,
+    logs_kms_key_arn=logs_key.arn,
+    nat_gateway_ids=network.nat_gateway_ids,
+    secret_recovery_window_days=cfg.secret.recovery_window_days,
+    metrics_secret_name=f"{cfg.project}/{cfg.stack}/metrics/clickhouse-api-key",
+    endpoint=endpoint,
+    service_id=service.service_id if service is not None else None,
+    existing_topic_arn=byoc_topic_arn,
+)))
 
 for name, value in stack_outputs.exported(outputs).items():
     pulumi.export(name, value)

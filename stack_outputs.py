@@ -71,14 +71,21 @@ BYOC = Output(
                keys=_named("nodes", "pods", "nlb", "endpoints", what="security group")),
         Output("role_arns", "IAM roles by purpose", keys=(
             *_named("eks_node", "management", what="role"),
-            Output("irsa", "role of the ClickHouse pods",
-                   when="once ClickHouse shares the EKS OIDC issuer URL (phase 3)"),
+            Output("pods", "role of the ClickHouse pods (byocPodAccess)",
+                   when="with pod-identity from the start; with irsa once ClickHouse shares the EKS OIDC issuer URL "
+                        "(phase 3)"),
         )),
-        Output("management_role_name", "name of the role ClickHouse assumes"),
+        Output("management_role_name", "name of the role ClickHouse assumes: always ClickHouseManagementRole"),
+        Output("bootstrap_mode", "where ClickHouse's bootstrap role (role_arns.management) comes from: cloudformation "
+                                 "(this stack deploys ClickHouse's template) or existing (byocBootstrap)"),
+        Output("pod_access", "how the ClickHouse pods assume their role: pod-identity or irsa"),
         Output("kms_key_arns", "customer KMS keys by purpose", keys=_named("ebs", "s3", "eks_secrets", what="key")),
         Output("buckets", "S3 buckets by purpose", keys=(_bucket("backups"), _bucket("logs"))),
-        Output("log_group_names", "CloudWatch log groups by purpose",
-               keys=_named("query", "error", "eks_cluster", what="log group")),
+        Output("log_group_names", "CloudWatch log groups by purpose", keys=(
+            *_named("query", "error", what="log group"),
+            Output("eks_cluster", "log group: the EKS control plane's",
+                   when="when the EKS cluster name is agreed with ClickHouse (byocEksClusterName)"),
+        )),
         Output("sns_topic_arn", "the alarm notification topic"),
         Output("hosted_zone_id", "the private zone of the internal domain"),
         Output("domain", "the internal domain"),
@@ -107,6 +114,12 @@ OUTPUTS: tuple[Output, ...] = (
     Output("vpc_id", "the VPC"),
     Output("subnet_ids", "its private subnets"),
     BYOC,
+    Output("alarm_topic_arn", "the SNS topic every alarm notifies (with BYOC, the same topic as byoc.sns_topic_arn)"),
+    Output("dashboard_name", "the stack's CloudWatch dashboard"),
+    Output("metrics_workspace_id", "the Amazon Managed Service for Prometheus workspace of ClickHouse's metrics",
+           when="when metricsEnabled is true"),
+    Output("metrics_prometheus_endpoint", "that workspace's Prometheus endpoint (query at .../api/v1/query)",
+           when="when metricsEnabled is true"),
 )
 ROOT = Output("outputs", "the stack outputs", keys=OUTPUTS)
 
@@ -174,8 +187,6 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 # Outputs nest four levels (byoc.buckets.backups.name); readers walk them recursively.
 MAX_DEPTH = 32
 STDIN = "<stdin>"
-# Far above any number in the contract, far below what makes int() slow or raise.
-MAX_INTEGER_DIGITS = 32
 
 
 class OutputsFileError(ValueError):
@@ -220,8 +231,7 @@ def parse_file(data: bytes, name: str) -> dict[str, Any]:
     except UnicodeDecodeError as err:
         raise OutputsFileError(f"{where} is not UTF-8 text (byte {err.start})") from None
     try:
-        value = json.loads(text, object_pairs_hook=_unique_keys, parse_int=_bounded_integer,
-                           parse_constant=_refuse_constant)
+        value = json.loads(text, object_pairs_hook=_unique_keys, parse_int=_integer, parse_constant=_refuse_constant)
     except json.JSONDecodeError as err:
         raise OutputsFileError(f"{where} is not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})") \
             from None
@@ -273,10 +283,14 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def _bounded_integer(text: str) -> int:
-    digits = len(text.lstrip("-"))
-    if digits > MAX_INTEGER_DIGITS:
-        raise _Refused(f"holds an integer with {digits} digits, far more than any output has")
+# Outputs hold no numbers of note; Python refuses to convert integers of more than 4300 digits anyway (with a
+# ValueError the decoder does not wrap).
+MAX_INTEGER_DIGITS = 100
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise _Refused(f"holds an integer with {len(text.lstrip('-'))} digits, which no stack output has")
     return int(text)
 
 

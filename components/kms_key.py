@@ -42,6 +42,22 @@ def logs_usage_statement(account: AwsAccount) -> dict[str, Any]:
     }
 
 
+def cloudwatch_alarms_usage_statement(account: AwsAccount) -> dict[str, Any]:
+    """Lets CloudWatch alarms of this account publish to an SNS topic encrypted with the key (the AWS-managed SNS key
+    has no such statement, so alarms cannot use it)."""
+    return {
+        "Sid": "CloudWatchAlarmsOfThisAccountPublish",
+        "Effect": "Allow",
+        "Principal": {"Service": account.service_principal("cloudwatch")},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": account.account_id},
+            "ArnLike": {"aws:SourceArn": account.arn("cloudwatch", "alarm:*")},
+        },
+    }
+
+
 class KmsKey(pulumi.ComponentResource):
     key: aws.kms.Key
     arn: pulumi.Output[str]

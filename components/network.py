@@ -73,9 +73,12 @@ class PrivateNetwork(pulumi.ComponentResource):
     subnet_ids: pulumi.Output[Sequence[str]]
     route_table_ids: pulumi.Output[Sequence[str]]
     availability_zones: pulumi.Output[Sequence[str]]
+    # The NAT gateways the stack created (egress nat) by zone, for the egress alarms; empty otherwise.
+    nat_gateway_ids: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: PrivateNetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("clickhouse-aws:index:PrivateNetwork", name, None, opts)
+        self.nat_gateway_ids = {}
         self.availability_zones = pulumi.Output.from_input(list(args.layout.zones))
         if args.config.creates_vpc:
             self._create(name, args)
@@ -130,7 +133,7 @@ class PrivateNetwork(pulumi.ComponentResource):
             tables[zone] = table
 
         if cfg.egress == "nat":
-            self._nat_egress(name, args, vpc, tables, child)
+            self.nat_gateway_ids = self._nat_egress(name, args, vpc, tables, child)
         elif cfg.egress == "transit-gateway":
             self._transit_gateway_egress(name, args, vpc, subnet_ids, tables, child)
         self._flow_logs(name, args, vpc, child)
@@ -141,7 +144,7 @@ class PrivateNetwork(pulumi.ComponentResource):
 
     @staticmethod
     def _nat_egress(name: str, args: PrivateNetworkArgs, vpc: aws.ec2.Vpc, tables: Mapping[str, aws.ec2.RouteTable],
-                    child: pulumi.ResourceOptions) -> None:
+                    child: pulumi.ResourceOptions) -> dict[str, pulumi.Output[str]]:
         """An internet gateway reachable only from egress subnets holding nothing but NAT gateways, so the private
         subnets get out through NAT and nothing can be reached from the internet."""
         cfg, prefix, tags = args.config, args.name_prefix, dict(args.tags)
@@ -174,6 +177,7 @@ class PrivateNetwork(pulumi.ComponentResource):
             aws.ec2.Route(f"{name}-private-{zone}-default", route_table_id=tables[zone].id,
                           destination_cidr_block="0.0.0.0/0", nat_gateway_id=nats[min(index, len(nats) - 1)].id,
                           opts=child)
+        return {zone: nat.id for zone, nat in zip(zones, nats)}
 
     @staticmethod
     def _transit_gateway_egress(name: str, args: PrivateNetworkArgs, vpc: aws.ec2.Vpc, subnet_ids: Sequence,

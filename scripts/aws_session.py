@@ -36,6 +36,7 @@ CREDENTIALS_REJECTED_CODES = frozenset({
 _IAM_ACTION_NAMES = {
     ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
     ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+    ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
 }
 
 Translate = Callable[[Exception, str], Exception]

@@ -1,8 +1,11 @@
 """Render the ClickHouse BYOC handoff document (Markdown) from a stack's outputs.
 
 ``render_handoff`` takes what ``pulumi stack output --json`` prints (secret outputs appear as ``[secret]``) and lays
-out its ``byoc`` object in the order of ClickHouse's onboarding checklist, then the PrivateLink facts. The document
-never carries a secret: ExternalId keys are dropped wherever they appear and secret-marked values are withheld.
+out its ``byoc`` object in two parts: what ClickHouse needs to start onboarding (account, region, VPC, private subnets
+and zones, egress, the bootstrap role), and the customer-supplied resources ClickHouse may use if agreed; then the
+service. The document never carries a secret: ExternalId keys are dropped wherever they appear (inside lists too),
+values that mention an ExternalId and secret-marked values are withheld, and outputs naming two regions or accounts are
+refused.
 
 CLI: ``python -m scripts.handoff --outputs outputs.json [-o handoff.md]``; exit 2 when the input cannot be used.
 """
@@ -10,12 +13,15 @@ CLI: ``python -m scripts.handoff --outputs outputs.json [-o handoff.md]``; exit 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 import stack_outputs
+from scripts.audit.model import parse_arn, strings
+from scripts.aws_settings import REGION_PATTERN
 from stack_config.byoc import TAILSCALE_EGRESS
 
 # The marker `pulumi stack output --json` prints in place of a secret output.
@@ -23,6 +29,7 @@ SECRET = "[secret]"
 USAGE_EXIT = 2
 
 KeyPath = tuple[str, ...]
+ZONE_NAME = re.compile(rf"^({REGION_PATTERN})[a-z]$")
 
 
 class HandoffError(ValueError):
@@ -45,9 +52,9 @@ class Section:
     root: KeyPath = ("byoc",)
 
 
-# ClickHouse's BYOC onboarding checklist order: account and region, network, security groups, IAM, KMS, S3,
-# CloudWatch, Route53.
-BYOC_SECTIONS: tuple[Section, ...] = (
+# What ClickHouse needs to start onboarding: where (account, region, VPC, private subnets and their zones), how its
+# components get out (egress), and the bootstrap role it assumes.
+NEEDED_TO_START: tuple[Section, ...] = (
     Section("AWS account and region", (
         Item("AWS account ID", ("account_id",)),
         Item("Region", ("region",)),
@@ -55,33 +62,50 @@ BYOC_SECTIONS: tuple[Section, ...] = (
     Section("VPC, subnets and availability zones", (
         Item("VPC ID", ("vpc_id",)),
         Item("VPC CIDR", ("vpc_cidr",)),
-        Item("Egress (outbound internet for Tailscale)", ("egress",)),
         Item("Private subnet IDs", ("subnet_ids",)),
         Item("Availability zones", ("availability_zones",)),
         Item("Route table IDs", ("route_table_ids",)),
         Item("S3 gateway endpoint", ("s3_gateway_endpoint_id",)),
         Item("Interface endpoint", ("interface_endpoint_ids",)),
-    ), note="Private subnets only, none maps public IPs; AWS APIs are reached through the VPC endpoints. Egress nat: "
-            "the private subnets leave through NAT gateways that sit alone in small egress subnets (the only users of "
-            "the internet gateway); transit-gateway: through the organisation's transit gateway."),
+    ), note="The VPC and the private subnets carry `clickhouse-byoc=true` and the subnets "
+            "`kubernetes.io/role/internal-elb=1`. Private subnets only, one per zone, none maps public IPs; AWS APIs are "
+            "reached through the VPC endpoints."),
+    Section("Egress", (
+        Item("Egress (outbound internet for Tailscale)", ("egress",)),
+    )),
+    Section("Bootstrap role", (
+        Item("Bootstrap role ARN (report it to ClickHouse)", ("role_arns", "management")),
+        Item("Bootstrap role name", ("management_role_name",)),
+        Item("Bootstrap role made by", ("bootstrap_mode",)),
+    ), note="The role ClickHouse assumes to build the infrastructure: ClickHouse's own, from ClickHouse's unchanged "
+            "CloudFormation template (cloudformation: deployed by this stack; existing: run by the customer's security "
+            "team), with its VPC write permissions off. It trusts ClickHouse's automation only with the agreed "
+            "sts:ExternalId, a secret exchanged over a separate secure channel and not in this document."),
+)
+
+# Customer-supplied prerequisites: ClickHouse creates its own unless it agrees to use these.
+IF_AGREED: tuple[Section, ...] = (
     Section("Security groups", (
         Item("EKS nodes", ("security_group_ids", "nodes")),
         Item("ClickHouse pods", ("security_group_ids", "pods")),
         Item("Internal NLB", ("security_group_ids", "nlb")),
         Item("VPC interface endpoints", ("security_group_ids", "endpoints")),
-    )),
+    ), note="Tagged `clickhouse-byoc=true`, the tag ClickHouse's permissions on security groups are scoped by."),
     Section("IAM roles", (
-        Item("Management role name", ("management_role_name",)),
-        Item("Management role ARN", ("role_arns", "management")),
         Item("EKS node role ARN", ("role_arns", "eks_node")),
-        Item("IRSA role ARN (ClickHouse pods)", ("role_arns", "irsa")),
-    ), note="The management role trusts ClickHouse's AWS account with an sts:ExternalId condition. The ExternalId "
-            "is a secret: it is agreed over a separate secure channel and is not in this document."),
+        Item("Pod role ARN (ClickHouse pods)", ("role_arns", "pods")),
+        Item("Pod access", ("pod_access",)),
+    ), note="The pod role is the only principal that may read and write the backups bucket's objects; it may also "
+            "write the query and error log groups. With pod-identity it trusts EKS Pod Identity "
+            "(`pods.eks.amazonaws.com`) and its name matches `*-clickhouse-*`, a role ClickHouse's bootstrap role may "
+            "pass to Pod Identity; with irsa it trusts the cluster's OIDC issuer for one service account."),
     Section("KMS keys", (
         Item("EBS volumes", ("kms_key_arns", "ebs")),
         Item("S3 buckets", ("kms_key_arns", "s3")),
         Item("EKS secrets", ("kms_key_arns", "eks_secrets")),
-    )),
+    ), note="The EBS key may be used, and granted to volumes, by the EC2 Auto Scaling service-linked role and, through "
+            "EC2, by roles named `*-ebs-csi-driver`, `*-karpenter-controller`, `*-karpenter-node` and `*-k8s-worker` "
+            "in this account."),
     Section("S3 buckets", (
         Item("Backups bucket", ("buckets", "backups", "name")),
         Item("Backups bucket ARN", ("buckets", "backups", "arn")),
@@ -100,6 +124,7 @@ BYOC_SECTIONS: tuple[Section, ...] = (
         Item("ClickHouse record", ("clickhouse_record_name",)),
     )),
 )
+BYOC_SECTIONS: tuple[Section, ...] = NEEDED_TO_START + IF_AGREED
 
 PRIVATELINK_SECTION = Section("PrivateLink", (
     Item("ClickHouse endpoint service", ("vpc_endpoint_service_name",)),
@@ -119,14 +144,61 @@ def _is_external_id(key: str) -> bool:
     return "externalid" in key.replace("_", "").replace("-", "").lower()
 
 
+def without_external_ids(value: Any) -> Any:
+    """``value`` with every ExternalId key dropped at any depth, inside lists too, and every string that mentions one
+    (a trust policy serialised into a value) withheld: the document never shows an ExternalId."""
+    if isinstance(value, Mapping):
+        return {key: without_external_ids(child) for key, child in value.items() if not _is_external_id(str(key))}
+    if isinstance(value, list):
+        return [without_external_ids(child) for child in value]
+    if isinstance(value, str) and _is_external_id(value):
+        return SECRET
+    return value
+
+
 def _leaves(value: Any, prefix: KeyPath = ()) -> Iterator[tuple[KeyPath, Any]]:
-    """Every (path, value) at the bottom of nested mappings, skipping ExternalId keys at any depth."""
+    """Every (path, value) at the bottom of nested mappings."""
     if isinstance(value, Mapping) and value:
         for key, child in value.items():
-            if not _is_external_id(str(key)):
-                yield from _leaves(child, prefix + (str(key),))
+            yield from _leaves(child, prefix + (str(key),))
     else:
         yield prefix, value
+
+
+def _one(kind: str, claims: dict[str, set[str]]) -> None:
+    """Refuse outputs whose claims about the ``kind`` (region or account) disagree; ``claims``: value -> sources."""
+    if len(claims) > 1:
+        told = "; ".join(f"{value} ({', '.join(sorted(sources)[:3])})" for value, sources in sorted(claims.items()))
+        raise HandoffError(
+            f"The stack outputs disagree about the AWS {kind}: {told}. A handoff must name one {kind}; regenerate the "
+            "file with `pulumi stack output --json --stack <stack>` from the BYOC stack and run again."
+        )
+
+
+def check_one_region_and_account(outputs: Mapping[str, Any], byoc: Mapping[str, Any]) -> None:
+    """The top-level region, ``byoc.region``/``byoc.account_id`` and every ARN name one region and one account."""
+    regions: dict[str, set[str]] = {}
+    accounts: dict[str, set[str]] = {}
+    for where, value in (("aws_region", outputs.get("aws_region")), ("byoc.region", byoc.get("region"))):
+        if isinstance(value, str) and value:
+            regions.setdefault(value, set()).add(where)
+    zones = byoc.get("availability_zones")
+    for zone in zones if isinstance(zones, list) else []:
+        # A zone name is its region and a letter (us-east-1a); zone IDs (use1-az1) name no region.
+        if isinstance(zone, str) and (region := ZONE_NAME.match(zone)):
+            regions.setdefault(region[1], set()).add(f"byoc.availability_zones ({zone})")
+    if isinstance(byoc.get("account_id"), str) and byoc["account_id"]:
+        accounts.setdefault(byoc["account_id"], set()).add("byoc.account_id")
+    for text in strings(outputs):
+        arn = parse_arn(text)
+        if arn is None:
+            continue
+        if arn.region:
+            regions.setdefault(arn.region, set()).add(text)
+        if arn.account:
+            accounts.setdefault(arn.account, set()).add(text)
+    _one("region", regions)
+    _one("account", accounts)
 
 
 def _lookup(root: Mapping[str, Any], path: KeyPath) -> tuple[bool, Any]:
@@ -212,31 +284,64 @@ def _byoc(outputs: Mapping[str, Any]) -> Mapping[str, Any]:
     return byoc
 
 
-def customer_side_complete(byoc: Any) -> bool:
-    """Phase 3 is applied: every optional ``byoc`` value (the IRSA role, the clickhouse.<domain> record) is there.
+# What the phase-3 `up` adds once ClickHouse's facts are in the stack config.
+PHASE3_PATHS: tuple[KeyPath, ...] = (("role_arns", "pods"), ("clickhouse_record_name",))
 
-    The program leaves each out until ClickHouse's facts (OIDC issuer, NLB DNS name) are in the stack config.
+
+def customer_side_complete(byoc: Any) -> bool:
+    """Phase 3 is applied: the pod role and the clickhouse.<domain> record are in the ``byoc`` output.
+
+    The program leaves each out until ClickHouse's facts (with IRSA the OIDC issuer; the NLB DNS name) are in the
+    stack config.
     """
     if not isinstance(byoc, Mapping):
         return False
-    return all(_lookup(byoc, path)[1] for path, _ in stack_outputs.optional_paths(stack_outputs.BYOC))
+    return all(_lookup(byoc, path)[1] for path in PHASE3_PATHS)
+
+
+def _egress_lines(egress: Any) -> list[str]:
+    """What the egress mode means for ClickHouse's Tailscale link."""
+    needs = f"ClickHouse's BYOC components need outbound {TAILSCALE_EGRESS} to the Tailscale control plane"
+    if egress == "nat":
+        return [f"Egress **nat**: the private subnets reach the internet through NAT gateways that sit alone in small "
+                f"egress subnets (the only users of the internet gateway); nothing in the VPC takes inbound traffic "
+                f"from the internet. {needs}, which this path allows."]
+    if egress == "transit-gateway":
+        return [f"Egress **transit-gateway**: the private subnets' default route leads to the organisation's transit "
+                f"gateway and its central egress. {needs}: allow it along that path."]
+    if egress == "none":
+        return ["Egress **none, acknowledged** (byocEgressNoneAcknowledged): this stack gives the VPC no route out, "
+                f"because the ClickHouse contract provides another outbound path. {needs}: confirm that path with "
+                "ClickHouse before onboarding."]
+    return [f"Egress is not stated in the outputs. {needs}: say how before onboarding."]
 
 
 def _next_steps(byoc: Mapping[str, Any]) -> list[str]:
     if customer_side_complete(byoc):
-        return ["The IRSA role and the `clickhouse.<domain>` record exist: the customer side of BYOC is complete."]
+        return ["The pod role and the `clickhouse.<domain>` record exist: the customer side of BYOC is complete."]
+    irsa = byoc.get("pod_access") == "irsa"
+    facts = "the EKS OIDC issuer URL and the NLB DNS name" if irsa else "the NLB DNS name"
+    sets = ["   pulumi config set clickhouse-aws:byocOidcIssuerUrl <issuer-url> --stack <stack>"] if irsa else []
+    creates = "the pod role for the ClickHouse pods and the `clickhouse.<domain>` record" if irsa else \
+        "the `clickhouse.<domain>` record"
     return [
-        "1. ClickHouse sets up the region in this account (about 40 minutes) and creates EKS and the internal NLB.",
-        "2. ClickHouse sends back the EKS OIDC issuer URL and the NLB DNS name. Then, on the customer side:",
+        "1. ClickHouse assumes the bootstrap role and builds the infrastructure in this account (about 40 minutes): "
+        "EKS, its node and pod roles, and the internal NLB.",
+        f"2. ClickHouse sends back {facts} and the BYOC infrastructure ID. Then, on the customer side:",
         "",
         "   ```sh",
-        "   pulumi config set clickhouse-aws:byocOidcIssuerUrl <issuer-url> --stack <stack>",
+        *sets,
         "   pulumi config set clickhouse-aws:byocNlbDnsName <nlb-dns-name> --stack <stack>",
+        "   pulumi config set clickhouse-aws:byocInfrastructureId <infrastructure-id> --stack <stack>",
         "   python -m scripts.stack bootstrap --stack <stack> --yes",
         "   ```",
         "",
-        "   That creates the IRSA role for the ClickHouse pods and the `clickhouse.<domain>` record.",
+        f"   That creates {creates} and the ClickHouse service on the BYOC infrastructure.",
     ]
+
+
+def _part(title: str, intro: str) -> list[str]:
+    return [f"# {title}", "", intro, ""]
 
 
 def render_handoff(outputs: Mapping[str, Any]) -> str:
@@ -244,20 +349,37 @@ def render_handoff(outputs: Mapping[str, Any]) -> str:
 
     Raises HandoffError when there is no usable ``byoc`` object.
     """
+    outputs = without_external_ids(outputs)
     byoc = _byoc(outputs)
+    check_one_region_and_account(outputs, byoc)
     account = byoc.get("account_id", "?")
     region = byoc.get("region", "?")
     lines = [
         f"# ClickHouse BYOC handoff: AWS account {account}, {region}",
         "",
-        "Prepared from the stack outputs, in the order of ClickHouse's BYOC onboarding checklist. This document "
-        "holds no secrets; values marked secret in the stack are withheld.",
+        "Prepared from the stack outputs. Part 1 is what ClickHouse needs to start onboarding; part 2 lists "
+        "customer-supplied resources ClickHouse may use if agreed. This document holds no secrets; values marked "
+        "secret in the stack are withheld.",
         "",
     ]
     consumed: set[KeyPath] = set()
-    for number, section in enumerate(BYOC_SECTIONS, start=1):
+    number = 0
+    lines += _part("Part 1. Needed to start", "ClickHouse's onboarding runs in this account, in this VPC and its "
+                                              "private subnets, through the bootstrap role.")
+    for section in NEEDED_TO_START:
+        number += 1
         lines += _section(number, section, byoc, consumed)
-    number = len(BYOC_SECTIONS)
+        if section.title == "Egress":
+            lines += [*_egress_lines(byoc.get("egress")), ""]
+    lines += _part("Part 2. Use if agreed with ClickHouse",
+                   "Prepared by the customer ahead of ClickHouse. ClickHouse creates its own keys, buckets, roles, "
+                   "groups and log groups unless it agrees to use these; each is usable by what runs in the cluster.")
+    for section in IF_AGREED:
+        number += 1
+        lines += _section(number, section, byoc, consumed)
+        if section.title == "CloudWatch log groups" and not _lookup(byoc, ("log_group_names", "eks_cluster"))[0]:
+            lines += ["No EKS control plane log group: the cluster's name is not agreed with ClickHouse "
+                      "(byocEksClusterName), and a guessed one would collide with the group ClickHouse creates.", ""]
     # A BYOC stack has no PrivateLink endpoint of its own; its service, once created, answers at clickhouse.<domain>.
     service = PRIVATELINK_SECTION if "vpc_endpoint_id" in outputs else SERVICE_SECTION if "service_id" in outputs else None
     if service is not None:
@@ -267,11 +389,6 @@ def render_handoff(outputs: Mapping[str, Any]) -> str:
     extra = [(".".join(path), _cell(value)) for path, value in _leaves(byoc) if path not in consumed]
     if extra:
         lines += [f"## {number + 1}. Other values", ""] + _table(extra) + [""]
-    if byoc.get("egress") == "none":
-        lines += ["## Egress acknowledged as none", "",
-                  "This stack gives the VPC no route out (byocEgressNoneAcknowledged). ClickHouse's BYOC components "
-                  f"need outbound {TAILSCALE_EGRESS} to the Tailscale control plane: confirm with ClickHouse the path "
-                  "your contract provides before onboarding.", ""]
     lines += ["## Next steps", "", *_next_steps(byoc), ""]
     return "\n".join(lines)
 

@@ -7,7 +7,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
-from stack_config.keys import ConfigReader, Problems
+from stack_config.keys import ConfigReader, Problems, parse
 from stack_config.network import FoundNetwork, NetworkConfig, NetworkLayout, networks
 
 # ClickHouse BYOC needs exactly three zones and subnets of at least /23 (ClickHouse's BYOC onboarding documentation).
@@ -21,7 +21,15 @@ KMS_DELETION_WINDOW_DISPOSABLE = 7
 IAM_ROLE_NAME_MAX = 64
 S3_BUCKET_NAME_MAX = 63
 BUCKET_SUFFIXES = ("backups", "logs")
-_ACCOUNT_ID_PLACEHOLDER = "0" * 12  # bucket-name length checks run before the account is known; IDs are 12 digits
+_ACCOUNT_ID_PLACEHOLDER = "0" * 12
+# ClickHouse's automation assumes exactly this role; its bootstrap template or module creates it ("The role must be
+# named exactly ClickHouseManagementRole", clickhouse.com/docs/cloud/reference/byoc/onboarding/customization-aws).
+MANAGEMENT_ROLE_NAME = "ClickHouseManagementRole"
+# The keys only one bootstrap mode reads: setting one in the other mode is a slip worth reporting.
+_BOOTSTRAP_KEYS = {
+    "cloudformation": ("byocExternalId", "byocBootstrapTemplateUrl", "byocIncludeIamWritePermissions"),
+    "existing": ("byocManagementRoleArn",),
+}  # bucket-name length checks run before the account is known; IDs are 12 digits
 
 
 def bucket_name(prefix: str, account_id: str, region: str, suffix: str) -> str:
@@ -31,18 +39,26 @@ def bucket_name(prefix: str, account_id: str, region: str, suffix: str) -> str:
 
 @dataclass(frozen=True)
 class ByocConfig:
-    """The customer side of ClickHouse BYOC. ``external_id`` is secret: kept out of repr, wrapped as a secret Output
-    wherever it is used, and never exported."""
+    """The customer side of ClickHouse BYOC. ``external_id`` ('' with an existing bootstrap role) is secret: kept out
+    of repr, wrapped as a secret Output wherever it is used, and never exported."""
 
+    # How ClickHouse's bootstrap role comes about: "cloudformation" (this stack deploys ClickHouse's template with
+    # ``external_id``) or "existing" (``management_role_arn``, made by the customer with that template or module).
+    bootstrap: str
     external_id: str = field(repr=False)
-    clickhouse_account_id: str
-    management_role_name: str
+    template_url: str
+    include_iam_write_permissions: bool
+    management_role_arn: Optional[str]
     node_role_name: str
-    irsa_role_name: str
+    # The customer-supplied role of the ClickHouse pods, and how they assume it ("pod-identity" or "irsa").
+    pod_role_name: str
+    pod_access: str
+    # Only with IRSA: the cluster's issuer, set once ClickHouse has created EKS.
     oidc_issuer_url: Optional[str]
     namespace: str
     service_account: str
-    eks_cluster_name: str
+    # Only when agreed with ClickHouse: the program never guesses the name ClickHouse gives its cluster.
+    eks_cluster_name: Optional[str]
     control_plane_security_group_id: Optional[str]
     application_security_group_ids: tuple[str, ...]
     application_cidrs: tuple[str, ...]
@@ -64,6 +80,11 @@ class ByocConfig:
     egress_none_acknowledged: bool = False
 
     @property
+    def pod_role_ready(self) -> bool:
+        """Whether the pod role exists: with Pod Identity from the start, with IRSA once the issuer is known."""
+        return self.pod_access == "pod-identity" or self.oidc_issuer_url is not None
+
+    @property
     def clickhouse_record_name(self) -> str:
         return f"clickhouse.{self.internal_domain}"
 
@@ -76,28 +97,42 @@ def read_byoc(r: ConfigReader, stack: str, aws_region: str, network: NetworkConf
     if not r.get("byocEnabled"):
         return None
     _network_shape(r, network)
-    # The program names these roles itself: their ARNs appear in key and bucket policies before they exist.
-    node_role, irsa_role = f"{r.project}-{stack}-byoc-eks-node", f"{r.project}-{stack}-byoc-irsa"
-    r.check(len(node_role) <= IAM_ROLE_NAME_MAX, "byocEnabled",
-            f"the stack name {stack!r} is too long for the BYOC IAM role names ({node_role!r} is over IAM's "
-            f"{IAM_ROLE_NAME_MAX} characters); use a stack name of at most {IAM_ROLE_NAME_MAX - len(node_role) + len(stack)} characters")
+    # The program names these roles itself: their ARNs appear in key and bucket policies before they exist. The pod
+    # role's name matches "*-clickhouse-*", one of the role patterns ClickHouse's management role may pass to
+    # pods.eks.amazonaws.com (ClickHouse/terraform-byoc-onboarding modules/aws), so ClickHouse can associate it.
+    node_role, pod_role = f"{r.project}-{stack}-byoc-eks-node", f"{r.project}-{stack}-clickhouse-pods"
+    longest = max(node_role, pod_role, key=len)
+    r.check(len(longest) <= IAM_ROLE_NAME_MAX, "byocEnabled",
+            f"the stack name {stack!r} is too long for the BYOC IAM role names ({longest!r} is over IAM's "
+            f"{IAM_ROLE_NAME_MAX} characters); use a stack name of at most {IAM_ROLE_NAME_MAX - len(longest) + len(stack)} characters")
+    pod_access = r.get("byocPodAccess")
+    oidc_issuer_url = r.get("byocOidcIssuerUrl") or None
+    r.check(oidc_issuer_url is None or not r.valid("byocOidcIssuerUrl") or pod_access != "pod-identity", "byocOidcIssuerUrl",
+            "is set but byocPodAccess is pod-identity, whose pods get credentials from EKS Pod Identity, not the "
+            "cluster's OIDC issuer; remove byocOidcIssuerUrl, or set byocPodAccess to irsa")
     derived = f"the default, derived from the stack name {stack!r}"
     endpoints = r.get("byocInterfaceEndpoints")
     r.check("s3" not in endpoints, "byocInterfaceEndpoints",
             "lists s3, which always gets a gateway endpoint on the private route tables; remove it from the list")
+    _unused_bootstrap_keys(r)
     nlb_dns_name, nlb_zone_id = r.get("byocNlbDnsName") or None, r.get("byocNlbZoneId") or None
     r.check(nlb_zone_id is None or nlb_dns_name is not None, "byocNlbZoneId",
             "is set but byocNlbDnsName is not: set both once ClickHouse has created the NLB, or neither")
+    bootstrap = r.get("byocBootstrap")
+    cloudformation, existing = bootstrap == "cloudformation", bootstrap == "existing"
     return ByocConfig(
-        external_id=r.get("byocExternalId"),
-        clickhouse_account_id=r.get("byocClickHouseAccountId"),
-        management_role_name=r.get("byocManagementRoleName"),
+        bootstrap=bootstrap,
+        external_id=r.get("byocExternalId") if cloudformation else "",
+        template_url=r.get("byocBootstrapTemplateUrl") if cloudformation else "",
+        include_iam_write_permissions=r.get("byocIncludeIamWritePermissions") if cloudformation else False,
+        management_role_arn=r.get("byocManagementRoleArn") if existing else None,
         node_role_name=node_role,
-        irsa_role_name=irsa_role,
-        oidc_issuer_url=r.get("byocOidcIssuerUrl") or None,
+        pod_role_name=pod_role,
+        pod_access=pod_access,
+        oidc_issuer_url=oidc_issuer_url,
         namespace=r.get("byocNamespace"),
         service_account=r.get("byocServiceAccount"),
-        eks_cluster_name=r.get_or("byocEksClusterName", f"clickhouse-cloud-{stack}", derived),
+        eks_cluster_name=r.get("byocEksClusterName") or None,
         control_plane_security_group_id=r.get("byocControlPlaneSecurityGroupId") or None,
         application_security_group_ids=tuple(r.get("byocApplicationSecurityGroupIds")),
         application_cidrs=tuple(r.get("byocApplicationCidrs")),
@@ -116,6 +151,28 @@ def read_byoc(r: ConfigReader, stack: str, aws_region: str, network: NetworkConf
         egress_none_acknowledged=_egress_acknowledged(r, network),
         infrastructure_id=_infrastructure_id(r, nlb_dns_name),
     )
+
+
+def _unused_bootstrap_keys(r: ConfigReader) -> None:
+    """A key of the other bootstrap mode is a slip (an ExternalId left behind, a role ARN never used): say so."""
+    if not r.valid("byocBootstrap"):
+        return
+    bootstrap = r.get("byocBootstrap")
+    for mode, keys in _BOOTSTRAP_KEYS.items():
+        for key in keys:
+            if mode != bootstrap and _set_away_from_default(r, key):
+                r.problem(key, f"is used only with byocBootstrap {mode}, but byocBootstrap is {bootstrap}; remove it")
+
+
+def _set_away_from_default(r: ConfigReader, name: str) -> bool:
+    """Whether the stack sets ``name`` to something other than its default (the CLI passes Pulumi.yaml's defaults)."""
+    raw, key = r.raw(r.full(name)), r.keys[name]
+    if raw in (None, "null", ""):
+        return False
+    try:
+        return parse(key, raw) != key.default
+    except ValueError:
+        return True
 
 
 def _infrastructure_id(r: ConfigReader, nlb_dns_name: Optional[str]) -> Optional[str]:
@@ -192,6 +249,20 @@ def _bucket_prefix(r: ConfigReader, default: str, derived: str, aws_region: str)
                 f"{shown} makes bucket names of {longest} characters (<prefix>-<account>-{aws_region}-backups), over "
                 f"S3's limit of {S3_BUCKET_NAME_MAX}; set a prefix of at most {len(prefix) - (longest - S3_BUCKET_NAME_MAX)} characters")
     return prefix
+
+
+def bootstrap_account_problems(p: Problems, byoc: ByocConfig, account_id: str, partition: str) -> None:
+    """An existing bootstrap role must be this account's: ClickHouse's automation assumes it in the account it builds
+    in, and the key policies name it here. Checked once the account is known, before any resource."""
+    if byoc.management_role_arn is None:
+        return
+    _, role_partition, _, _, role_account, _ = byoc.management_role_arn.split(":", 5)
+    p.check(role_account == account_id, "byocManagementRoleArn",
+            f"is a role in account {role_account}, but this stack deploys into account {account_id}; ClickHouse "
+            f"assumes {MANAGEMENT_ROLE_NAME} in the account it builds BYOC in: use that account's role")
+    p.check(role_partition == partition, "byocManagementRoleArn",
+            f"is in the {role_partition} partition, but this stack deploys into {partition}; use "
+            f"arn:{partition}:iam::{account_id}:role/{MANAGEMENT_ROLE_NAME}")
 
 
 def adopted_vpc_problems(p: Problems, network: NetworkConfig, byoc: ByocConfig, found: FoundNetwork,

@@ -34,8 +34,19 @@ CLOUDWATCH_RETENTION_DAYS = (
 # token exchange, logs and the load balancer controller. S3 is always a gateway endpoint, never in this list.
 BYOC_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "ec2", "eks", "sts", "logs", "elasticloadbalancing")
 
+# ClickHouse's BYOC bootstrap: its CloudFormation template deployed by this stack, or a role the customer made with it.
+BYOC_BOOTSTRAP_MODES = ("cloudformation", "existing")
+# The template ClickHouse's "AWS customized setup" page links (clickhouse.com/docs/cloud/reference/byoc/onboarding/
+# customization-aws); older pages link cf-templates/byoc.yaml.
+BYOC_TEMPLATE_URL = ("https://s3.us-east-2.amazonaws.com/clickhouse-public-resources.clickhouse.cloud/"
+                     "cf-templates/byoc_v2.yaml")
+
 # How the created VPC reaches the internet: not at all, through NAT gateways of its own, or through a transit gateway.
 EGRESS_MODES = ("none", "nat", "transit-gateway")
+
+# How EKS pods get AWS credentials: EKS Pod Identity (ClickHouse's clusters: its onboarding module lets the management
+# role create pod identity associations) or IAM roles for service accounts through the cluster's OIDC issuer.
+POD_ACCESS_MODES = ("pod-identity", "irsa")
 
 # The regions the installed AWS provider knows: it refuses any other (unless told to skip region validation).
 AWS_REGIONS = tuple(region.value for region in pulumi_aws.Region)
@@ -165,34 +176,78 @@ KEYS: tuple[Key, ...] = (
         minimum=1),
     Key("secretRecoveryWindowDays", int, 30, "Secrets Manager recovery window: 0 (delete at once, dev) or 7 to 30.",
         minimum=0, maximum=30, why="Secrets Manager keeps a deleted secret for 0 (delete at once) or 7 to 30 days"),
+    # Observability: the alarm topic, alarms and dashboard of every stack; ClickHouse Cloud metrics when metricsEnabled.
+    Key("alarmEmails", list, [], "Email addresses subscribed to the stack's alarm topic (each confirms by email).",
+        pattern=r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+",
+        expected="an email address such as oncall@example.com"),
+    Key("alarmHttpsEndpoints", list, [], "HTTPS URLs subscribed to the stack's alarm topic (an incident tool's webhook; it confirms the subscription).",
+        pattern=r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?",
+        expected="an https:// URL such as https://events.example.com/sns (SNS delivers alarms in plain text to http://)"),
+    Key("alarmPeriodSeconds", int, 300, "Period of every alarm's statistic, in seconds: 60, 300, 900 or 3600.",
+        choices=(60, 300, 900, 3600), why="the metrics alarmed on are published every minute"),
+    Key("alarmEvaluationPeriods", int, 3, "Periods each alarm looks back over (1 to 24).", minimum=1, maximum=24,
+        why="alarms here look back at most a day of hourly periods"),
+    Key("alarmDatapointsToAlarm", int, 2, "Breaching periods among alarmEvaluationPeriods that fire an alarm (at most alarmEvaluationPeriods).",
+        minimum=1, maximum=24, why="it counts periods among alarmEvaluationPeriods"),
+    Key("alarmEndpointPacketsDropped", int, 10, "PrivateLink endpoint: dropped packets per period that breach.", minimum=1),
+    Key("alarmEndpointResets", int, 300, "PrivateLink endpoint: TCP resets received from ClickHouse per period that breach.", minimum=1),
+    Key("alarmNatPortAllocationErrors", int, 1, "NAT gateways (egress nat): port allocation errors per period that breach.", minimum=1),
+    Key("alarmNatPacketsDropped", int, 100, "NAT gateways (egress nat): dropped packets per period that breach.", minimum=1),
+    Key("metricsEnabled", bool, False, "Scrape the service's ClickHouse Cloud Prometheus metrics into an Amazon Managed Prometheus workspace (needs egress other than none)."),
+    Key("metricsApiKeyId", str, "", "ID of the ClickHouse Cloud API key the metrics agent scrapes with (secret: set with --secret).",
+        secret=True,
+        required="the metrics agent authenticates with a ClickHouse Cloud API key; run "
+                 "`pulumi config set --secret clickhouse-aws:metricsApiKeyId <key id>`",
+        pattern=r"[A-Za-z0-9._-]{1,128}", expected="a ClickHouse Cloud API key ID (letters, digits, '.', '_' and '-')"),
+    Key("metricsApiKeySecret", str, "", "Secret of that API key, kept in Secrets Manager for the agent (secret: set with --secret).",
+        secret=True,
+        required="the metrics agent authenticates with a ClickHouse Cloud API key; run "
+                 "`pulumi config set --secret clickhouse-aws:metricsApiKeySecret <key secret>`",
+        pattern=r"[^\s]{1,256}", expected="a ClickHouse Cloud API key secret (no spaces)"),
+    Key("metricsScrapeIntervalSeconds", int, 60, "How often the agent scrapes ClickHouse Cloud, in seconds (60 to 600).",
+        minimum=60, maximum=600,
+        why="each scrape is a call to ClickHouse Cloud's API; at least a minute apart, at most ten so gaps stay short"),
+    _retention("metricsLogRetentionDays", 30, "Retention of the metrics agent's log group, in days (a value CloudWatch accepts)."),
     # ClickHouse BYOC prerequisites (customer side); every other byoc* key is read only when byocEnabled is true.
     Key("byocEnabled", bool, False, "Lay down the customer-side AWS prerequisites for ClickHouse BYOC in this stack."),
     Key("byocEgressNoneAcknowledged", bool, False, "Allow BYOC with egress none: only when your ClickHouse contract provides another outbound path for Tailscale."),
-    Key("byocExternalId", str, "", "sts:ExternalId ClickHouse gave you for the management role (secret: set with --secret).",
+    Key("byocBootstrap", str, "cloudformation", "How ClickHouse's bootstrap role (ClickHouseManagementRole, one per AWS account) comes about: cloudformation (this stack deploys ClickHouse's template) or existing (your security team ran it, or another stack in this account did).",
+        choices=BYOC_BOOTSTRAP_MODES,
+        why="ClickHouse's role comes only from its own CloudFormation template or Terraform module, unchanged"),
+    Key("byocBootstrapTemplateUrl", str, BYOC_TEMPLATE_URL, "With byocBootstrap cloudformation: the URL of ClickHouse's BYOC CloudFormation template (the policy pack allows only listed URLs).",
+        # CloudFormation reads a TemplateURL only from S3 (CreateStack API reference).
+        pattern=r"https://[a-z0-9.-]*s3[a-z0-9.-]*\.amazonaws\.com(\.cn)?/[^?#\s]+",
+        expected="an https URL of a template in S3 without a query string, e.g. " + BYOC_TEMPLATE_URL),
+    Key("byocIncludeIamWritePermissions", bool, True, "With byocBootstrap cloudformation: the template's IncludeIAMWritePermissions (false only for customer-managed IAM roles, a ClickHouse private preview)."),
+    Key("byocExternalId", str, "", "With byocBootstrap cloudformation: the sts:ExternalId ClickHouse gave you, passed to its template (secret: set with --secret).",
         secret=True,
-        required="the management role's trust needs the ExternalId ClickHouse gave you; "
+        required="ClickHouse's bootstrap template needs the ExternalId ClickHouse gave you; "
                  "run `pulumi config set --secret clickhouse-aws:byocExternalId <external-id>`",
         # sts:ExternalId: 2-1224 characters from this set (STS AssumeRole API reference).
         pattern=r"[\w+=,.@:/-]{2,1224}", expected="2 to 1224 characters of letters, digits and _+=,.@:/-"),
-    Key("byocClickHouseAccountId", str, "", "ClickHouse's AWS account ID (12 digits) that assumes the management role.",
-        required="expected ClickHouse's 12-digit AWS account ID from its BYOC onboarding",
-        pattern=r"\d{12}", expected="an AWS account ID: ClickHouse's 12-digit account ID from its BYOC onboarding"),
-    Key("byocManagementRoleName", str, "ClickHouseManagementRole", "Name of the cross-account role ClickHouse assumes (ClickHouse expects the default).",
-        pattern=r"[\w+=,.@-]{1,64}",
-        expected="an IAM role name (1-64 letters, digits and _+=,.@-); ClickHouse expects ClickHouseManagementRole"),
-    Key("byocOidcIssuerUrl", str, "", "EKS OIDC issuer URL ClickHouse sends once EKS exists; '' until then (no IRSA role yet).",
+    Key("byocManagementRoleArn", str, "", "With byocBootstrap existing: the ARN of the ClickHouseManagementRole your security team created with ClickHouse's template or module.",
+        required="with byocBootstrap existing, set it to the role your security team created from ClickHouse's "
+                 "template: `pulumi config set clickhouse-aws:byocManagementRoleArn "
+                 "arn:aws:iam::<account>:role/ClickHouseManagementRole`",
+        # ClickHouse's automation assumes the role by this exact name, at the root path.
+        pattern=r"arn:aws[a-z-]*:iam::\d{12}:role/ClickHouseManagementRole",
+        expected="the ARN of an IAM role named exactly ClickHouseManagementRole (no path, prefix or suffix: "
+                 "ClickHouse's automation assumes it by that name), arn:aws:iam::<account>:role/ClickHouseManagementRole"),
+    Key("byocPodAccess", str, "pod-identity", "How the ClickHouse pods assume the customer-supplied pod role: pod-identity (EKS Pod Identity, as ClickHouse's clusters use) or irsa.",
+        choices=POD_ACCESS_MODES, why="EKS pods assume IAM roles through EKS Pod Identity or IRSA"),
+    Key("byocOidcIssuerUrl", str, "", "With byocPodAccess irsa: the EKS OIDC issuer URL ClickHouse sends once EKS exists; '' until then (no pod role yet).",
         normalize=lambda url: url.rstrip("/"),
         # IAM matches issuers case-sensitively, so the form is exactly what EKS reports.
         pattern=r"https://oidc\.eks\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/id/[0-9A-F]{32}", same_region=True,
         expected="an EKS OIDC issuer URL: https://oidc.eks.{region}.amazonaws.com/id/<32 upper-case hex characters>, "
                  "as `aws eks describe-cluster --query cluster.identity.oidc.issuer` prints it",
         why="the EKS cluster must be in the stack's region"),
-    Key("byocNamespace", str, "clickhouse", "Kubernetes namespace of the ClickHouse pods (IRSA trust).",
+    Key("byocNamespace", str, "clickhouse", "Kubernetes namespace of the ClickHouse pods (IRSA trust, byocPodAccess irsa).",
         pattern=_DNS_LABEL, expected="a Kubernetes namespace (1-63 lower-case letters, digits and '-')"),
-    Key("byocServiceAccount", str, "clickhouse", "Kubernetes service account of the ClickHouse pods (IRSA trust).",
+    Key("byocServiceAccount", str, "clickhouse", "Kubernetes service account of the ClickHouse pods (IRSA trust, byocPodAccess irsa).",
         pattern=r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?",
         expected="a Kubernetes service account name (lower-case letters, digits, '-' and '.')"),
-    Key("byocEksClusterName", str, "", "Name ClickHouse gives the EKS cluster (clickhouse-cloud-*); defaults to 'clickhouse-cloud-<stack>'.",
+    Key("byocEksClusterName", str, "", "EKS cluster name agreed with ClickHouse (clickhouse-cloud-*); '' when not agreed: then no EKS log group, and no cluster in the pod role's trust.",
         # An EKS name is at most 100 characters; the management role may only manage clusters named clickhouse-cloud-*.
         pattern=r"clickhouse-cloud-[A-Za-z0-9_-]{0,83}",
         expected="an EKS cluster name starting with 'clickhouse-cloud-' (ClickHouse's management role may only manage "
@@ -215,7 +270,7 @@ KEYS: tuple[Key, ...] = (
     Key("byocLogsRetentionDays", int, 365, "Days before objects in the logs bucket expire.", minimum=1),
     _retention("byocQueryLogRetentionDays", 30, "Retention of /aws/clickhouse/query-logs, in days (a value CloudWatch accepts)."),
     _retention("byocErrorLogRetentionDays", 90, "Retention of /aws/clickhouse/error-logs, in days (a value CloudWatch accepts)."),
-    _retention("byocEksLogRetentionDays", 90, "Retention of the EKS control plane log group, in days (a value CloudWatch accepts)."),
+    _retention("byocEksLogRetentionDays", 90, "Retention of the EKS control plane log group (only with byocEksClusterName), in days (a value CloudWatch accepts)."),
     Key("byocInternalDomain", str, "", "Private Route53 domain for BYOC; ClickHouse answers at clickhouse.<domain>.",
         normalize=_fqdn, required="BYOC needs a private DNS domain for ClickHouse, e.g. data.prod.internal",
         # At most 242 characters, so that clickhouse.<domain> stays within DNS's 253.
@@ -234,6 +289,14 @@ KEYS: tuple[Key, ...] = (
         pattern=r"Z[A-Z0-9]{1,31}", expected="a hosted zone ID: Z followed by upper-case letters and digits"),
 )
 KEYS_BY_NAME: dict[str, Key] = {k.name: k for k in KEYS}
+
+# Keys the program no longer reads, and why: a stack file that still sets one is told rather than silently ignored.
+RETIRED_KEYS: dict[str, str] = {
+    "byocManagementRoleName": "ClickHouse's automation assumes a role named exactly ClickHouseManagementRole (no "
+                              "prefix, suffix or renaming), which its bootstrap template creates; remove the key",
+    "byocClickHouseAccountId": "ClickHouse's bootstrap template fixes the account its automation assumes the role "
+                               "from; remove the key",
+}
 
 # Keys of the providers' namespaces the program checks too; Pulumi.yaml cannot declare their types.
 PROVIDER_KEYS: tuple[Key, ...] = (
@@ -450,7 +513,9 @@ class ConfigReader(Problems):
         namespaces = [self.project, *providers]
         for full_key in sorted(self.present()):
             namespace, _, name = full_key.partition(":")
-            if namespace == self.project:
+            if namespace == self.project and name in RETIRED_KEYS:
+                self.problems.append(f"{full_key}: is no longer read: {RETIRED_KEYS[name]}")
+            elif namespace == self.project:
                 self._check_name(full_key, name, own, "unknown key", "(known keys are listed in Pulumi.yaml)")
                 key = self.keys.get(name)
                 if key and key.secret and self.raw(full_key) not in (None, "null", "") and not self.is_secret(full_key):

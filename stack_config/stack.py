@@ -7,10 +7,11 @@ from typing import Any, Collection, Mapping, Optional
 
 import pulumi
 
-from stack_config.byoc import ByocConfig, adopted_vpc_problems, read_byoc
+from stack_config.byoc import ByocConfig, adopted_vpc_problems, bootstrap_account_problems, read_byoc
 from stack_config.clickhouse import ClickHouseConfig, read_clickhouse
 from stack_config.keys import PROJECT, ConfigReader, Problems
 from stack_config.network import FoundNetwork, NetworkConfig, NetworkLayout, network_layout, read_network
+from stack_config.observability import ObservabilityConfig, read_observability
 from stack_config.secret import SecretConfig, read_secret
 
 
@@ -26,11 +27,14 @@ class StackConfig:
     secret: SecretConfig
     # None unless byocEnabled is true.
     byoc: Optional[ByocConfig] = None
+    observability: Optional[ObservabilityConfig] = None
 
 
 # Tags the program sets itself: an extra tag may not replace them. ClickHouse's BYOC management role may change
-# whatever carries clickhouse-byoc, so that one must never come from a stack file.
-PROGRAM_TAG_KEYS = ("project", "stack", "managed-by", "Name", "tier", "clickhouse-byoc", "kubernetes.io/role/internal-elb")
+# whatever carries clickhouse-byoc, so that one must never come from a stack file; the metrics agent may write to the
+# workspace carrying metrics-workspace.
+PROGRAM_TAG_KEYS = ("project", "stack", "managed-by", "Name", "tier", "clickhouse-byoc", "kubernetes.io/role/internal-elb",
+                    "metrics-workspace")
 
 
 def load(stack: Optional[str] = None, config: Optional[Mapping[str, Any]] = None,
@@ -45,16 +49,20 @@ def load(stack: Optional[str] = None, config: Optional[Mapping[str, Any]] = None
     r.check_keys()
     aws_region, protect = r.get("aws:region"), r.get("protect")
     network = read_network(r)
+    tags = {"project": PROJECT, "stack": stack, "managed-by": "pulumi", **_tags(r)}
+    clickhouse, secret = read_clickhouse(r, stack, aws_region), read_secret(r)
+    byoc = read_byoc(r, stack, aws_region, network, protect)
     cfg = StackConfig(
         project=PROJECT,
         stack=stack,
         aws_region=aws_region,
         protect=protect,
-        tags={"project": PROJECT, "stack": stack, "managed-by": "pulumi", **_tags(r)},
+        tags=tags,
         network=network,
-        clickhouse=read_clickhouse(r, stack, aws_region),
-        secret=read_secret(r),
-        byoc=read_byoc(r, stack, aws_region, network, protect),
+        clickhouse=clickhouse,
+        secret=secret,
+        byoc=byoc,
+        observability=read_observability(r, network, byoc),
     )
     r.raise_if_any()
     return cfg
@@ -84,3 +92,11 @@ def resolve_layout(cfg: StackConfig, found: FoundNetwork) -> NetworkLayout:
         adopted_vpc_problems(p, cfg.network, cfg.byoc, found, layout)
     p.raise_if_any()
     return layout
+
+
+def check_account(cfg: StackConfig, account_id: str, partition: str) -> None:
+    """Check the config against the account the credentials reach, raising ``ConfigError``; before any resource."""
+    p = Problems(cfg.project)
+    if cfg.byoc:
+        bootstrap_account_problems(p, cfg.byoc, account_id, partition)
+    p.raise_if_any()

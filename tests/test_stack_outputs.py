@@ -39,7 +39,7 @@ def test_the_readme_says_when_each_optional_output_appears() -> None:
 
 
 def test_lookup_follows_paths_and_refuses_undeclared_ones() -> None:
-    assert stack_outputs.lookup("byoc", "role_arns", "irsa").required is False
+    assert stack_outputs.lookup("byoc", "role_arns", "pods").required is False
     assert stack_outputs.lookup("byoc", "buckets", "backups", "arn").required is True
     with pytest.raises(KeyError):
         stack_outputs.lookup("byoc", "external_id")
@@ -47,12 +47,13 @@ def test_lookup_follows_paths_and_refuses_undeclared_ones() -> None:
 
 def test_optional_outputs_are_the_ones_that_depend_on_config_or_a_later_phase() -> None:
     # The service outputs wait for a service (a BYOC stack's comes with its infrastructure); the PrivateLink ones exist
-    # only without BYOC.
+    # only without BYOC; the metrics workspace only with metricsEnabled.
     assert [".".join(path) for path, _ in stack_outputs.optional_paths()] == [
         "clickhouse_url", "clickhouse_user", "clickhouse_password_secret_arn", "clickhouse_password_kms_key_id",
         "client_security_group_id", "endpoint_security_group_id", "vpc_endpoint_id", "vpc_endpoint_service_name",
-        "private_dns_hostname", "private_dns_zone_id", "service_id", "byoc", "byoc.role_arns.irsa",
-        "byoc.clickhouse_record_name"]
+        "private_dns_hostname", "private_dns_zone_id", "service_id", "byoc", "byoc.role_arns.pods",
+        "byoc.log_group_names.eks_cluster", "byoc.clickhouse_record_name", "metrics_workspace_id",
+        "metrics_prometheus_endpoint"]
 
 
 def complete() -> dict:
@@ -105,7 +106,7 @@ def test_the_contract_imports_without_pulumi() -> None:
     (b'\xff\xfe{"vpc_id": "vpc-1"}', "is not UTF-8 text"),
     (b'{"vpc_id": ', "is not valid JSON (Expecting value at line 1, column 12)"),
     (b'"vpc-1"', "must hold a JSON object of stack outputs, not a string"),
-    (b'{"n": ' + b"9" * 33 + b"}", "holds an integer with 33 digits"),
+    (b'{"n": ' + b"9" * 101 + b"}", "holds an integer with 101 digits"),
     (b" " * (stack_outputs.MAX_FILE_BYTES + 1), "is larger than 4 MiB"),
 ], ids=["deep", "deeper-than-outputs", "nan", "duplicate-key", "not-utf8", "truncated", "not-an-object", "long-integer",
      "huge"])

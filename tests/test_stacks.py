@@ -30,7 +30,8 @@ PRIVATELINK_TYPES = {
     "clickhouse:ServicePrivateEndpoints/attachment:Attachment": 1,
 }
 # What every stack exports, and what a stack with a service adds, whichever kind of service it is.
-NETWORK_CONTRACT = {"aws_region", "vpc_id", "subnet_ids"}
+NETWORK_CONTRACT = {"aws_region", "vpc_id", "subnet_ids", "alarm_topic_arn", "dashboard_name"}
+METRICS_CONTRACT = {"metrics_workspace_id", "metrics_prometheus_endpoint"}
 SERVICE_CONTRACT = {"clickhouse_url", "clickhouse_user", "clickhouse_password_secret_arn", "service_id"}
 PRIVATELINK_CONTRACT = {
     "client_security_group_id", "endpoint_security_group_id", "vpc_endpoint_id", "vpc_endpoint_service_name",
@@ -54,10 +55,10 @@ def stack(request, stack_run) -> tuple[ProgramRun, stack_config.StackConfig]:
     return run, stack_config.load(run.stack, run.config, run.secret_keys)
 
 
-def outside_byoc(run: ProgramRun) -> list:
-    """The resources with no BYOC component among their ancestors."""
+def core_resources(run: ProgramRun) -> list:
+    """The resources with no BYOC or observability component among their ancestors."""
     parents = {r.urn: r.parent for r in run.resources}
-    byoc = {r.urn for r in run.resources if r.type.startswith("clickhouse-aws:byoc:")}
+    byoc = {r.urn for r in run.resources if r.type.startswith(("clickhouse-aws:byoc:", "clickhouse-aws:observability:"))}
 
     def under_byoc(urn: str) -> bool:
         while urn in parents:
@@ -71,7 +72,7 @@ def outside_byoc(run: ProgramRun) -> list:
 
 def test_declares_the_privatelink_resource_set_its_config_asks_for(stack):
     run, cfg = stack
-    counts = Counter(r.type for r in outside_byoc(run))
+    counts = Counter(r.type for r in core_resources(run))
     # A BYOC stack has no service in ClickHouse's cloud, and none on its infrastructure before ClickHouse reports it.
     expected = {
         **{t: n if cfg.byoc is None else 0 for t, n in PRIVATELINK_TYPES.items()},
@@ -91,7 +92,8 @@ def test_exports_the_operator_contract_and_never_the_password(stack):
     run, cfg = stack
     assert stack_outputs.missing(run.outputs) == [] and stack_outputs.undeclared(run.outputs) == []
     if cfg.byoc is not None:
-        assert set(run.outputs) == NETWORK_CONTRACT | {"byoc"}
+        metrics = METRICS_CONTRACT if cfg.observability.metrics is not None else set()
+        assert set(run.outputs) == NETWORK_CONTRACT | {"byoc"} | metrics
         return
     assert CONTRACT <= set(run.outputs)
     assert run.outputs["clickhouse_url"] == f"https://{run.outputs['private_dns_hostname']}:8443"
@@ -148,7 +150,8 @@ def test_a_byoc_stack_creates_its_service_on_the_infrastructure_clickhouse_repor
     assert run.outputs["clickhouse_url"] == f"https://clickhouse.{cfg.byoc.internal_domain}:8443"
     assert run.outputs["clickhouse_user"] == "default"
     assert all(generated_password(run) not in str(value) for value in run.outputs.values())
-    (secret,) = run.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+    secret = next(v for v in run.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+                  if v.parent == service.parent)
     assert secret.protect is cfg.protect
 
 
@@ -156,3 +159,21 @@ def test_a_byoc_stack_creates_its_service_on_the_infrastructure_clickhouse_repor
 def test_dev_is_disposable_and_prod_is_kept(name, protect):
     # The stack files say so, and the checks above hold the resources to it.
     assert stack_config.load(name, *load_stack_config(name)).protect is protect
+
+
+@pytest.mark.parametrize("name", BYOC_STACKS)
+def test_a_byoc_stack_creates_the_password_key_before_its_service_and_the_service_secret_uses_it(name, stack_run):
+    """The customer key of the password secret is in the stack from phase 1, so the phase-3 service never waits for a
+    key, and its secret is encrypted by that key rather than the AWS managed one."""
+    before, after = stack_run(name), run_program(name, BYOC_BUILT)
+
+    def password_secrets(run):
+        return [s for s in run.of_type("aws:secretsmanager/secret:Secret") if s.name == "clickhouse-password"]
+
+    assert not password_secrets(before)
+    (key_before,) = [k for k in before.of_type("aws:kms/key:Key") if k.name == "secrets"]
+    (key_after,) = [k for k in after.of_type("aws:kms/key:Key") if k.name == "secrets"]
+    assert key_before.urn == key_after.urn and key_before.protect
+    (secret,) = password_secrets(after)
+    assert secret.inputs["kmsKeyId"] == key_after.outputs["arn"]
+    assert after.outputs["clickhouse_password_kms_key_id"] == key_after.outputs["arn"]

@@ -1,7 +1,7 @@
 """Composes the BYOC components on the stack's one private network and builds the ``byoc`` handoff output.
 
-Order matters only where a policy names a resource that must exist: the roles come before the keys whose policies
-name them. Everything else refers to names from ByocNames, so the pieces stay independent.
+Order matters only where a policy names a resource that must exist: the roles (and ClickHouse's bootstrap stack, which
+makes its role) come before the keys whose policies name them. Everything else refers to names from ByocNames, so the pieces stay independent.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any, Mapping
 import pulumi
 
 from components.account import AwsAccount
+from components.byoc.bootstrap import ByocBootstrap, ByocBootstrapArgs
 from components.byoc.names import ByocNames
 from components.byoc.dns import ByocDns, ByocDnsArgs
 from components.byoc.iam import ByocIam, ByocIamArgs
@@ -21,7 +22,7 @@ from components.byoc.network import ByocNetwork, ByocNetworkArgs
 from components.byoc.security_groups import ByocSecurityGroups, ByocSecurityGroupsArgs
 from components.byoc.storage import ByocStorage, ByocStorageArgs
 from components.network import PrivateNetwork
-from stack_config.byoc import ByocConfig
+from stack_config.byoc import MANAGEMENT_ROLE_NAME, ByocConfig
 from stack_config.network import NetworkConfig, NetworkLayout
 
 
@@ -65,18 +66,20 @@ def deploy_byoc(inputs: ByocInputs) -> dict[str, Any]:
         name_prefix=inputs.name_prefix,
         tags=tags,
     ))
+    bootstrap = ByocBootstrap("byoc-bootstrap", ByocBootstrapArgs(
+        config=cfg, account=account, name_prefix=inputs.name_prefix, protect=inputs.protect, tags=tags))
     iam = ByocIam("byoc-iam", ByocIamArgs(names=names, tags=tags))
     # Key policies name the roles by their deterministic ARNs (known at preview, so the pack can judge them);
     # KMS refuses a policy naming a role that does not exist yet, hence depends_on.
     keys = ByocKeys("byoc-keys", ByocKeysArgs(
         account=account,
         name_prefix=inputs.name_prefix,
-        management_role_arn=names.role_arn(cfg.management_role_name),
-        irsa_role_arn=None if iam.irsa_role_arn is None else names.irsa_role_arn,
+        management_role_arn=bootstrap.role_arn,
+        pod_role_arn=None if iam.pod_role_arn is None else names.pod_role_arn,
         deletion_window_days=cfg.kms_deletion_window_days,
         protect=inputs.protect,
         tags=tags,
-        depends_on=[iam],
+        depends_on=[iam, *bootstrap.depends_on],
     ))
     storage = ByocStorage("byoc-storage", ByocStorageArgs(
         names=names, s3_kms_key_arn=keys.arns["s3"], protect=inputs.protect, tags=tags))
@@ -84,9 +87,10 @@ def deploy_byoc(inputs: ByocInputs) -> dict[str, Any]:
         names=names, logs_kms_key_arn=inputs.logs_kms_key_arn, protect=inputs.protect, tags=tags))
     dns = ByocDns("byoc-dns", ByocDnsArgs(config=cfg, region=account.region, vpc_id=network.vpc_id, tags=tags))
 
-    role_arns = {"eks_node": iam.node_role_arn, "management": iam.management_role_arn}
-    if iam.irsa_role_arn is not None:
-        role_arns["irsa"] = iam.irsa_role_arn
+    # The bootstrap role's ARN is what the customer reports to ClickHouse to start onboarding.
+    role_arns = {"eks_node": iam.node_role_arn, "management": bootstrap.role_arn}
+    if iam.pod_role_arn is not None:
+        role_arns["pods"] = iam.pod_role_arn
     output: dict[str, Any] = {
         "region": account.region,
         "account_id": account.account_id,
@@ -101,7 +105,9 @@ def deploy_byoc(inputs: ByocInputs) -> dict[str, Any]:
         "interface_endpoint_ids": endpoints.interface_endpoint_ids,
         "security_group_ids": {**groups.security_group_ids, "endpoints": endpoints.endpoint_security_group_id},
         "role_arns": role_arns,
-        "management_role_name": iam.management_role_name,
+        "management_role_name": MANAGEMENT_ROLE_NAME,
+        "bootstrap_mode": cfg.bootstrap,
+        "pod_access": cfg.pod_access,
         "kms_key_arns": keys.arns,
         "buckets": storage.buckets,
         "log_group_names": logging.log_group_names,

@@ -1,25 +1,23 @@
-"""IAM for ClickHouse BYOC: the EKS node role, the cross-account management role, and the IRSA role of the pods.
+"""IAM for ClickHouse BYOC: the EKS node role and the pod role of the ClickHouse pods.
 
-ClickHouse's automation assumes the management role from ClickHouse's account, only with the agreed ExternalId; the
-trust policy carrying it is a secret. The IRSA role exists only once the EKS OIDC issuer is known; it may use the
-backups bucket's objects and write to the ClickHouse log groups, nothing else.
+ClickHouse's own bootstrap role is not written here: it comes unchanged from ClickHouse's template (``bootstrap``).
+The pod role trusts what the cluster uses (byocPodAccess): EKS Pod Identity, as ClickHouse's clusters do, from the
+start; or IRSA, once the EKS OIDC issuer is known. It may use the backups bucket's objects and write to the ClickHouse
+log groups, nothing else.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
 
 from components.account import allow, policy_document
-from components.byoc.management_policy import management_policies
 from components.byoc.names import ByocNames
 
 NODE_MANAGED_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
-# ClickHouse's onboarding module trusts only its automation's roles in its account (CrossplaneWorkloadRole).
-CLICKHOUSE_AUTOMATION_ROLE = "*-CrossplaneWorkloadRole"
 
 
 @dataclass(frozen=True)
@@ -30,9 +28,8 @@ class ByocIamArgs:
 
 class ByocIam(pulumi.ComponentResource):
     node_role_arn: pulumi.Output[str]
-    management_role_arn: pulumi.Output[str]
-    management_role_name: pulumi.Output[str]
-    irsa_role_arn: Optional[pulumi.Output[str]]
+    # None until the role can exist (IRSA without the cluster's issuer yet).
+    pod_role_arn: Optional[pulumi.Output[str]]
 
     def __init__(self, name: str, args: ByocIamArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("clickhouse-aws:byoc:Iam", name, None, opts)
@@ -52,12 +49,9 @@ class ByocIam(pulumi.ComponentResource):
             )
         self.node_role_arn = node.arn
 
-        management = self._management_role(name)
-        self.management_role_arn, self.management_role_name = management.arn, management.name
-
-        self.irsa_role_arn = None
-        if cfg.oidc_issuer_url:
-            self.irsa_role_arn = self._irsa_role(f"{name}-irsa").arn
+        self.pod_role_arn = None
+        if cfg.pod_role_ready:
+            self.pod_role_arn = self._pod_role(name).arn
         else:
             pulumi.log.info(
                 "BYOC: no IRSA role for the ClickHouse pods yet. Once ClickHouse has created EKS, set "
@@ -66,8 +60,7 @@ class ByocIam(pulumi.ComponentResource):
             )
         self.register_outputs({
             "node_role_arn": self.node_role_arn,
-            "management_role_arn": self.management_role_arn,
-            "irsa_role_arn": self.irsa_role_arn,
+            "pod_role_arn": self.pod_role_arn,
         })
 
     def _role(self, resource_name: str, role_name: str, description: str, trust: pulumi.Input[str],
@@ -76,41 +69,25 @@ class ByocIam(pulumi.ComponentResource):
         return aws.iam.Role(resource_name, name=role_name, description=description, assume_role_policy=trust,
                             tags=self._tags, opts=pulumi.ResourceOptions.merge(self._child, opts))
 
-    def _management_role(self, name: str) -> aws.iam.Role:
-        cfg, account = self._names.config, self._account
-        clickhouse_root = f"arn:{account.partition}:iam::{cfg.clickhouse_account_id}:root"
-        # The ExternalId is secret from the config onwards, so the whole trust document is too: state, diffs and
-        # logs only ever show it encrypted or as [secret].
-        trust = pulumi.Output.secret(policy_document({
+    def _pod_identity_trust(self) -> dict[str, Any]:
+        """EKS Pod Identity's trust (Amazon EKS User Guide, "Create IAM role with trust policy required by EKS Pod
+        Identity"). With the cluster agreed, only its associations: Pod Identity tags each session with the cluster's
+        ARN, the condition key that guide documents for restricting clusters."""
+        statement: dict[str, Any] = {
             "Effect": "Allow",
-            "Principal": {"AWS": clickhouse_root},
-            "Action": "sts:AssumeRole",
-            "Condition": {
-                "StringEquals": {"sts:ExternalId": pulumi.Output.secret(cfg.external_id)},
-                "StringLike": {"aws:PrincipalArn": f"arn:{account.partition}:iam::{cfg.clickhouse_account_id}:role/"
-                                                   f"{CLICKHOUSE_AUTOMATION_ROLE}"},
-            },
-        }))
-        role = self._role(f"{name}-management", cfg.management_role_name,
-                          "Lets ClickHouse Cloud manage the BYOC EKS cluster in this account (customer-managed VPC)",
-                          trust, pulumi.ResourceOptions(additional_secret_outputs=["assume_role_policy"]))
-        for area, statements in management_policies(self._names).items():
-            policy = aws.iam.Policy(
-                f"{name}-management-{area}",
-                name=f"{self._names.name_prefix}-clickhouse-mgmt-{area}",
-                description=f"ClickHouse BYOC management role: {area}",
-                policy=policy_document(*statements),
-                tags=self._tags,
-                opts=self._child,
-            )
-            aws.iam.RolePolicyAttachment(f"{name}-management-{area}", role=role.name, policy_arn=policy.arn,
-                                         opts=self._child)
-        return role
+            "Principal": {"Service": self._account.service_principal("pods.eks")},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+        }
+        if self._names.eks_cluster_arn:
+            statement["Condition"] = {"StringEquals": {"aws:RequestTag/eks-cluster-arn": self._names.eks_cluster_arn}}
+        return statement
 
-    def _irsa_role(self, name: str) -> aws.iam.Role:
-        names, cfg = self._names, self._names.config
+    def _irsa_trust(self) -> dict[str, Any]:
+        """IRSA's trust: the cluster's OIDC provider, for one service account (Amazon EKS User Guide, "IAM roles for
+        service accounts")."""
+        cfg = self._names.config
         issuer = cfg.oidc_issuer_url.removeprefix("https://")
-        trust = policy_document({
+        return {
             "Effect": "Allow",
             "Principal": {"Federated": self._account.arn("iam", f"oidc-provider/{issuer}", regional=False)},
             "Action": "sts:AssumeRoleWithWebIdentity",
@@ -118,13 +95,20 @@ class ByocIam(pulumi.ComponentResource):
                 f"{issuer}:sub": f"system:serviceaccount:{cfg.namespace}:{cfg.service_account}",
                 f"{issuer}:aud": "sts.amazonaws.com",
             }},
-        })
-        role = self._role(name, cfg.irsa_role_name,
-                          f"ClickHouse pods ({cfg.namespace}/{cfg.service_account}): backups and logs", trust)
+        }
+
+    def _pod_role(self, name: str) -> aws.iam.Role:
+        names, cfg = self._names, self._names.config
+        pod_identity = cfg.pod_access == "pod-identity"
+        trust = policy_document(self._pod_identity_trust() if pod_identity else self._irsa_trust())
+        pods = "EKS Pod Identity" if pod_identity else f"IRSA, {cfg.namespace}/{cfg.service_account}"
+        # Named "irsa" when IRSA was the only mode; the aliases keep the URNs of roles created then.
+        was = pulumi.ResourceOptions(aliases=[pulumi.Alias(name=f"{name}-irsa")])
+        role = self._role(f"{name}-pods", cfg.pod_role_name, f"ClickHouse pods ({pods}): backups and logs", trust, was)
         backups = names.bucket_arn("backups")
         log_groups = [names.log_group_arn(key) for key in ("query", "error")]
         aws.iam.RolePolicy(
-            name,
+            f"{name}-pods",
             role=role.id,
             policy=policy_document(
                 allow("ListBackups", ["s3:ListBucket", "s3:GetBucketLocation"], backups),
@@ -134,6 +118,6 @@ class ByocIam(pulumi.ComponentResource):
                 allow("WriteClickHouseLogs", ["logs:CreateLogStream", "logs:PutLogEvents"],
                        log_groups + [f"{arn}:log-stream:*" for arn in log_groups]),
             ),
-            opts=self._child,
+            opts=pulumi.ResourceOptions.merge(self._child, was),
         )
         return role

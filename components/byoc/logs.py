@@ -1,4 +1,5 @@
-"""CloudWatch for ClickHouse BYOC: the query, error and EKS control plane log groups, and an SNS topic for alarms.
+"""CloudWatch for ClickHouse BYOC: the query and error log groups, the EKS control plane's when the cluster name is
+agreed with ClickHouse (ByocNames.log_groups), and an SNS topic for alarms.
 
 The log groups are created ahead of ClickHouse so their retention and encryption are ours: all use the stack's logs
 KMS key (the one the VPC flow logs use). The alarm topic has its own key, because CloudWatch alarms can publish to an
@@ -14,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.byoc.names import ByocNames
-from components.kms_key import KmsKey, KmsKeyArgs
+from components.kms_key import KmsKey, KmsKeyArgs, cloudwatch_alarms_usage_statement
 
 
 @dataclass(frozen=True)
@@ -58,17 +59,7 @@ class ByocLogging(pulumi.ComponentResource):
             account=account,
             protect=args.protect,
             tags=tags,
-            usage_statements=[{
-                "Sid": "CloudWatchAlarmsOfThisAccountPublish",
-                "Effect": "Allow",
-                "Principal": {"Service": account.service_principal("cloudwatch")},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": account.account_id},
-                    "ArnLike": {"aws:SourceArn": account.arn("cloudwatch", "alarm:*")},
-                },
-            }],
+            usage_statements=[cloudwatch_alarms_usage_statement(account)],
             deletion_window_days=cfg.kms_deletion_window_days,
         ), opts=child)
         topic = aws.sns.Topic(

@@ -34,12 +34,16 @@ class ByocNames:
 
     @property
     def log_groups(self) -> dict[str, str]:
-        """Log group names by their key in the ``byoc`` output; the EKS group is where EKS writes control plane logs."""
-        return {
-            "query": "/aws/clickhouse/query-logs",
-            "error": "/aws/clickhouse/error-logs",
-            "eks_cluster": f"/aws/eks/{self.config.eks_cluster_name}/cluster",
-        }
+        """Log group names by their key in the ``byoc`` output.
+
+        The EKS group is where EKS writes the control plane logs of the cluster ClickHouse creates, so it exists only
+        when the cluster's name was agreed with ClickHouse: a guessed name would either be unused or collide with the
+        group ClickHouse's automation creates for its cluster.
+        """
+        groups = {"query": "/aws/clickhouse/query-logs", "error": "/aws/clickhouse/error-logs"}
+        if self.config.eks_cluster_name:
+            groups["eks_cluster"] = f"/aws/eks/{self.config.eks_cluster_name}/cluster"
+        return groups
 
     def log_group_arn(self, key: str) -> str:
         return self.account.arn("logs", f"log-group:{self.log_groups[key]}")
@@ -48,5 +52,11 @@ class ByocNames:
         return f"arn:{self.account.partition}:iam::{self.account.account_id}:role/{role_name}"
 
     @property
-    def irsa_role_arn(self) -> str:
-        return self.role_arn(self.config.irsa_role_name)
+    def pod_role_arn(self) -> str:
+        return self.role_arn(self.config.pod_role_name)
+
+    @property
+    def eks_cluster_arn(self) -> str | None:
+        """The agreed cluster's ARN, or None when no cluster name was agreed."""
+        name = self.config.eks_cluster_name
+        return self.account.arn("eks", f"cluster/{name}") if name else None

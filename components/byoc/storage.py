@@ -2,8 +2,8 @@
 
 Each bucket has SSE-KMS with the BYOC S3 key and bucket keys, versioning, an expiry lifecycle, all four public access
 blocks, owner-enforced object ownership (no ACLs) and a policy that refuses any request not made over TLS. The backups
-bucket's objects are reachable only by the ClickHouse pods' IRSA role: every other principal is denied, whatever its
-IAM permissions say, while bucket settings stay manageable by the account's administrators.
+bucket's objects are reachable only by the ClickHouse pods' role (Pod Identity or IRSA alike): every other principal
+is denied, whatever its IAM permissions say, while bucket settings stay manageable by the account's administrators.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class ByocStorage(pulumi.ComponentResource):
         super().__init__("clickhouse-aws:byoc:Storage", name, None, opts)
         cfg = args.names.config
         specs = (
-            BucketSpec("backups", "ClickHouse BYOC backups", cfg.backup_retention_days, args.names.irsa_role_arn),
+            BucketSpec("backups", "ClickHouse BYOC backups", cfg.backup_retention_days, args.names.pod_role_arn),
             BucketSpec("logs", "ClickHouse BYOC logs", cfg.logs_retention_days),
         )
         self.buckets = {spec.suffix: self._bucket(f"{name}-{spec.suffix}", spec, args) for spec in specs}
@@ -138,7 +138,9 @@ class ByocStorage(pulumi.ComponentResource):
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }]
         if spec.sole_object_principal:
-            # A condition rather than a principal: the role may not exist yet (it needs the EKS OIDC issuer).
+            # The role by its deterministic ARN in a condition, not as a principal: S3 rejects a policy naming a role
+            # that does not exist yet (an IRSA role before the cluster's issuer is known), and the role's own IAM
+            # policy grants the access; this only keeps everyone else out.
             statements.append({
                 "Sid": "DenyObjectAccessToAllButClickHouse",
                 "Effect": "Deny",

@@ -130,8 +130,8 @@ class Workspace:
 
     def init_stack(self, stack: str) -> dict[str, str]:
         """Create ``stack`` and set what the repository leaves to each machine: the ClickHouse API key (the
-        provider refuses to start without it) and, where BYOC is on, the ExternalId as a secret. Returns the
-        secret values set, so a test can search the state for them."""
+        provider refuses to start without it), where BYOC is on the ExternalId, and where metrics are on the metrics
+        agent's API key, as secrets. Returns the secret values set, so a test can search the state for them."""
         self.ok("stack", "init", stack, "--secrets-provider", "passphrase")
         values = {
             "clickhouse:tokenKey": "ch-key-" + secrets.token_hex(8),
@@ -147,6 +147,11 @@ class Workspace:
                     values["clickhouse-aws:byocExternalId"], stack=stack)
         else:
             del values["clickhouse-aws:byocExternalId"]
+        if stack_config(stack).get(f"{PROJECT}:metricsEnabled"):
+            for key, value in (("metricsApiKeyId", "mkey" + secrets.token_hex(8)),
+                               ("metricsApiKeySecret", "msecret-" + secrets.token_hex(12))):
+                values[f"clickhouse-aws:{key}"] = value
+                self.ok("config", "set", "--secret", f"clickhouse-aws:{key}", value, stack=stack)
         return values
 
     def policy_args(self, stack: str) -> list[str]:

@@ -106,8 +106,9 @@ def test_the_state_holds_no_plaintext_secret(deployed: Deployed, stack: str) -> 
 
 @pytest.mark.parametrize("stack", BYOC_STACKS)
 def test_the_external_id_set_with_config_secret_stays_secret(deployed: Deployed, stack: str) -> None:
-    """``pulumi config set --secret clickhouse-aws:byocExternalId`` reaches ClickHouse's management role trust
-    policy, and every property that carries it is a secret in the state; no output carries it."""
+    """``pulumi config set --secret clickhouse-aws:byocExternalId`` reaches the parameters of ClickHouse's bootstrap
+    CloudFormation stack, and every property that carries it holds it only encrypted in the state (the whole property
+    secret, or, in a map of parameters, the one value); no output carries it."""
     workspace = deployed.workspace
     external_id = deployed.secrets[stack]["clickhouse-aws:byocExternalId"]
     plain = {r["urn"]: r for r in json.loads(workspace.export(stack))["deployment"]["resources"]}
@@ -117,8 +118,10 @@ def test_the_external_id_set_with_config_secret_stays_secret(deployed: Deployed,
             for key, value in (resource.get(kind) or {}).items():
                 if external_id in json.dumps(value):
                     carriers.append((resource["type"], kind, key))
-                    assert SECRET_SIG in plain[resource["urn"]][kind][key], (resource["urn"], kind, key)
-    assert ("aws:iam/role:Role", "inputs", "assumeRolePolicy") in carriers, carriers
+                    stored = json.dumps(plain[resource["urn"]][kind][key])
+                    assert SECRET_SIG in stored and external_id not in stored, (resource["urn"], kind, key)
+    assert {("aws:cloudformation/stack:Stack", kind, "parameters") for kind in ("inputs", "outputs")} <= set(carriers), \
+        carriers
     for show in ((), ("--show-secrets",)):
         assert external_id not in json.dumps(workspace.outputs(stack, *show))
 

@@ -5,7 +5,18 @@ has a name of its own because the CLI imports it from the pack directory as a to
 (``secrets``, ``policy``) could shadow or be shadowed by another module.
 """
 
-from . import credentials, encryption, iam, internet_paths, network_exposure, region, resource_policies
+from . import (
+    cloudformation,
+    containers,
+    credentials,
+    encryption,
+    iam,
+    internet_paths,
+    monitoring,
+    network_exposure,
+    region,
+    resource_policies,
+)
 
 PACK_NAME = "clickhouse-aws-policy"
 DESCRIPTION = "Keeps ClickHouse behind PrivateLink: no public exposure, one region, encryption, IAM trust, secrets."
@@ -18,4 +29,7 @@ POLICIES = [
     *encryption.POLICIES,
     *iam.POLICIES,
     *credentials.POLICIES,
+    *cloudformation.POLICIES,
+    *containers.POLICIES,
+    *monitoring.POLICIES,
 ]

@@ -78,6 +78,18 @@ def sensitive_config_values() -> list[str]:
             and not is_reference_value(v)]
 
 
+def secret_config_values() -> set[str]:
+    """Values of the stack config keys that hold credentials: listed as secret, or sensitive by name.
+
+    The CLI hands a policy pack the decrypted config (``PULUMI_CONFIG``) but, unlike a program, no list of which keys
+    were set with ``--secret`` (checked with CLI v3.274: ``PULUMI_CONFIG_SECRET_KEYS`` is absent), so a key's name
+    counts too; the program itself refuses such a key in plain text in the stack file.
+    """
+    secret_keys = set(pulumi.runtime.get_config_secret_keys_env())
+    return {v for k, v in pulumi.runtime.get_config_env().items()
+            if (k in secret_keys or is_sensitive_name(k)) and isinstance(v, str) and v}
+
+
 def _customer_key(check: Check) -> None:
     key = check.props.get("kmsKeyId")
     # An unknown kmsKeyId is set, to a key this stack creates.

@@ -44,6 +44,9 @@ class Resource:
     provider_name: str = ""
     provider_props: dict[str, Any] = field(default_factory=dict)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    # Outputs the program asked to keep secret in state (a resource option): what the pack can see of secretness, as
+    # pulumi-policy unwraps secret inputs before a validator runs.
+    additional_secret_outputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,10 @@ def _provider_view(provider: Any) -> tuple[str, str, dict[str, Any]]:
     return provider.resource_type, provider.name, plain(provider.props)
 
 
+def _secret_outputs(opts: Any) -> tuple[str, ...]:
+    return tuple(getattr(opts, "additional_secret_outputs", None) or ())
+
+
 def _level(advisory: bool) -> EnforcementLevel:
     return EnforcementLevel.ADVISORY if advisory else EnforcementLevel.MANDATORY
 
@@ -167,7 +174,8 @@ def resource_policy(
             return
         provider_type, provider_name, provider_props = _provider_view(args.provider)
         resource = Resource(args.resource_type, args.urn, args.name, plain(args.props),
-                            provider_type, provider_name, provider_props)
+                            provider_type, provider_name, provider_props,
+                            additional_secret_outputs=_secret_outputs(args.opts))
         validate(Check(resource, args.get_config(), lambda message: report_violation(message, None)))
 
     return ResourceValidationPolicy(name=name, description=description, validate=run,
@@ -192,7 +200,7 @@ def stack_policy(
             provider_type, provider_name, provider_props = _provider_view(r.provider)
             deps = {key: [d.urn for d in value] for key, value in r.property_dependencies.items()}
             resources.append(Resource(r.resource_type, r.urn, r.name, plain(r.props),
-                                      provider_type, provider_name, provider_props, deps))
+                                      provider_type, provider_name, provider_props, deps, _secret_outputs(r.opts)))
         validate(StackCheck(resources, args.get_config(), report_violation))
 
     return StackValidationPolicy(name=name, description=description, validate=run,

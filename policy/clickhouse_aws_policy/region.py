@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from pulumi_policy import Severity
 
+from .cloudformation import TEMPLATE_TYPES
 from .framework import Check, Resource, StackCheck, resource_policy, stack_policy
 from .s3_buckets import S3_BUCKET_TYPES, bucket_label
 from .stack_region import (
@@ -48,6 +49,9 @@ _DEDICATED = {
     ENDPOINT: {"serviceRegion", "serviceName"},
     **{t: {"vpcRegion"} for t in ZONE_TYPES},
     **{t: {"peerRegion"} for t in PEERING_TYPES},
+    # A template is a document CloudFormation reads from S3 in any region (ClickHouse publishes its BYOC template in
+    # us-east-2 for every region); cloudformation-template-allowed judges the URL against its allow-list.
+    **{t: {"templateUrl"} for t in TEMPLATE_TYPES},
 }
 
 

@@ -31,6 +31,8 @@ from scripts.aws_session import (
 )
 
 READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Head")
+# Read-only despite the name: CloudTrail's event history.
+READ_ONLY_OPERATIONS = frozenset({"LookupEvents"})
 # Read-only by name but discloses secret material; the audit judges the secret's metadata only.
 FORBIDDEN_OPERATIONS = frozenset({"GetSecretValue"})
 
@@ -45,6 +47,8 @@ class ReadOnlyViolation(AuditError):
 
 def is_read_only(operation_name: str) -> bool:
     """Whether the audit may call the API operation ``operation_name`` (e.g. ``DescribeVpcEndpoints``)."""
+    if operation_name in READ_ONLY_OPERATIONS:
+        return True
     return operation_name.startswith(READ_ONLY_PREFIXES) and operation_name not in FORBIDDEN_OPERATIONS
 
 
@@ -56,8 +60,8 @@ def refuse_writes(model: OperationModel, **_: Any) -> None:
     """botocore ``before-call`` hook: stop any operation the audit must never send, before it is signed or sent."""
     if not is_read_only(model.name):
         raise ReadOnlyViolation(
-            f"The audit refused to call {_action(model)}: it only makes Describe/Get/List/Head calls and never "
-            "reads secret values. This is a bug in the audit; nothing was changed in the account."
+            f"The audit refused to call {_action(model)}: it only makes Describe/Get/List/Head calls (and CloudTrail "
+            "LookupEvents) and never reads secret values. This is a bug in the audit; nothing was changed in the account."
         )
 
 
@@ -106,3 +110,7 @@ class ReadOnlyAws(aws_session.GuardedClients):
 
     def __init__(self, session: boto3.Session, region: str):
         super().__init__(session, region, config=_CLIENT_CONFIG, guard=refuse_writes, translate=translate)
+
+    def in_region(self, region: str) -> ReadOnlyAws:
+        """The same guarded access in another region (for reads AWS keeps per region, like CloudTrail's history)."""
+        return self if region == self.region else ReadOnlyAws(self._session, region)

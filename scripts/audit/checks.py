@@ -8,17 +8,19 @@ account can show (existence, state, drift from the outputs). A resource the outp
 
 from __future__ import annotations
 
-import re
+import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, cast
+from typing import Any, Callable, Iterable, Mapping, TypeVar, cast
 
 from scripts.audit.aws import ReadOnlyAws
+from scripts.aws_settings import REGION
 from scripts.audit.model import (
     ACCOUNT_ID,
     ByocOutputs,
     CheckResult,
     CheckStatus,
     Finding,
+    NotYetBuilt,
     StackOutputs,
     parse_arn,
 )
@@ -33,7 +35,7 @@ PUBLIC_ACCESS_BLOCK_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublic
 # NAT gateways in these states route nothing and disappear on their own.
 GONE_NAT_STATES = frozenset({"deleting", "deleted", "failed"})
 
-_REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d+$")
+T = TypeVar("T")
 
 # Audit-only names used by more than one finding; the others are literals at their single use.
 RESOURCE_EXISTS = "audit-resource-exists"
@@ -44,7 +46,7 @@ APEX_ALIAS = "audit-route53-apex-alias"
 
 def region_in(dotted_name: str) -> str | None:
     """The first label of a dotted name that is an AWS region (service names, ClickHouse hostnames)."""
-    return next((label for label in dotted_name.split(".") if _REGION.match(label)), None)
+    return next((label for label in dotted_name.split(".") if REGION.match(label)), None)
 
 
 def _dns(name: str) -> str:
@@ -60,20 +62,41 @@ def missing(kind: str, resource_id: str, where: str) -> Finding:
     return Finding(RESOURCE_EXISTS, resource_id, f"{kind} {resource_id} does not exist in {where}")
 
 
+@dataclass(frozen=True)
+class AuditOptions:
+    """Choices of the person running the audit."""
+
+    # ClickHouse's EKS API endpoint may be public (its control plane reaching the cluster over the internet); the
+    # pack's eks-no-public-endpoint forbids it, so accepting it is an explicit decision.
+    allow_eks_public_endpoint: bool = False
+    # How far back the management role's CloudTrail activity is summarised.
+    activity_days: int = 7
+
+
 @dataclass
 class AuditContext:
     """The parsed outputs plus cached reads shared by several checks (each AWS object is fetched once)."""
 
     outputs: StackOutputs
     aws: ReadOnlyAws
+    options: AuditOptions = field(default_factory=lambda: AuditOptions())
+    # Lines a check reports beyond its findings, by check id (see ``CheckResult.details``).
+    details: dict[str, list[str]] = field(default_factory=dict)
     _endpoints: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     _keys: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     _zones: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     _groups: dict[str, dict[str, Any]] | None = None
+    _reads: dict[str, Any] = field(default_factory=dict)
 
     @property
     def region(self) -> str:
         return self.aws.region
+
+    def once(self, key: str, read: Callable[[], T]) -> T:
+        """``read()`` the first time ``key`` is asked for, the same answer after (reads shared by several checks)."""
+        if key not in self._reads:
+            self._reads[key] = read()
+        return cast(T, self._reads[key])
 
     def _describe_endpoints(self, endpoint_ids: list[str]) -> list[dict[str, Any]] | None:
         """The endpoints, or None when any ID does not exist (EC2 then fails the whole call)."""
@@ -285,16 +308,36 @@ def check_no_public_ingress(ctx: AuditContext) -> list[Finding]:
         if group is None:
             findings.append(missing(f"Security group ({label})", sg_id, ctx.region))
             continue
-        findings.extend(
-            Finding(
-                "security-group-no-public-ingress", sg_id,
-                f"{label} security group admits {_rule(permission)} from {source}",
-            )
-            for permission in group.get("IpPermissions", [])
-            for source in _sources(permission)
-            if source in PUBLIC_CIDRS
-        )
+        findings += public_ingress_findings(group, f"{label} security group")
     return findings
+
+
+def public_ingress_findings(group: Mapping[str, Any], label: str) -> list[Finding]:
+    """One finding per ingress rule of ``group`` open to 0.0.0.0/0 or ::/0."""
+    return [
+        Finding(
+            "security-group-no-public-ingress", group["GroupId"], f"{label} admits {_rule(permission)} from {source}"
+        )
+        for permission in group.get("IpPermissions", [])
+        for source in _sources(permission)
+        if source in PUBLIC_CIDRS
+    ]
+
+
+def stack_vpcs(outputs: StackOutputs) -> list[str]:
+    """The VPCs the outputs name: the stack's and, when it differs, the BYOC one."""
+    return list(dict.fromkeys([outputs.vpc_id, *([outputs.byoc.vpc_id] if outputs.byoc else [])]))
+
+
+def check_flow_logs(ctx: AuditContext) -> list[Finding]:
+    vpcs = stack_vpcs(ctx.outputs)
+    logs = ctx.aws.items("ec2", "describe_flow_logs", "FlowLogs", Filters=[{"Name": "resource-id", "Values": vpcs}])
+    active = {log.get("ResourceId") for log in logs if log.get("FlowLogStatus") == "ACTIVE"}
+    return [
+        Finding("vpc-flow-logs-enabled", vpc_id, "the VPC has no active flow log: its traffic is not recorded")
+        for vpc_id in vpcs
+        if vpc_id not in active
+    ]
 
 
 def _zone_findings(zone: Mapping[str, Any], *, name: str, vpc_id: str, region: str) -> list[Finding]:
@@ -424,7 +467,7 @@ def check_kms_keys(ctx: AuditContext) -> list[Finding]:
 
 
 def check_byoc_internet_path(ctx: AuditContext) -> list[Finding]:
-    byoc = _byoc(ctx)
+    byoc = byoc_outputs(ctx)
     if ctx.aws.call("ec2", "describe_vpcs", VpcIds=[byoc.vpc_id], missing=frozenset({"InvalidVpcID.NotFound"})) is None:
         return [missing("BYOC VPC", byoc.vpc_id, ctx.region)]
     gateways = ctx.aws.items(
@@ -443,7 +486,7 @@ def check_byoc_internet_path(ctx: AuditContext) -> list[Finding]:
 
 
 def check_byoc_endpoints(ctx: AuditContext) -> list[Finding]:
-    byoc = _byoc(ctx)
+    byoc = byoc_outputs(ctx)
     wanted = [("s3", byoc.s3_gateway_endpoint_id, "Gateway")]
     wanted += [(name, endpoint_id, "Interface") for name, endpoint_id in byoc.interface_endpoint_ids.items()]
     found = ctx.endpoints(endpoint_id for _, endpoint_id, _ in wanted)
@@ -492,11 +535,63 @@ def _bucket_findings(ctx: AuditContext, purpose: str, bucket: str) -> list[Findi
             f"{purpose} bucket's default encryption is {', '.join(sorted(algorithms)) or 'not configured'}, "
             "not SSE-KMS",
         ))
+    return findings + bucket_policy_findings(ctx, bucket, f"{purpose} bucket", require_tls=True)
+
+
+def bucket_policy(ctx: AuditContext, bucket: str) -> Mapping[str, Any] | None:
+    """The bucket's policy document, or None when it has none (or one that is not a JSON object)."""
+    found = ctx.aws.call("s3", "get_bucket_policy", Bucket=bucket, missing=frozenset({"NoSuchBucketPolicy"}))
+    try:
+        document = json.loads(found["Policy"]) if found else None
+    except ValueError:
+        return None
+    return document if isinstance(document, Mapping) else None
+
+
+def _lower_values(value: Any) -> set[str]:
+    return {str(item).lower() for item in _as_list(value)}
+
+
+def _everyone(principal: Any) -> bool:
+    return principal == "*" or "*" in _principals(principal, "AWS")
+
+
+def denies_insecure_transport(statement: Mapping[str, Any]) -> bool:
+    """A statement that denies every principal every S3 action when aws:SecureTransport is false."""
+    if statement.get("Effect") != "Deny" or not _everyone(statement.get("Principal")):
+        return False
+    if not _lower_values(statement.get("Action")) & {"s3:*", "*"}:
+        return False
+    conditions = {
+        (operator.lower(), key.lower()): _lower_values(value)
+        for operator, block in (statement.get("Condition") or {}).items() if isinstance(block, Mapping)
+        for key, value in block.items()
+    }
+    return "false" in conditions.get(("bool", "aws:securetransport"), set())
+
+
+def bucket_policy_findings(ctx: AuditContext, bucket: str, label: str, *, require_tls: bool) -> list[Finding]:
+    """Statements granting everyone without a condition; with ``require_tls``, a missing deny of plain HTTP."""
+    statements = [s for s in _as_list((bucket_policy(ctx, bucket) or {}).get("Statement")) if isinstance(s, Mapping)]
+    findings = [
+        Finding("s3-bucket-policy-no-public-principal", bucket,
+                f"{label}'s policy allows {', '.join(sorted(_lower_values(s.get('Action')))) or 'actions'} to "
+                "everyone (*) without a condition")
+        for s in statements
+        if s.get("Effect") == "Allow" and _everyone(s.get("Principal")) and not s.get("Condition")
+    ]
+    if require_tls and not any(denies_insecure_transport(s) for s in statements):
+        findings.append(Finding(
+            "s3-bucket-tls-only", bucket,
+            f"{label}'s policy does not deny requests without TLS (a Deny on s3:* for * when aws:SecureTransport is "
+            "false)",
+        ))
     return findings
 
 
 def check_byoc_buckets(ctx: AuditContext) -> list[Finding]:
-    return [f for purpose, bucket in _byoc(ctx).bucket_names.items() for f in _bucket_findings(ctx, purpose, bucket)]
+    buckets = byoc_outputs(ctx).bucket_names
+    return [finding for purpose, bucket in buckets.items() for finding in _bucket_findings(ctx, purpose, bucket)]
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -551,7 +646,7 @@ def trust_findings(role_id: str, document: Mapping[str, Any], own_account: str) 
 
 
 def check_byoc_role_trust(ctx: AuditContext) -> list[Finding]:
-    byoc = _byoc(ctx)
+    byoc = byoc_outputs(ctx)
     # Role name is the last path segment of the ARN (arn:aws:iam::<account>:role/<path>/<name>).
     roles = {arn.rsplit("/", 1)[-1]: label for label, arn in byoc.role_arns.items()}
     roles.setdefault(byoc.management_role_name, "management")
@@ -568,7 +663,7 @@ def check_byoc_role_trust(ctx: AuditContext) -> list[Finding]:
 
 def check_byoc_log_groups(ctx: AuditContext) -> list[Finding]:
     findings: list[Finding] = []
-    for purpose, name in _byoc(ctx).log_group_names.items():
+    for purpose, name in byoc_outputs(ctx).log_group_names.items():
         groups = ctx.aws.items("logs", "describe_log_groups", "logGroups", logGroupNamePrefix=name)
         group = next((g for g in groups if g["logGroupName"] == name), None)
         if group is None:
@@ -584,22 +679,22 @@ def check_byoc_log_groups(ctx: AuditContext) -> list[Finding]:
 
 
 def check_byoc_zone(ctx: AuditContext) -> list[Finding]:
-    byoc = _byoc(ctx)
+    byoc = byoc_outputs(ctx)
     zone = ctx.hosted_zone(byoc.hosted_zone_id)
     if zone is None:
         return [missing("BYOC Route53 hosted zone", byoc.hosted_zone_id, "the account")]
     return _zone_findings(zone, name=byoc.domain, vpc_id=byoc.vpc_id, region=ctx.region)
 
 
-def _byoc(ctx: AuditContext) -> ByocOutputs:
-    # The registry skips BYOC checks (``_needs_byoc``) when the stack has no byoc output.
+def byoc_outputs(ctx: AuditContext) -> ByocOutputs:
+    # The registry skips BYOC checks (``needs_byoc``) when the stack has no byoc output.
     return cast(ByocOutputs, ctx.outputs.byoc)
 
 
 # --- registry -----------------------------------------------------------------------------------------------------
 
 
-def _needs_byoc(outputs: StackOutputs) -> str | None:
+def needs_byoc(outputs: StackOutputs) -> str | None:
     return None if outputs.byoc else "the stack has no byoc output (BYOC is not enabled)"
 
 
@@ -613,7 +708,7 @@ def _needs_service(outputs: StackOutputs) -> str | None:
 
 def _needs_byoc_without_egress(outputs: StackOutputs) -> str | None:
     if not outputs.byoc:
-        return _needs_byoc(outputs)
+        return needs_byoc(outputs)
     egress = (outputs.raw.get("byoc") or {}).get("egress", "none")
     # With nat or transit-gateway egress the gateways are the declared path; the pack's egress-only-through-nat policy
     # judges their shape at preview.
@@ -650,6 +745,7 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "sg-no-public-ingress", "Stack security groups admit nothing from 0.0.0.0/0 or ::/0", check_no_public_ingress
     ),
+    Check("vpc-flow-logs", "Every VPC the outputs name has an active flow log", check_flow_logs),
     Check(
         "private-zone", "ClickHouse zone: private, on the stack's VPC only, apex alias to the endpoint",
         check_private_zone, _needs_privatelink,
@@ -665,20 +761,21 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         "byoc-endpoints", "BYOC S3 gateway and interface endpoints exist and are available", check_byoc_endpoints,
-        _needs_byoc,
+        needs_byoc,
     ),
     Check(
-        "byoc-buckets", "BYOC buckets: full public access block, SSE-KMS, versioned backups", check_byoc_buckets,
-        _needs_byoc,
+        "byoc-buckets",
+        "BYOC buckets: full public access block, SSE-KMS, versioned backups, TLS-only policy, no public principal",
+        check_byoc_buckets, needs_byoc,
     ),
     Check(
         "byoc-role-trust", "BYOC role trusts: no wildcard, ExternalId for other accounts, OIDC sub/aud",
-        check_byoc_role_trust, _needs_byoc,
+        check_byoc_role_trust, needs_byoc,
     ),
     Check(
-        "byoc-log-groups", "BYOC log groups are KMS-encrypted with retention set", check_byoc_log_groups, _needs_byoc
+        "byoc-log-groups", "BYOC log groups are KMS-encrypted with retention set", check_byoc_log_groups, needs_byoc
     ),
-    Check("byoc-zone", "BYOC zone: private, on the BYOC VPC only", check_byoc_zone, _needs_byoc),
+    Check("byoc-zone", "BYOC zone: private, on the BYOC VPC only", check_byoc_zone, needs_byoc),
 )
 
 
@@ -690,7 +787,12 @@ def run_checks(ctx: AuditContext, checks: Iterable[Check] = CHECKS) -> list[Chec
         if reason:
             results.append(CheckResult(check.check_id, check.title, CheckStatus.SKIP, skip_reason=reason))
             continue
-        findings = tuple(check.run(ctx))
+        try:
+            findings = tuple(check.run(ctx))
+        except NotYetBuilt as absent:
+            results.append(CheckResult(check.check_id, check.title, CheckStatus.NOT_BUILT, skip_reason=str(absent)))
+            continue
         status = CheckStatus.FAIL if findings else CheckStatus.PASS
-        results.append(CheckResult(check.check_id, check.title, status, findings))
+        details = tuple(ctx.details.pop(check.check_id, ()))
+        results.append(CheckResult(check.check_id, check.title, status, findings, details=details))
     return results

@@ -19,6 +19,10 @@ class AuditError(Exception):
     """The audit could not run (exit code 2); the message tells the user what to fix."""
 
 
+class NotYetBuilt(Exception):
+    """Raised by a check that found nothing of what ClickHouse builds while the outputs expect nothing yet."""
+
+
 @dataclass(frozen=True)
 class Finding:
     """One violation seen in the live account, named like the policy pack's policy when one matches."""
@@ -35,6 +39,8 @@ class CheckResult:
     status: CheckStatus
     findings: tuple[Finding, ...] = ()
     skip_reason: str | None = None
+    # What the check saw beyond pass/fail (a summary of activity, what it counted), one line each.
+    details: tuple[str, ...] = ()
 
 
 _ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):(?P<service>[^:]+):(?P<region>[^:]*):(?P<account>[^:]*):.+$")
@@ -62,6 +68,7 @@ class ByocOutputs:
     region: str
     account_id: str
     vpc_id: str
+    subnet_ids: tuple[str, ...]
     s3_gateway_endpoint_id: str
     interface_endpoint_ids: Mapping[str, str]
     security_group_ids: Mapping[str, str]
@@ -72,6 +79,8 @@ class ByocOutputs:
     log_group_names: Mapping[str, str]
     hosted_zone_id: str
     domain: str
+    # The NLB DNS name reached the stack (phase 3): ClickHouse's infrastructure exists.
+    record_name: str | None
 
 
 @dataclass(frozen=True)
@@ -86,12 +95,18 @@ class StackOutputs:
     private_dns_zone_id: str | None
     password_secret_arn: str | None
     password_kms_key_id: str | None
+    service_id: str | None
     byoc: ByocOutputs | None
     raw: Mapping[str, Any] = field(repr=False, compare=False)
 
+    @property
+    def clickhouse_built(self) -> bool:
+        """Whether the outputs say ClickHouse has built its BYOC infrastructure (byocInfrastructureId or its NLB)."""
+        return bool(self.byoc and (self.byoc.record_name or self.service_id))
+
     def arns(self) -> list[Arn]:
         """Every ARN anywhere in the outputs, in file order."""
-        return [arn for text in _strings(self.raw) if (arn := parse_arn(text))]
+        return [arn for text in strings(self.raw) if (arn := parse_arn(text))]
 
     def expected_account_ids(self) -> set[str]:
         """AWS accounts the outputs say the stack lives in (byoc.account_id and the account field of every ARN)."""
@@ -101,15 +116,16 @@ class StackOutputs:
         return accounts
 
 
-def _strings(value: Any) -> Iterator[str]:
+def strings(value: Any) -> Iterator[str]:
+    """Every string anywhere in nested mappings and lists."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, Mapping):
         for child in value.values():
-            yield from _strings(child)
+            yield from strings(child)
     elif isinstance(value, list):
         for child in value:
-            yield from _strings(child)
+            yield from strings(child)
 
 
 def _where(path: str, key: str) -> str:
@@ -160,6 +176,14 @@ def _text_map(source: Mapping[str, Any], key: str, path: str) -> dict[str, str]:
     return {name: _value(inner, name, where) for name in inner}
 
 
+def _text_list(source: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
+    value = source[key]
+    where = _where(path, key)
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise _fail(f"output '{where}' must be a list of non-empty strings, got {value!r}"[:300])
+    return tuple(value)
+
+
 def _checked_arn(value: str, where: str, service: str) -> str:
     arn = parse_arn(value)
     if arn is None or arn.service != service:
@@ -189,6 +213,7 @@ def _parse_byoc(raw: Mapping[str, Any]) -> ByocOutputs:
         region=_value(raw, "region", path),
         account_id=account_id,
         vpc_id=_value(raw, "vpc_id", path),
+        subnet_ids=_text_list(raw, "subnet_ids", path),
         s3_gateway_endpoint_id=_value(raw, "s3_gateway_endpoint_id", path),
         # Whatever byocInterfaceEndpoints asked for: the output's keys, not a fixed list.
         interface_endpoint_ids=_text_map(raw, "interface_endpoint_ids", path),
@@ -202,6 +227,7 @@ def _parse_byoc(raw: Mapping[str, Any]) -> ByocOutputs:
         log_group_names=_text_map(raw, "log_group_names", path),
         hosted_zone_id=_value(raw, "hosted_zone_id", path),
         domain=_value(raw, "domain", path),
+        record_name=_value(raw, "clickhouse_record_name", path) if "clickhouse_record_name" in raw else None,
     )
 
 
@@ -226,6 +252,7 @@ def parse_outputs(raw: Any) -> StackOutputs:
         private_dns_zone_id=_value(raw, "private_dns_zone_id") if "private_dns_zone_id" in raw else None,
         password_secret_arn=_optional_top_arn(raw, "clickhouse_password_secret_arn", "secretsmanager"),
         password_kms_key_id=_optional_top_arn(raw, "clickhouse_password_kms_key_id", "kms"),
+        service_id=_value(raw, "service_id") if "service_id" in raw else None,
         byoc=_parse_byoc(byoc_raw) if byoc_raw is not None else None,
         raw=raw,
     )

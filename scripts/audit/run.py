@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
+from scripts.aws_settings import settings_error
 from scripts.audit.aws import ReadOnlyAws, translated
-from scripts.audit.checks import AuditContext, run_checks
+from scripts.audit.built import BUILT_CHECKS
+from scripts.audit.checks import CHECKS, AuditContext, AuditOptions, run_checks
+from scripts.audit.trail import TRAIL_CHECKS
 from scripts.audit.model import (
     REGENERATE, AuditError, CheckResult, CheckStatus, Finding, StackOutputs, parse_outputs,
 )
 from scripts.check_status import EXIT_CLEAN, EXIT_FINDINGS
+
+# The stack's own resources, then what ClickHouse builds in a BYOC account, then who acts in it.
+ALL_CHECKS = CHECKS + BUILT_CHECKS + TRAIL_CHECKS
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,7 @@ class AuditReport:
             "passed": self._count(CheckStatus.PASS),
             "failed": self._count(CheckStatus.FAIL),
             "skipped": self._count(CheckStatus.SKIP),
+            "not_built": self._count(CheckStatus.NOT_BUILT),
             "findings": len(self.findings),
         }
 
@@ -59,6 +67,7 @@ class AuditReport:
                     "status": check.status.value,
                     "findings": len(check.findings),
                     **({"skip_reason": check.skip_reason} if check.skip_reason else {}),
+                    **({"details": list(check.details)} if check.details else {}),
                 }
                 for check in self.checks
             ],
@@ -71,16 +80,21 @@ class AuditReport:
     def render(self) -> str:
         """Human output: a header, one line per check (findings indented under it) and a summary line."""
         width = max(len(check.check_id) for check in self.checks)
+        status_width = max(len(check.status.value) for check in self.checks)
+        indent = " " * (status_width + 2)
         lines = [f"Live audit of AWS account {self.account_id} in {self.region}"]
         for check in self.checks:
             suffix = f" ({check.skip_reason})" if check.skip_reason else ""
-            lines.append(f"{check.status.value.upper():4}  {check.check_id:{width}}  {check.title}{suffix}")
-            lines += [f"      - [{f.policy}] {f.resource_id}: {f.message}" for f in check.findings]
+            lines.append(
+                f"{check.status.value.upper():{status_width}}  {check.check_id:{width}}  {check.title}{suffix}"
+            )
+            lines += [f"{indent}- [{f.policy}] {f.resource_id}: {f.message}" for f in check.findings]
+            lines += [f"{indent}  {detail}" for detail in check.details]
         s = self.summary()
         verdict = "FINDINGS" if self.findings else "CLEAN"
         lines.append(
             f"Summary: {verdict}: {s['checks']} checks, {s['passed']} passed, {s['failed']} failed, "
-            f"{s['skipped']} skipped; {s['findings']} finding{'' if s['findings'] == 1 else 's'}."
+            f"{s['skipped']} skipped, {s['not_built']} not yet built; {s['findings']} finding{'' if s['findings'] == 1 else 's'}."
         )
         return "\n".join(lines)
 
@@ -117,7 +131,9 @@ def _verify_account(aws: ReadOnlyAws, stack: StackOutputs) -> str:
     return account
 
 
-def run_audit(outputs: dict[str, Any], session: boto3.Session | None = None) -> AuditReport:
+def run_audit(
+    outputs: dict[str, Any], session: boto3.Session | None = None, options: AuditOptions = AuditOptions()
+) -> AuditReport:
     """Audit the live account against a stack's outputs (the dict ``pulumi stack output --json`` prints).
 
     Uses ``session`` (default: a new ``boto3.Session()`` with the SDK's usual credential, region and endpoint
@@ -126,9 +142,12 @@ def run_audit(outputs: dict[str, Any], session: boto3.Session | None = None) -> 
     """
     stack = parse_outputs(outputs)
     if session is None:
+        problem = settings_error(os.environ)
+        if problem:
+            raise AuditError(problem)
         with translated("loading the AWS configuration"):
             session = boto3.Session()
     aws = ReadOnlyAws(session, _region(session, stack))
     account = _verify_account(aws, stack)
-    results = run_checks(AuditContext(stack, aws))
+    results = run_checks(AuditContext(stack, aws, options), ALL_CHECKS)
     return AuditReport(account_id=account, region=aws.region, checks=tuple(results))

@@ -30,6 +30,9 @@ from scripts.offline import fakes
 from scripts.project import REPO, stack_file, stack_names
 
 UNSET = object()  # an override value that removes a key from the stack config
+# Provider settings every operator makes on their own machine (README: `pulumi config set clickhouse:organizationId`),
+# never in a committed stack file; offline they take a well-formed stand-in, as secrets do.
+PER_MACHINE_PLACEHOLDERS = {"clickhouse:organizationId": "00000000-0000-4000-8000-000000000000"}
 
 
 class StackFileError(Exception):
@@ -58,6 +61,15 @@ class RecordedResource:
     inputs: dict[str, Any]
     wire: struct_pb2.Struct
     outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def _alias_urn(urn: str, alias: Any) -> str:
+    """The old URN an alias stands for. The SDK sends alias specs when the monitor supports them; the program's only
+    give an old name (same type, parent, stack and project), so only the name is replaced."""
+    if alias.WhichOneof("alias") == "urn":
+        return alias.urn
+    prefix, _, name = urn.rpartition("::")
+    return f"{prefix}::{alias.spec.name or name}"
 
 
 @dataclass
@@ -166,7 +178,7 @@ class RecordingMonitor(MockMonitor):
             delete_before_replace=bool(request.deleteBeforeReplace),
             ignore_changes=list(request.ignoreChanges),
             additional_secret_outputs=list(request.additionalSecretOutputs),
-            aliases=[str(a) for a in request.aliasURNs],
+            aliases=[str(a) for a in request.aliasURNs] + [_alias_urn(response.urn, a) for a in request.aliases],
             dependencies=list(request.dependencies),
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
             inputs=unwrap_secrets(rpc.deserialize_properties(request.object)),
@@ -237,7 +249,7 @@ def load_stack_config(
         if isinstance(decl, dict) and "default" in decl:
             config[qualify(key)] = _config_value(decl["default"])
     declared_secret = {qualify(name) for name in _secret_key_names(project_dir)}
-    placeholders = {full: {"secure": None} for full in declared_secret}
+    placeholders = {**PER_MACHINE_PLACEHOLDERS, **{full: {"secure": None} for full in declared_secret}}
     values = {qualify(key): (value, False) for key, value in {**placeholders, **stack_values}.items()}
     values |= {qualify(key): (value, True) for key, value in (overrides or {}).items()}
     for full, (value, overridden) in values.items():

@@ -132,6 +132,56 @@ def _s3_bucket_resource(r: _Resource) -> Answer:
     return None, {"arn": f"arn:aws:s3:::{bucket}", "bucket": bucket}
 
 
+def _cloudformation_stack(r: _Resource) -> Answer:
+    # CloudFormation's stack ID is an ARN ending in a UUID; the template's outputs are unknown offline.
+    stack_id = r.arn("cloudformation", f"stack/{r.named()}/{uuid.uuid5(uuid.NAMESPACE_URL, r.seed)}")
+    return stack_id, {"outputs": {}}
+
+
+def _sns_topic(r: _Resource) -> Answer:
+    topic_arn = r.arn("sns", r.named())
+    return topic_arn, {"arn": topic_arn}
+
+
+def _sns_subscription(r: _Resource) -> Answer:
+    subscription_arn = f"{r.inputs.get('topic', r.arn('sns', r.name))}:{uuid.uuid5(uuid.NAMESPACE_URL, r.seed)}"
+    return subscription_arn, {"arn": subscription_arn, "pendingConfirmation": True}
+
+
+def _metric_alarm(r: _Resource) -> Answer:
+    return r.named(), {"arn": r.arn("cloudwatch", f"alarm:{r.named()}")}
+
+
+def _dashboard(r: _Resource) -> Answer:
+    name = r.named("dashboardName")
+    return name, {"dashboardArn": f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{name}"}
+
+
+def _amp_workspace(r: _Resource) -> Answer:
+    workspace_id = f"ws-{uuid.uuid5(uuid.NAMESPACE_URL, r.seed)}"
+    return workspace_id, {
+        "arn": r.arn("aps", f"workspace/{workspace_id}"),
+        "prometheusEndpoint": f"https://aps-workspaces.{r.region}.amazonaws.com/workspaces/{workspace_id}/",
+    }
+
+
+def _ecs_cluster(r: _Resource) -> Answer:
+    cluster_arn = r.arn("ecs", f"cluster/{r.named()}")
+    return cluster_arn, {"arn": cluster_arn}
+
+
+def _ecs_task_definition(r: _Resource) -> Answer:
+    family = r.named("family")
+    return family, {"arn": r.arn("ecs", f"task-definition/{family}:1"),
+                    "arnWithoutRevision": r.arn("ecs", f"task-definition/{family}"), "revision": 1}
+
+
+def _ecs_service(r: _Resource) -> Answer:
+    cluster = str(r.inputs.get("cluster", "cluster")).rsplit("/", 1)[-1]
+    service_arn = r.arn("ecs", f"service/{cluster}/{r.named()}")
+    return service_arn, {"arn": service_arn}
+
+
 def _aws_resource(r: _Resource) -> Answer:
     service = r.typ.split(":")[1].split("/")[0]
     return None, {"arn": r.arn(service, r.name)}
@@ -147,9 +197,18 @@ _RESOURCES: dict[str, Callable[[_Resource], Answer]] = {
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:iam/role:Role": _role,
     "aws:ec2/vpc:Vpc": _vpc,
+    "aws:cloudformation/stack:Stack": _cloudformation_stack,
     "aws:ec2/subnet:Subnet": functools.partial(_ec2_resource, "subnet"),
     "aws:ec2/securityGroup:SecurityGroup": functools.partial(_ec2_resource, "sg"),
     "aws:ec2/routeTable:RouteTable": functools.partial(_ec2_resource, "rtb"),
+    "aws:sns/topic:Topic": _sns_topic,
+    "aws:sns/topicSubscription:TopicSubscription": _sns_subscription,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _metric_alarm,
+    "aws:cloudwatch/dashboard:Dashboard": _dashboard,
+    "aws:amp/workspace:Workspace": _amp_workspace,
+    "aws:ecs/cluster:Cluster": _ecs_cluster,
+    "aws:ecs/taskDefinition:TaskDefinition": _ecs_task_definition,
+    "aws:ecs/service:Service": _ecs_service,
 }
 # Types without an entry above, by type prefix; the first match answers.
 _RESOURCE_FAMILIES: tuple[tuple[str, Callable[[_Resource], Answer]], ...] = (

@@ -9,11 +9,17 @@ import sys
 from pathlib import Path
 from typing import Callable, Mapping, Sequence, TextIO
 
-from scripts.audit import run_audit
+from scripts.audit.checks import AuditOptions
+from scripts.audit.cli import add_audit_options
 from scripts.stack.errors import ExitCode, StackScriptError
 from scripts.project import REPO, stack_names
-from scripts.stack.runner import AutomationStacks, Auditor, Console, Options, Outcome, Runner, StackFactory
+from scripts.stack.runner import (
+    AutomationStacks, Auditor, Console, Options, Outcome, Runner, StackFactory, Verifier, audit_live,
+    verify_connectivity,
+)
 from scripts.stack.settings import passphrase_problem, resolve_settings
+from scripts.verify.runner import Options as VerifyOptions
+from scripts.verify.runner import days, seconds
 
 DEBUG_VAR = "SCRIPTS_STACK_DEBUG"
 
@@ -26,7 +32,10 @@ COMMANDS: dict[str, Handler] = {
     "destroy": lambda runner, args: runner.destroy(),
     "outputs": lambda runner, args: runner.outputs(args.format, args.show_secrets, args.output),
     "handoff": lambda runner, args: runner.handoff(args.output),
-    "audit": lambda runner, args: runner.audit(args.format, args.output),
+    "audit": lambda runner, args: runner.audit(args.format, args.output, AuditOptions(
+        allow_eks_public_endpoint=args.allow_eks_public_endpoint, activity_days=args.activity_days)),
+    "verify": lambda runner, args: runner.verify(args.format, args.output, VerifyOptions(
+        ca_file=args.ca_file, timeout=args.timeout, min_cert_days=args.min_cert_days)),
     "plan": lambda runner, args: runner.plan(),
     "bootstrap": lambda runner, args: runner.bootstrap(args.handoff_output or f"handoff.{args.stack}.md"),
 }
@@ -75,6 +84,16 @@ def build_parser(stacks: Sequence[str] = ()) -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", parents=[common, output],
                            help="read-only live audit of the deployed stack against its outputs (scripts.audit)")
     audit.add_argument("--format", choices=("text", "json"), default="text")
+    add_audit_options(audit)
+    verify = sub.add_parser("verify", parents=[common, output],
+                            help="from a host in the VPC: DNS, TLS and SELECT 1 against the stack's service "
+                                 "(scripts.verify)")
+    verify.add_argument("--format", choices=("text", "json"), default="text")
+    verify.add_argument("--ca-file", metavar="PEM", help="trust only these CAs instead of the system's trust store")
+    verify.add_argument("--timeout", type=seconds, default=VerifyOptions.timeout, metavar="SECONDS",
+                        help=f"limit for each resolution, connection and read (default {VerifyOptions.timeout:g})")
+    verify.add_argument("--min-cert-days", type=days, default=VerifyOptions.min_cert_days, metavar="DAYS",
+                        help=f"fail when a certificate expires sooner (default {VerifyOptions.min_cert_days})")
     sub.add_parser("plan", parents=[common, summary], help="show the apply order and what is next")
     bootstrap = sub.add_parser("bootstrap", parents=[common, summary, confirm],
                                help="run the apply order for a new environment")
@@ -87,7 +106,8 @@ def main(
     argv: Sequence[str] | None = None,
     *,
     factory: StackFactory = AutomationStacks(),
-    auditor: Auditor = run_audit,
+    auditor: Auditor = audit_live,
+    verifier: Verifier = verify_connectivity,
     environ: Mapping[str, str] | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
@@ -111,7 +131,7 @@ def main(
             raise problem
         options = Options(targets=tuple(getattr(args, "target", ())), refresh=getattr(args, "refresh", False),
                           yes=getattr(args, "yes", False))
-        runner = Runner(args.command, settings, factory, console, options, auditor)
+        runner = Runner(args.command, settings, factory, console, options, auditor, verifier)
         outcome = runner.outcome
         COMMANDS[args.command](runner, args)
     except StackScriptError as exc:

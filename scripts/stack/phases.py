@@ -1,8 +1,9 @@
 """The apply order for a new environment, and where a stack stands in it.
 
 Phase 1 creates the ClickHouse service and the base AWS infrastructure. Phase 2 (BYOC stacks) is the handoff document
-for ClickHouse. Phase 3 needs facts only ClickHouse can supply (the EKS OIDC issuer and the NLB DNS name); once they
-are in the stack config, a second `up` creates the IRSA role and the clickhouse.<domain> record. The phase is read from
+for ClickHouse. Phase 3 needs facts only ClickHouse can supply (the NLB DNS name, and with IRSA the EKS OIDC issuer);
+once they are in the stack config, a second `up` creates the clickhouse.<domain> record (and with IRSA the pods'
+role). The phase is read from
 the stack's config and outputs, so no one has to remember it.
 """
 
@@ -18,6 +19,7 @@ NS = "clickhouse-aws"
 BYOC_ENABLED = f"{NS}:byocEnabled"
 OIDC_ISSUER = f"{NS}:byocOidcIssuerUrl"
 NLB_DNS = f"{NS}:byocNlbDnsName"
+POD_ACCESS = f"{NS}:byocPodAccess"
 
 
 class State(str, Enum):
@@ -54,8 +56,8 @@ class PhaseStatus:
 TITLES = (
     "ClickHouse service and base AWS infrastructure (up)",
     "BYOC handoff document for ClickHouse",
-    "After ClickHouse creates EKS and the NLB: set clickhouse-aws:byocOidcIssuerUrl and "
-    "clickhouse-aws:byocNlbDnsName, then up again (IRSA role, clickhouse.<domain> record)",
+    "After ClickHouse creates EKS and the NLB: set clickhouse-aws:byocNlbDnsName (and with IRSA "
+    "clickhouse-aws:byocOidcIssuerUrl), then up again (clickhouse.<domain> record, the IRSA pod role)",
 )
 
 # Status of phases 1, 2 and 3 in each state; BYOC-only phases read "n/a" on other stacks.
@@ -76,12 +78,18 @@ def _bootstrap_command(stack: str, protected: bool) -> str:
     return f"python -m scripts.stack bootstrap --stack {stack}{yes}"
 
 
+def _awaited_facts(config: Mapping[str, str]) -> tuple[str, ...]:
+    """The keys ClickHouse's phase-3 facts go in: the OIDC issuer only matters to IRSA (Pod Identity is the default)."""
+    irsa = str(config.get(POD_ACCESS, "")).strip() == "irsa"
+    return (OIDC_ISSUER, NLB_DNS) if irsa else (NLB_DNS,)
+
+
 def _state(config: Mapping[str, str], outputs: Mapping[str, Any], byoc: bool) -> State:
     if not outputs or (byoc and "byoc" not in outputs):
         return State.NEEDS_UP
     if not byoc:
         return State.COMPLETE
-    if not (config.get(OIDC_ISSUER) and config.get(NLB_DNS)):
+    if not all(config.get(key) for key in _awaited_facts(config)):
         return State.WAITING_FOR_CLICKHOUSE
     return State.COMPLETE if customer_side_complete(outputs["byoc"]) else State.NEEDS_SECOND_UP
 
@@ -90,11 +98,11 @@ def _next_step(stack: str, state: State, config: Mapping[str, str], protected: b
     if state is State.NEEDS_UP:
         return f"Run phase 1: `{_bootstrap_command(stack, protected)}`."
     if state is State.NEEDS_SECOND_UP:
-        return (f"Run phase 3: `{_bootstrap_command(stack, protected)}` (creates the IRSA role and the clickhouse.<domain> "
-                "record).")
+        return (f"Run phase 3: `{_bootstrap_command(stack, protected)}` (creates the clickhouse.<domain> record, and "
+                "with IRSA the pods' role).")
     if state is State.COMPLETE:
         return "Nothing to do: every phase is applied."
-    missing = [key for key in (OIDC_ISSUER, NLB_DNS) if not config.get(key)]
+    missing = [key for key in _awaited_facts(config) if not config.get(key)]
     sets = "\n".join(
         f"  pulumi config set {key} <{'issuer-url' if key == OIDC_ISSUER else 'nlb-dns-name'}> --stack {stack}"
         for key in missing
@@ -118,7 +126,8 @@ def detect_phase(
         Phase(number, title, status if byoc or number == 1 else "n/a")
         for number, (title, status) in enumerate(zip(TITLES, statuses), start=1)
     )
-    return PhaseStatus(stack=stack, state=state, byoc=byoc, phases=phases, next_step=_next_step(stack, state, config, protected))
+    return PhaseStatus(stack=stack, state=state, byoc=byoc, phases=phases,
+                       next_step=_next_step(stack, state, config, protected))
 
 
 def describe(status: PhaseStatus) -> str:

@@ -18,13 +18,28 @@ from typing import Any, Callable, Iterator, Mapping, Protocol, TextIO, TypeVar
 from pulumi import automation as auto
 
 from scripts.audit import AuditError, AuditReport, run_audit
+from scripts.audit.checks import AuditOptions
 from scripts.handoff import HandoffError, render_handoff
+from scripts.verify.report import Report as VerifyReport
+from scripts.verify.report import VerifyError
+from scripts.verify.runner import Options as VerifyOptions
+from scripts.verify.runner import run_verify
 from scripts.stack.errors import AUTOMATION_ERRORS, ExitCode, StackScriptError, cli_missing_error, translate
 from scripts.stack.outputs import change_counts, mask_outputs, outputs_json, protected_resources, render_env
 from scripts.stack.phases import PhaseStatus, describe, detect_phase
 from scripts.stack.settings import Settings, color_for, confirmation_problem, is_protected, policy_arguments
 
 T = TypeVar("T")
+
+
+class Report(Protocol):
+    """What the audit's and the connectivity check's reports share."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+    def render(self) -> str: ...
+
+
+R = TypeVar("R", bound=Report)
 
 
 class StackHandle(Protocol):
@@ -56,7 +71,17 @@ class StackFactory(Protocol):
 
 
 # Audits the live account against a stack's outputs; tests pass a fake instead of touching AWS.
-Auditor = Callable[[dict[str, Any]], AuditReport]
+Auditor = Callable[[dict[str, Any], AuditOptions], AuditReport]
+# Checks connectivity to the stack's service from this host (scripts.verify); tests pass a fake or a seam-filled one.
+Verifier = Callable[[dict[str, Any], VerifyOptions], VerifyReport]
+
+
+def audit_live(outputs: dict[str, Any], options: AuditOptions) -> AuditReport:
+    return run_audit(outputs, options=options)
+
+
+def verify_connectivity(outputs: dict[str, Any], options: VerifyOptions) -> VerifyReport:
+    return run_verify(outputs, options=options)
 
 
 class AutomationStacks:
@@ -220,11 +245,13 @@ class Runner:
     """One command on one stack."""
 
     def __init__(self, command: str, settings: Settings, factory: StackFactory, console: Console,
-                 options: Options = Options(), auditor: Auditor = run_audit) -> None:
+                 options: Options = Options(), auditor: Auditor = audit_live,
+                 verifier: Verifier = verify_connectivity) -> None:
         self.command = command
         self.settings = settings
         self.factory = factory
         self.auditor = auditor
+        self.verifier = verifier
         self.console = console
         self.options = options
         self.outcome = Outcome(command=command, stack=settings.stack)
@@ -358,17 +385,34 @@ class Runner:
     def handoff(self, path: str | None) -> None:
         write_output(self._handoff_document(self._outputs(self._open(create=False))), path, self.console.data)
 
-    def audit(self, fmt: str, path: str | None) -> None:
+    def audit(self, fmt: str, path: str | None, options: AuditOptions) -> None:
         """The read-only live audit (scripts.audit) of what the stack's outputs say is deployed."""
+        def failed(report: AuditReport) -> str | None:
+            return f"found {len(report.findings)} finding(s)" if report.findings else None
+
+        self._report("live audit", lambda outputs: self.auditor(outputs, options), AuditError, failed, fmt, path)
+
+    def verify(self, fmt: str, path: str | None, options: VerifyOptions) -> None:
+        """The connectivity check (scripts.verify) of the stack's service from this host; exit codes as ``audit``'s."""
+        def failed(report: VerifyReport) -> str | None:
+            return f"failed {len(report.failures)} check(s)" if report.failures else None
+
+        self._report("connectivity check", lambda outputs: self.verifier(outputs, options), VerifyError, failed, fmt,
+                     path)
+
+    def _report(self, what: str, check: Callable[[dict[str, Any]], R], error: type[Exception],
+                failed: Callable[[R], str | None], fmt: str, path: str | None) -> None:
+        """Run a check on the stack's outputs and print its report; exit 11 on what ``failed`` says, 12 on ``error``."""
         try:
-            report = self.auditor(self._outputs(self._open(create=False)))
-        except AuditError as exc:
-            raise StackScriptError(ExitCode.AUDIT_FAILED, f"the live audit could not run: {exc}") from None
+            report = check(self._outputs(self._open(create=False)))
+        except error as exc:
+            raise StackScriptError(ExitCode.AUDIT_FAILED, f"the {what} could not run: {exc}") from None
         text = json.dumps(report.to_dict(), indent=2) + "\n" if fmt == "json" else report.render() + "\n"
         write_output(text, path, self.console.data)
-        if report.findings:
-            raise StackScriptError(ExitCode.AUDIT_FINDINGS, f"the live audit of stack '{self.settings.stack}' found "
-                                                            f"{len(report.findings)} finding(s); see the report above.")
+        verdict = failed(report)
+        if verdict:
+            raise StackScriptError(ExitCode.AUDIT_FINDINGS, f"the {what} of stack '{self.settings.stack}' {verdict}; "
+                                                            "see the report above.")
 
     def _handoff_document(self, outputs: Mapping[str, Any]) -> str:
         try:

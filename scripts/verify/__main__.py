@@ -12,27 +12,7 @@ import boto3
 from scripts.verify.network import Network
 from scripts.verify.outputs import load_outputs
 from scripts.verify.report import EXIT_ERROR, VerifyError, error_document
-from scripts.verify.runner import Options, run_verify
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= 60:
-        raise argparse.ArgumentTypeError(f"{text!r} is not between 0 and 60 seconds")
-    return value
-
-
-def _days(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
-    if not 0 <= value <= 3650:
-        raise argparse.ArgumentTypeError(f"{text!r} is not between 0 and 3650 days")
-    return value
+from scripts.verify.runner import Options, days, run_verify, seconds
 
 
 def parser() -> argparse.ArgumentParser:
@@ -46,9 +26,9 @@ def parser() -> argparse.ArgumentParser:
                         help="file written by `pulumi stack output --json`, or - for standard input")
     parser.add_argument("--json", action="store_true", help="print a machine-readable JSON report")
     parser.add_argument("--ca-file", metavar="PEM", help="trust only these CAs instead of the system's trust store")
-    parser.add_argument("--timeout", type=_seconds, default=Options.timeout, metavar="SECONDS",
+    parser.add_argument("--timeout", type=seconds, default=Options.timeout, metavar="SECONDS",
                         help=f"limit for each resolution, connection and read (default {Options.timeout:g})")
-    parser.add_argument("--min-cert-days", type=_days, default=Options.min_cert_days, metavar="DAYS",
+    parser.add_argument("--min-cert-days", type=days, default=Options.min_cert_days, metavar="DAYS",
                         help="fail when a certificate expires sooner than this "
                              f"(default {Options.min_cert_days})")
     return parser

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator, Union
@@ -21,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from botocore.model import OperationModel
 
 from scripts.aws_session import ACCESS_DENIED_CODES, CREDENTIALS_REJECTED_CODES, GuardedClients, error_code, translated
+from scripts.aws_settings import settings_error
 from scripts.verify.network import IPAddress
 from scripts.verify.report import VerifyError
 
@@ -119,6 +121,8 @@ class VerifyAws(GuardedClients):
     """Guarded clients for the stack's region and the few reads the check makes."""
 
     def __init__(self, session: boto3.Session | None, region: str):
+        if session is None and (problem := settings_error(os.environ)):
+            raise VerifyError(problem)
         with translated("loading the AWS configuration", _translate, _FAILURES):
             session = session or boto3.Session()
         super().__init__(session, region, config=_CONFIG, guard=refuse_others, translate=_translate,

@@ -8,6 +8,7 @@ port and query checks.
 from __future__ import annotations
 
 import datetime as dt
+from argparse import ArgumentTypeError
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,29 @@ class Options:
     ca_file: str | None = None  # PEM bundle to trust instead of the system's CAs
     timeout: float = 5.0  # seconds for each resolution, connection, handshake and HTTP read
     min_cert_days: int = 7  # a certificate expiring sooner is a failure
+
+
+# Command-line types of the Options' fields (``scripts.verify`` and ``scripts.stack verify``).
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 60:
+        raise ArgumentTypeError(f"{text!r} is not between 0 and 60 seconds")
+    return value
+
+
+def days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if not 0 <= value <= 3650:
+        raise ArgumentTypeError(f"{text!r} is not between 0 and 3650 days")
+    return value
 
 
 def _byoc_checks(record_name: str | None, expectation: Expectation | None, ports: tuple[int, ...], network: Network,

@@ -86,7 +86,7 @@ def test_dev_secret_can_be_deleted_at_once_and_uses_the_aws_managed_key(dev_run)
 
 
 def test_prod_secret_is_recoverable_and_under_its_own_customer_key(prod_run):
-    secret = prod_run.one("aws:secretsmanager/secret:Secret").inputs
+    secret = by_name(prod_run, "aws:secretsmanager/secret:Secret")["clickhouse-password"].inputs
     key = by_name(prod_run, "aws:kms/key:Key")["secrets"]
     assert secret["recoveryWindowInDays"] == 30
     assert secret["kmsKeyId"] == key.outputs["arn"] == prod_run.outputs["clickhouse_password_kms_key_id"]

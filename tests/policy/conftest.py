@@ -65,10 +65,13 @@ class Pack:
     def resource(
         type_: str, name: str, props: Mapping[str, Any], *,
         deps: Optional[Mapping[str, Sequence[str]]] = None, provider: Any = None,
+        options: Optional[Mapping[str, Any]] = None,
     ) -> analyzer_pb2.AnalyzerResource:
-        """An AnalyzeStack resource; ``deps`` maps an input to the URNs it depends on."""
+        """An AnalyzeStack resource; ``deps`` maps an input to the URNs it depends on, ``options`` are its resource
+        options as the engine sends them (``{"additionalSecretOutputs": [...]}``)."""
         return analyzer_pb2.AnalyzerResource(
             type=type_, name=name, urn=_urn(type_, name), properties=to_struct(props),
+            options=analyzer_pb2.AnalyzerResourceOptions(**(options or {})),
             provider=_provider(type_, provider),
             propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v)
                                   for k, v in (deps or {}).items()},
@@ -78,10 +81,10 @@ class Pack:
         self.analyzer.configure(config or {})
 
     def analyze(self, type_: str, props: Mapping[str, Any], *, name: str = "subject", provider: Any = None,
-                policy: Optional[str] = None) -> list[Diagnostic]:
+                policy: Optional[str] = None, options: Optional[Mapping[str, Any]] = None) -> list[Diagnostic]:
         request = analyzer_pb2.AnalyzeRequest(
             type=type_, name=name, urn=_urn(type_, name), properties=to_struct(props),
-            options=analyzer_pb2.AnalyzerResourceOptions(), provider=_provider(type_, provider),
+            options=analyzer_pb2.AnalyzerResourceOptions(**(options or {})), provider=_provider(type_, provider),
         )
         return _only(self.analyzer.analyze(request), policy)
 
@@ -98,7 +101,7 @@ class Pack:
         diagnostics = []
         for r in resources:
             request = analyzer_pb2.AnalyzeRequest(type=r.type, name=r.name, urn=r.urn, properties=r.properties,
-                                                  options=analyzer_pb2.AnalyzerResourceOptions(),
+                                                  options=r.options,
                                                   provider=r.provider if r.HasField("provider") else None)
             diagnostics.extend(self.analyzer.analyze(request))
         return diagnostics + self.analyzer.analyze_stack(list(resources))

@@ -47,6 +47,14 @@ EXPECTED = {
     "iam-oidc-trust-requires-sub-aud": ("mandatory", RESOURCE), "iam-no-admin-policy": ("mandatory", RESOURCE),
     # credentials
     "secret-customer-kms-key": ("advisory", RESOURCE), "no-plaintext-secrets": ("mandatory", STACK),
+    # cloudformation
+    "cloudformation-template-allowed": ("mandatory", RESOURCE),
+    "cloudformation-external-id-secret": ("mandatory", RESOURCE),
+    # containers
+    "ecs-task-no-plaintext-secrets": ("mandatory", RESOURCE),
+    # monitoring
+    "sns-topic-kms": ("mandatory", RESOURCE), "amp-workspace-customer-kms-key": ("mandatory", RESOURCE),
+    "sns-subscription-https-only": ("mandatory", RESOURCE),
 }
 REGION_POLICIES = [
     "resource-region-matches-stack", "vpc-endpoint-same-region", "route53-zone-vpc-same-region",

@@ -7,14 +7,17 @@ import yaml
 
 import stack_config
 from scripts.offline.engine import REPO, UNSET
-from stack_config.byoc import ByocConfig
+from stack_config.byoc import ByocConfig, bootstrap_account_problems
+from stack_config.keys import BYOC_TEMPLATE_URL, Problems
 from stack_config.network import FoundNetwork, FoundSubnet, FoundVpc
 
 VALID_ISSUER_ID = "0123456789ABCDEF0123456789ABCDEF"
 ADOPTED_VPC = "vpc-0a1b2c3d4e5f60718"
 ADOPTED_SUBNETS = ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2", "subnet-0ccccccccccccccc3"]
 # An adopted VPC's routing is its owner's: the BYOC stack acknowledges the way out instead of making one.
-ADOPTED = {"vpcId": ADOPTED_VPC, "subnetIds": ADOPTED_SUBNETS, "egress": "none", "byocEgressNoneAcknowledged": "true"}
+# The metrics agent needs a way out the stack makes, so it is off too.
+ADOPTED = {"vpcId": ADOPTED_VPC, "subnetIds": ADOPTED_SUBNETS, "egress": "none", "byocEgressNoneAcknowledged": "true",
+           "metricsEnabled": "false"}
 
 
 @pytest.mark.parametrize(("overrides", "key_name", "expected"), [
@@ -28,20 +31,51 @@ ADOPTED = {"vpcId": ADOPTED_VPC, "subnetIds": ADOPTED_SUBNETS, "egress": "none",
     ({"byocApplicationCidrs": ["10.43.0.0/20", "10.43.0.0/20"]}, "byocApplicationCidrs", "lists '10.43.0.0/20' more than once"),
     ({"byocApplicationCidrs": ["10.43.0.1/24"]}, "byocApplicationCidrs", "has host bits set; the network is '10.43.0.0/24'"),
     ({"reservedCidrs": ["10.50.0.0/16", "10.43.128.0/17"]}, "vpcCidr", "overlaps reserved range 10.43.128.0/17"),
-    # Cross-account trust.
-    ({"byocExternalId": UNSET}, "byocExternalId", "is not set: the management role's trust needs the ExternalId ClickHouse "
-                                                  "gave you; run `pulumi config set --secret clickhouse-aws:byocExternalId"),
-    ({"byocClickHouseAccountId": UNSET}, "byocClickHouseAccountId",
-     "is not set: expected ClickHouse's 12-digit AWS account ID from its BYOC onboarding"),
-    ({"byocClickHouseAccountId": "42692487492"}, "byocClickHouseAccountId", "'42692487492' is not an AWS account ID"),
-    ({"byocManagementRoleName": "ClickHouse Management Role"}, "byocManagementRoleName", "is not an IAM role name"),
-    # EKS OIDC issuer: the exact EKS form, in the stack's region.
+    # ClickHouse's bootstrap role: its template with the ExternalId, or an existing role by its exact name.
+    ({"byocExternalId": UNSET}, "byocExternalId", "is not set: ClickHouse's bootstrap template needs the ExternalId "
+                                                  "ClickHouse gave you; run `pulumi config set --secret clickhouse-aws:byocExternalId"),
+    ({"byocBootstrap": "terraform"}, "byocBootstrap", "'terraform' is not one of cloudformation, existing"),
+    ({"byocBootstrap": "CloudFormation"}, "byocBootstrap", "did you mean 'cloudformation'?"),
+    ({"byocBootstrapTemplateUrl": "http://s3.us-east-2.amazonaws.com/b/byoc_v2.yaml"}, "byocBootstrapTemplateUrl",
+     "is not an https URL of a template in S3 without a query string"),
+    ({"byocBootstrapTemplateUrl": "https://s3.us-east-2.amazonaws.com/b/byoc_v2.yaml?versionId=1"},
+     "byocBootstrapTemplateUrl", "without a query string"),
+    ({"byocBootstrapTemplateUrl": "https://example.com/byoc_v2.yaml"}, "byocBootstrapTemplateUrl", "a template in S3"),
+    ({"byocIncludeIamWritePermissions": "no"}, "byocIncludeIamWritePermissions", "expected true or false"),
+    ({"byocManagementRoleArn": "arn:aws:iam::123456789012:role/ClickHouseManagementRole"}, "byocManagementRoleArn",
+     "is used only with byocBootstrap existing, but byocBootstrap is cloudformation; remove it"),
+    ({"byocBootstrap": "existing", "byocExternalId": UNSET}, "byocManagementRoleArn",
+     "is not set: with byocBootstrap existing, set it to the role your security team created"),
+    ({"byocBootstrap": "existing", "byocExternalId": UNSET,
+      "byocManagementRoleArn": "arn:aws:iam::123456789012:role/AcmeClickHouseManagementRole"}, "byocManagementRoleArn",
+     "is not the ARN of an IAM role named exactly ClickHouseManagementRole"),
+    ({"byocBootstrap": "existing", "byocExternalId": UNSET,
+      "byocManagementRoleArn": "arn:aws:iam::123456789012:role/security/ClickHouseManagementRole"},
+     "byocManagementRoleArn", "no path, prefix or suffix"),
+    ({"byocBootstrap": "existing", "byocExternalId": UNSET,
+      "byocManagementRoleArn": "arn:aws:iam::123456789012:user/ClickHouseManagementRole"},
+     "byocManagementRoleArn", "is not the ARN of an IAM role"),
+    ({"byocBootstrap": "existing", "byocManagementRoleArn": "arn:aws:iam::123456789012:role/ClickHouseManagementRole"},
+     "byocExternalId", "is used only with byocBootstrap cloudformation, but byocBootstrap is existing; remove it"),
+    ({"byocBootstrap": "existing", "byocExternalId": UNSET, "byocIncludeIamWritePermissions": "false",
+      "byocManagementRoleArn": "arn:aws:iam::123456789012:role/ClickHouseManagementRole"},
+     "byocIncludeIamWritePermissions", "is used only with byocBootstrap cloudformation"),
+    # Keys the role's fixed name and ClickHouse's template made meaningless.
+    ({"byocManagementRoleName": "AcmeClickHouseManagement"}, "byocManagementRoleName",
+     "is no longer read: ClickHouse's automation assumes a role named exactly ClickHouseManagementRole"),
+    ({"byocClickHouseAccountId": "426924874929"}, "byocClickHouseAccountId",
+     "is no longer read: ClickHouse's bootstrap template fixes the account"),
+    # Pod access: a mode EKS has, and the OIDC issuer only for IRSA, in the exact EKS form and the stack's region.
+    ({"byocPodAccess": "kiam"}, "byocPodAccess", "'kiam' is not one of pod-identity, irsa: EKS pods assume IAM roles through EKS Pod Identity or IRSA"),
+    ({"byocOidcIssuerUrl": f"https://oidc.eks.us-east-1.amazonaws.com/id/{VALID_ISSUER_ID}"}, "byocOidcIssuerUrl",
+     "is set but byocPodAccess is pod-identity, whose pods get credentials from EKS Pod Identity, not the cluster's "
+     "OIDC issuer; remove byocOidcIssuerUrl, or set byocPodAccess to irsa"),
     ({"byocOidcIssuerUrl": "https://oidc.eks.us-east-1.amazonaws.com/id/abc"}, "byocOidcIssuerUrl",
      "is not an EKS OIDC issuer URL: https://oidc.eks.us-east-1.amazonaws.com/id/<32 upper-case hex characters>"),
-    ({"byocOidcIssuerUrl": f"http://oidc.eks.us-east-1.amazonaws.com/id/{VALID_ISSUER_ID}"}, "byocOidcIssuerUrl",
-     "is not an EKS OIDC issuer URL"),
-    ({"byocOidcIssuerUrl": f"https://oidc.eks.eu-west-1.amazonaws.com/id/{VALID_ISSUER_ID}"}, "byocOidcIssuerUrl",
-     "is in eu-west-1 but the stack is in us-east-1: the EKS cluster must be in the stack's region"),
+    ({"byocPodAccess": "irsa", "byocOidcIssuerUrl": f"http://oidc.eks.us-east-1.amazonaws.com/id/{VALID_ISSUER_ID}"},
+     "byocOidcIssuerUrl", "is not an EKS OIDC issuer URL"),
+    ({"byocPodAccess": "irsa", "byocOidcIssuerUrl": f"https://oidc.eks.eu-west-1.amazonaws.com/id/{VALID_ISSUER_ID}"},
+     "byocOidcIssuerUrl", "is in eu-west-1 but the stack is in us-east-1: the EKS cluster must be in the stack's region"),
     # Retention values CloudWatch does not accept.
     ({"byocQueryLogRetentionDays": 45}, "byocQueryLogRetentionDays", "45 is not one of 1, 3, 5"),
     ({"byocErrorLogRetentionDays": 100}, "byocErrorLogRetentionDays", "CloudWatch Logs accepts only these retentions"),
@@ -97,8 +131,8 @@ def test_application_cidrs_inside_the_vpc_or_a_reserved_range_pass(load, cidrs, 
 
 
 def test_every_problem_is_reported_at_once(problems):
-    found = problems({"azCount": 2, "byocInternalDomain": "x", "byocClickHouseAccountId": "1"}, "byoc")
-    assert sorted(line.split(":")[1] for line in found) == ["azCount", "byocClickHouseAccountId", "byocInternalDomain"]
+    found = problems({"azCount": 2, "byocInternalDomain": "x", "byocBootstrap": "manual"}, "byoc")
+    assert sorted(line.split(":")[1] for line in found) == ["azCount", "byocBootstrap", "byocInternalDomain"]
 
 
 def test_a_malformed_external_id_is_reported_without_its_value(problem):
@@ -111,24 +145,25 @@ def test_a_stack_name_too_long_for_iam_role_names_is_reported():
     # The stack name is not a config key, so this loads a config mapping directly.
     config = {
         "aws:region": "us-east-1", "clickhouse-aws:byocEnabled": "true", "clickhouse-aws:egress": "nat", "clickhouse-aws:byocExternalId": "ext-id-0123",
-        "clickhouse-aws:byocClickHouseAccountId": "426924874929", "clickhouse-aws:byocInternalDomain": "data.prod.internal",
+        "clickhouse-aws:byocInternalDomain": "data.prod.internal",
         "clickhouse-aws:byocBucketPrefix": "ch", "clickhouse-aws:serviceName": "ch",
     }
     with pytest.raises(stack_config.ConfigError) as raised:
         stack_config.load("a-very-long-stack-name-for-byoc-roles", config, ["clickhouse-aws:byocExternalId"])
     assert raised.value.problems == [
         "clickhouse-aws:byocEnabled: the stack name 'a-very-long-stack-name-for-byoc-roles' is too long for the BYOC IAM "
-        "role names ('clickhouse-aws-a-very-long-stack-name-for-byoc-roles-byoc-eks-node' is over IAM's 64 "
-        "characters); use a stack name of at most 35 characters"]
+        "role names ('clickhouse-aws-a-very-long-stack-name-for-byoc-roles-clickhouse-pods' is over IAM's 64 "
+        "characters); use a stack name of at most 33 characters"]
 
 
 def test_names_derived_from_the_stack_name_are_checked_like_set_ones():
     config = {"aws:region": "us-east-1", "clickhouse-aws:byocEnabled": "true", "clickhouse-aws:egress": "nat", "clickhouse-aws:byocExternalId": "ext-id",
-              "clickhouse-aws:byocClickHouseAccountId": "426924874929", "clickhouse-aws:byocInternalDomain": "a.internal"}
+              "clickhouse-aws:byocInternalDomain": "a.internal"}
     with pytest.raises(stack_config.ConfigError) as raised:
         stack_config.load("Prod.EU", config, ["clickhouse-aws:byocExternalId"])
     derived = "(the default, derived from the stack name 'Prod.EU')"
-    assert {line.split(":")[1] for line in raised.value.problems} == {"byocEksClusterName", "byocBucketPrefix"}
+    # The EKS cluster's name is never derived: it is ClickHouse's to give.
+    assert {line.split(":")[1] for line in raised.value.problems} == {"byocBucketPrefix"}
     assert all(line.endswith(derived) for line in raised.value.problems)
 
 
@@ -140,9 +175,12 @@ def test_disabled_byoc_reads_no_byoc_key(load):
 def test_the_byoc_stack_loads_the_documented_byoc_settings(load):
     cfg = load(stack="byoc")
     byoc = cfg.byoc
-    assert (byoc.clickhouse_account_id, byoc.internal_domain) == ("426924874929", "data.byoc.internal")
+    assert (byoc.bootstrap, byoc.template_url, byoc.include_iam_write_permissions) == (
+        "cloudformation", BYOC_TEMPLATE_URL, True)
+    assert (byoc.management_role_arn, byoc.internal_domain) == (None, "data.byoc.internal")
     assert (cfg.network.egress, byoc.egress_none_acknowledged, byoc.infrastructure_id) == ("nat", False, None)
-    assert (byoc.eks_cluster_name, byoc.bucket_prefix) == ("clickhouse-cloud-byoc", "clickhouse-aws-byoc")
+    assert (byoc.eks_cluster_name, byoc.bucket_prefix) == (None, "clickhouse-aws-byoc")
+    assert (byoc.pod_access, byoc.pod_role_name) == ("pod-identity", "clickhouse-aws-byoc-clickhouse-pods")
     assert (byoc.oidc_issuer_url, byoc.nlb_dns_name, byoc.control_plane_security_group_id) == (None, None, None)
     assert byoc.kms_deletion_window_days == 30
     config = yaml.safe_load((REPO / "Pulumi.byoc.yaml").read_text())["config"]
@@ -151,6 +189,7 @@ def test_the_byoc_stack_loads_the_documented_byoc_settings(load):
 
 def test_trailing_dots_and_slashes_and_upper_case_dns_names_are_normalized(load):
     byoc = load({"byocInternalDomain": "ch.corp.example.com.", "byocNlbDnsName": "CH-0123.elb.us-east-1.amazonaws.com.",
+                 "byocPodAccess": "irsa",
                  "byocOidcIssuerUrl": f"https://oidc.eks.us-east-1.amazonaws.com/id/{VALID_ISSUER_ID}/"}, "byoc").byoc
     assert (byoc.internal_domain, byoc.nlb_dns_name) == ("ch.corp.example.com", "ch-0123.elb.us-east-1.amazonaws.com")
     assert byoc.oidc_issuer_url == f"https://oidc.eks.us-east-1.amazonaws.com/id/{VALID_ISSUER_ID}"
@@ -223,12 +262,12 @@ class TestEgress:
     only for none."""
 
     def test_none_without_acknowledgement_says_why_and_how(self, problem):
-        message = problem("egress", {"egress": "none"}, "byoc")
+        message = problem("egress", {"egress": "none", "metricsEnabled": "false"}, "byoc")
         assert "Tailscale" in message and "TCP 443, UDP 3478" in message and "41641" in message
         assert "set byocEgressNoneAcknowledged to true" in message
 
     def test_an_acknowledged_none_is_recorded(self, load):
-        cfg = load({"egress": "none", "byocEgressNoneAcknowledged": "true"}, "byoc")
+        cfg = load({"egress": "none", "byocEgressNoneAcknowledged": "true", "metricsEnabled": "false"}, "byoc")
         assert cfg.byoc.egress_none_acknowledged is True
 
     @pytest.mark.parametrize("egress", ["nat", "transit-gateway"])
@@ -253,3 +292,32 @@ class TestPhases:
     ])
     def test_bad_phase_input_is_one_message_naming_the_key(self, problem, overrides, expected):
         assert expected in problem("byocInfrastructureId", overrides, "byoc")
+
+
+EXISTING_ROLE = "arn:aws:iam::123456789012:role/ClickHouseManagementRole"
+
+
+def test_an_existing_bootstrap_role_needs_no_external_id(load):
+    byoc = load({"byocBootstrap": "existing", "byocExternalId": UNSET, "byocManagementRoleArn": EXISTING_ROLE}, "byoc").byoc
+    assert (byoc.bootstrap, byoc.management_role_arn, byoc.external_id) == ("existing", EXISTING_ROLE, "")
+
+
+@pytest.mark.parametrize(("account", "partition", "expected"), [
+    ("123456789012", "aws", []),
+    ("210987654321", "aws", ["clickhouse-aws:byocManagementRoleArn: is a role in account 123456789012, but this stack "
+                             "deploys into account 210987654321; ClickHouse assumes ClickHouseManagementRole in the "
+                             "account it builds BYOC in: use that account's role"]),
+    ("123456789012", "aws-cn", ["clickhouse-aws:byocManagementRoleArn: is in the aws partition, but this stack deploys "
+                                "into aws-cn; use arn:aws-cn:iam::123456789012:role/ClickHouseManagementRole"]),
+])
+def test_an_existing_bootstrap_role_must_be_in_the_stacks_account(load, account, partition, expected):
+    byoc = load({"byocBootstrap": "existing", "byocExternalId": UNSET, "byocManagementRoleArn": EXISTING_ROLE}, "byoc").byoc
+    p = Problems()
+    bootstrap_account_problems(p, byoc, account, partition)
+    assert p.problems == expected
+
+
+def test_the_account_check_leaves_the_cloudformation_mode_alone(load):
+    p = Problems()
+    bootstrap_account_problems(p, load(stack="byoc").byoc, "210987654321", "aws")
+    assert p.problems == []

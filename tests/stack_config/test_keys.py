@@ -91,8 +91,8 @@ def test_every_form_fact_says_what_is_expected(entry):
     assert entry.expected, f"{entry.name} has a form fact but no words for a valid value"
 
 
-def test_secret_keys_are_exactly_the_external_id():
-    assert [k.name for k in KEYS if k.secret] == ["byocExternalId"]
+def test_secret_keys_are_exactly_the_credentials():
+    assert [k.name for k in KEYS if k.secret] == ["metricsApiKeyId", "metricsApiKeySecret", "byocExternalId"]
     assert set(KEYS_BY_NAME) == {k.name for k in KEYS} and len(KEYS_BY_NAME) == len(KEYS)
 
 

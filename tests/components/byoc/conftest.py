@@ -1,7 +1,8 @@
 """Fixtures of the BYOC component tests: the byoc stack under mocks that answer what BYOC looks up.
 
 Runs are cached per (stack, overrides, mock options) for the session: the program is deterministic under the mocks,
-so every module shares one "byoc in phase 1", one "byoc in phase 3" and one "custom" run. Tests only read them, and
+so every module shares one "byoc in phase 1", one "byoc in phase 3" (both with Pod Identity, the default), one of each
+with IRSA and one "custom" run. Tests only read them, and
 take what they compare against from the run's own config where they can.
 """
 
@@ -13,7 +14,8 @@ from typing import Any, Callable, Mapping, Optional
 
 import pytest
 
-from scripts.offline.engine import OfflineMocks, ProgramRun, RecordedResource, run_program
+from scripts.offline.analyzer import Analyzer, analyzer_env
+from scripts.offline.engine import OfflineMocks, ProgramRun, RecordedResource, load_stack_config, project_name, run_program
 
 NS = "clickhouse-aws"
 
@@ -32,9 +34,11 @@ class Lookups:
     adopted: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
-        # An adopted VPC's routing is its owner's: its way out is acknowledged rather than made here.
+        # An adopted VPC's routing is its owner's: its way out is acknowledged rather than made here, and the metrics
+        # agent, which needs one the stack makes, is off.
         object.__setattr__(self, "adopted", {f"{NS}:vpcId": self.vpc, f"{NS}:subnetIds": list(self.subnets),
-                                             f"{NS}:egress": "none", f"{NS}:byocEgressNoneAcknowledged": "true"})
+                                             f"{NS}:egress": "none", f"{NS}:byocEgressNoneAcknowledged": "true",
+                                             f"{NS}:metricsEnabled": "false"})
 
     @staticmethod
     def route_table_of(subnet_id: str) -> str:
@@ -45,16 +49,19 @@ class Lookups:
 LOOKUPS = Lookups()
 # What ClickHouse sends back once EKS and the NLB exist (phase 3).
 PHASE3 = {
-    f"{NS}:byocOidcIssuerUrl": "https://oidc.eks.us-east-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF",
     f"{NS}:byocNlbDnsName": "a1b2c3-clickhouse-0123456789abcdef.elb.us-east-1.amazonaws.com",
     f"{NS}:byocNlbZoneId": "Z26RNL4JYFTOTI",
     f"{NS}:byocControlPlaneSecurityGroupId": "sg-0c0ffee0c0ffee000",
 }
-# Every BYOC setting away from the byoc stack's values (phase 3, the NLB zone left to the lookup): each module checks its own
-# settings in this one run.
+IRSA = {f"{NS}:byocPodAccess": "irsa"}
+# With IRSA, ClickHouse also sends the cluster's OIDC issuer.
+IRSA_PHASE3 = {**IRSA, **PHASE3,
+               f"{NS}:byocOidcIssuerUrl": "https://oidc.eks.us-east-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"}
+# Every BYOC setting away from the byoc stack's values (phase 3 with IRSA, the NLB zone left to the lookup): each module
+# checks its own settings in this one run.
 CUSTOM = {
-    **{k: v for k, v in PHASE3.items() if k != f"{NS}:byocNlbZoneId"},
-    f"{NS}:byocManagementRoleName": "AcmeClickHouseManagement",
+    **{k: v for k, v in IRSA_PHASE3.items() if k != f"{NS}:byocNlbZoneId"},
+    f"{NS}:byocIncludeIamWritePermissions": False,
     f"{NS}:byocNamespace": "ch-prod",
     f"{NS}:byocServiceAccount": "ch-server",
     f"{NS}:byocInterfaceEndpoints": ["ecr.api", "ecr.dkr", "sts", "ssm"],
@@ -115,8 +122,10 @@ def lookups() -> Lookups:
 
 
 @pytest.fixture(scope="session")
-def phase3_overrides() -> dict[str, str]:
-    return dict(PHASE3)
+def named_overrides() -> dict[str, dict[str, str]]:
+    """The config overrides of each named run: both pod access modes, before and after phase 3, and an agreed cluster."""
+    return {"phase1": {}, "phase3": dict(PHASE3), "irsa_phase1": dict(IRSA), "irsa_phase3": dict(IRSA_PHASE3),
+            "agreed_cluster": {**PHASE3, f"{NS}:byocEksClusterName": "clickhouse-cloud-acme"}}
 
 
 @pytest.fixture(scope="session")
@@ -148,6 +157,17 @@ def phase1(byoc_run: ByocRun) -> ProgramRun:
 @pytest.fixture(scope="session")
 def phase3(byoc_run: ByocRun) -> ProgramRun:
     return byoc_run("byoc", PHASE3)
+
+
+@pytest.fixture(scope="session")
+def irsa_phase1(byoc_run: ByocRun) -> ProgramRun:
+    """byoc with IRSA, before ClickHouse has sent the cluster's issuer."""
+    return byoc_run("byoc", IRSA)
+
+
+@pytest.fixture(scope="session")
+def irsa_phase3(byoc_run: ByocRun) -> ProgramRun:
+    return byoc_run("byoc", IRSA_PHASE3)
 
 
 @pytest.fixture(scope="session")
@@ -212,3 +232,11 @@ def statement() -> Callable[[Mapping[str, Any], str], dict[str, Any]]:
         return found
 
     return find
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    """The policy pack as the CLI starts it for the byoc stack (its config and secret keys), for ``preview.gate``."""
+    config, secret_keys = load_stack_config("byoc")
+    with Analyzer(analyzer_env(project_name(), "byoc", config, secret_keys)) as pack:
+        yield pack

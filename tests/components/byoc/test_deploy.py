@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from scripts.offline.analyzer import Analyzer, analyzer_env
-from scripts.offline.engine import load_stack_config, project_name
 from scripts.handoff import render_handoff
 from scripts.preview import gate
 
 CONTRACT = {
     "region", "account_id", "vpc_id", "vpc_cidr", "egress", "subnet_ids", "availability_zones", "route_table_ids",
     "s3_gateway_endpoint_id", "interface_endpoint_ids", "security_group_ids", "role_arns", "management_role_name",
-    "kms_key_arns", "buckets", "log_group_names", "sns_topic_arn", "hosted_zone_id", "domain", "clickhouse_record_name",
+    "bootstrap_mode", "pod_access", "kms_key_arns", "buckets", "log_group_names", "sns_topic_arn", "hosted_zone_id", "domain",
+    "clickhouse_record_name",
 }
-# Present only after phase 3: the IRSA role needs the EKS OIDC issuer, the record needs the NLB.
+# Present only after phase 3: the record needs the NLB.
 LATER = {"clickhouse_record_name"}
 
 
@@ -28,18 +27,23 @@ def test_prod_exports_the_whole_contract_before_clickhouse_replies(phase1):
     assert set(byoc["interface_endpoint_ids"]) == {"ecr.api", "ecr.dkr", "ec2", "eks", "sts", "logs",
                                                    "elasticloadbalancing"}
     assert set(byoc["security_group_ids"]) == {"nodes", "pods", "nlb", "endpoints"}
-    assert set(byoc["role_arns"]) == {"eks_node", "management"}
+    assert set(byoc["role_arns"]) == {"eks_node", "management", "pods"}
     assert set(byoc["kms_key_arns"]) == {"ebs", "s3", "eks_secrets"}
     assert {k: set(v) for k, v in byoc["buckets"].items()} == {"backups": {"name", "arn"}, "logs": {"name", "arn"}}
-    assert set(byoc["log_group_names"]) == {"query", "error", "eks_cluster"}
+    assert set(byoc["log_group_names"]) == {"query", "error"}
     assert (byoc["region"], byoc["account_id"]) == ("us-east-1", "123456789012")
     assert len(byoc["subnet_ids"]) == len(byoc["availability_zones"]) == len(byoc["route_table_ids"]) == 3
 
 
-def test_prod_after_phase3_exports_irsa_and_the_record(phase3):
-    byoc = phase3.outputs["byoc"]
+@pytest.mark.parametrize("phase", ["phase3", "irsa_phase3"])
+def test_prod_after_phase3_exports_the_pod_role_and_the_record(request, phase):
+    byoc = request.getfixturevalue(phase).outputs["byoc"]
     assert set(byoc) == CONTRACT
-    assert set(byoc["role_arns"]) == {"eks_node", "management", "irsa"}
+    assert set(byoc["role_arns"]) == {"eks_node", "management", "pods"}
+
+
+def test_irsa_before_phase3_exports_no_pod_role(irsa_phase1):
+    assert set(irsa_phase1.outputs["byoc"]["role_arns"]) == {"eks_node", "management"}
 
 
 def test_the_byoc_output_matches_the_stacks_network_and_is_never_secret(phase1):
@@ -84,7 +88,7 @@ def test_dev_has_none_of_byoc(byoc_run):
 def test_every_byoc_resource_sits_under_a_byoc_component(phase1):
     components = {r.urn: r for r in phase1.resources if r.type.startswith("clickhouse-aws:byoc:")}
     assert {c.type for c in components.values()} == {f"clickhouse-aws:byoc:{n}" for n in (
-        "Network", "SecurityGroups", "Iam", "Keys", "Storage", "Logging", "Dns")}
+        "Network", "SecurityGroups", "Bootstrap", "Iam", "Keys", "Storage", "Logging", "Dns")}
     assert {c.parent for c in components.values()} == {phase1.stack_urn}
     parents = {r.urn: r.parent for r in phase1.resources}
     for resource in phase1.resources:
@@ -95,16 +99,9 @@ def test_every_byoc_resource_sits_under_a_byoc_component(phase1):
             assert ancestor in components, resource.urn
 
 
-@pytest.fixture(scope="module")
-def analyzer():
-    config, secret_keys = load_stack_config("byoc")
-    with Analyzer(analyzer_env(project_name(), "byoc", config, secret_keys)) as pack:
-        yield pack
-
-
-@pytest.mark.parametrize("phase", ["phase1", "phase3"])
-def test_prod_passes_the_policy_pack_with_no_mandatory_violation(analyzer, phase3_overrides, phase):
-    result = gate("byoc", phase3_overrides if phase == "phase3" else {}, analyzer=analyzer)
+@pytest.mark.parametrize("phase", ["phase1", "phase3", "irsa_phase1", "irsa_phase3", "agreed_cluster"])
+def test_prod_passes_the_policy_pack_with_no_mandatory_violation(analyzer, named_overrides, phase):
+    result = gate("byoc", named_overrides[phase], analyzer=analyzer)
     assert result.error is None
     assert result.mandatory == [], [f"{v.policy}: {v.urn}: {v.message}" for v in result.mandatory]
     assert any(r.type.startswith("clickhouse-aws:byoc:") for r in result.run.resources)

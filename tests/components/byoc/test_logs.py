@@ -1,4 +1,5 @@
-"""BYOC CloudWatch: the three log groups under the stack's logs key, and an alarm topic under its own key."""
+"""BYOC CloudWatch: the log groups under the stack's logs key (EKS's only for an agreed cluster), and an alarm topic under
+its own key."""
 
 from __future__ import annotations
 
@@ -21,14 +22,21 @@ def groups(children):
     return lambda result: {g.inputs["name"]: g.inputs for g in children(result, LOGGING, LOG_GROUP)}
 
 
-def test_three_groups_under_the_stacks_logs_key(phase1, groups):
+def test_two_groups_under_the_stacks_logs_key_and_no_eks_group_without_an_agreed_cluster(phase1, groups):
     found = groups(phase1)
     assert {name: g["retentionInDays"] for name, g in found.items()} == {
         "/aws/clickhouse/query-logs": 30,
         "/aws/clickhouse/error-logs": 90,
-        "/aws/eks/clickhouse-cloud-byoc/cluster": 90,
     }
     assert {g["kmsKeyId"] for g in found.values()} == {stack_logs_key_arn(phase1)}
+    assert not any(name.startswith("/aws/eks/") for name in groups(phase1))
+
+
+def test_the_eks_group_exists_for_the_agreed_cluster_under_the_logs_key(byoc_run, groups):
+    result = byoc_run("byoc", {"clickhouse-aws:byocEksClusterName": "clickhouse-cloud-acme"})
+    group = groups(result)["/aws/eks/clickhouse-cloud-acme/cluster"]
+    assert group["retentionInDays"] == 90 and group["kmsKeyId"] == stack_logs_key_arn(result)
+    assert result.outputs["byoc"]["log_group_names"]["eks_cluster"] == "/aws/eks/clickhouse-cloud-acme/cluster"
 
 
 def test_the_defaults_are_the_onboarding_retentions():
@@ -42,11 +50,10 @@ def test_eks_log_group_follows_the_cluster_name(custom, groups):
     assert custom.outputs["byoc"]["log_group_names"]["eks_cluster"] == "/aws/eks/clickhouse-cloud-acme-prod/cluster"
 
 
-def test_output_names_the_three_groups(phase1):
+def test_output_names_the_groups(phase1):
     assert phase1.outputs["byoc"]["log_group_names"] == {
         "query": "/aws/clickhouse/query-logs",
         "error": "/aws/clickhouse/error-logs",
-        "eks_cluster": "/aws/eks/clickhouse-cloud-byoc/cluster",
     }
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 STORAGE = "clickhouse-aws:byoc:Storage"
 ACCOUNT = "123456789012"
-IRSA = f"arn:aws:iam::{ACCOUNT}:role/clickhouse-aws-byoc-byoc-irsa"
+POD_ROLE = f"arn:aws:iam::{ACCOUNT}:role/clickhouse-aws-byoc-clickhouse-pods"
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +77,19 @@ def test_policy_refuses_requests_without_tls(phase1, part, document, statement, 
     assert all(s["Effect"] == "Deny" for s in policy["Statement"])  # the policy grants nothing
 
 
-def test_backup_objects_are_for_the_irsa_role_alone(phase1, part, document, statement):
-    deny = statement(document(part(phase1, "bucketPolicy:BucketPolicy", "backups")), "DenyObjectAccessToAllButClickHouse")
+# With IRSA the role does not exist before phase 3, yet the policy already names it: by ARN, in a condition (S3 would
+# reject a policy naming a missing role as its principal), so the role works the moment it is created.
+@pytest.mark.parametrize("phase", ["phase1", "irsa_phase1", "irsa_phase3"])
+def test_backup_objects_are_for_the_pod_role_alone_by_its_arn(request, part, document, statement, phase):
+    result = request.getfixturevalue(phase)
+    policy = document(part(result, "bucketPolicy:BucketPolicy", "backups"))
+    assert [s["Sid"] for s in policy["Statement"]] == ["DenyInsecureTransport", "DenyObjectAccessToAllButClickHouse"]
+    deny = statement(policy, "DenyObjectAccessToAllButClickHouse")
     assert deny["Effect"] == "Deny" and deny["Principal"] == "*"
     assert {"s3:GetObject*", "s3:PutObject*", "s3:DeleteObject*"} <= set(deny["Action"])
-    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": IRSA}}
-    logs = document(part(phase1, "bucketPolicy:BucketPolicy", "logs"))
+    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": POD_ROLE}}
+    assert POD_ROLE not in json.dumps([s.get("Principal") for s in policy["Statement"]])
+    logs = document(part(result, "bucketPolicy:BucketPolicy", "logs"))
     assert [s["Sid"] for s in logs["Statement"]] == ["DenyInsecureTransport"]
 
 

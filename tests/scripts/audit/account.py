@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import boto3
+import botocore.session
 import moto.kms.models
 import pytest
 from botocore.awsrequest import AWSResponse
@@ -25,7 +26,8 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from scripts.audit import AuditReport, run_audit
-from tests.boto import new_session, shared_botocore_session
+from scripts.audit.checks import PUBLIC_ACCESS_BLOCK_FLAGS
+from tests.boto import shared_botocore_session
 from tests.helpers import DATA
 
 REGION = "us-east-1"
@@ -34,6 +36,12 @@ CLICKHOUSE_ACCOUNT = "999988887777"  # ClickHouse's AWS account, trusted by the 
 ENDPOINT_SERVICE = f"com.amazonaws.vpce.{REGION}.vpce-svc-0a1b2c3d4e5f60718"
 HOSTNAME = f"h4k2q9x7zt.{REGION}.vpce.aws.clickhouse.cloud"
 OIDC_ISSUER = f"oidc.eks.{REGION}.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"
+OTHER_REGION = "eu-west-1"
+GLOBAL_REGION = "us-east-1"  # where CloudTrail records IAM's events
+# The regions the test accounts have enabled (moto reports every region AWS has; see ``_enabled_regions``).
+ENABLED_REGIONS = (REGION, OTHER_REGION)
+CLUSTER = "clickhouse-cloud-abc123"
+CLICKHOUSE_BUCKETS = tuple(f"a1b2c3.{REGION}.aws.clickhouse.cloud-{kind}" for kind in ("shared", "backup"))
 BYOC_INTERFACE_SERVICES = ("ecr.api", "ecr.dkr", "ec2", "eks", "sts", "logs", "elasticloadbalancing")
 
 
@@ -67,6 +75,50 @@ def set_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 _cached_private_key = functools.lru_cache(maxsize=None)(moto.kms.models.generate_private_key)
 
 
+# CloudTrail event history by region, as ``LookupEvents`` answers it (moto does not implement LookupEvents); tests
+# add events with ``record_event``; every moto account starts with none.
+EVENTS: dict[str, list[dict[str, Any]]] = {}
+
+
+def record_event(region: str, source: str, name: str, *, user: str = "ClickHouseManagementRole") -> None:
+    """An event in ``region``'s CloudTrail history, as LookupEvents returns it."""
+    EVENTS.setdefault(region, []).append({
+        "EventId": f"event-{len(EVENTS[region])}", "EventName": name, "EventSource": source, "Username": user,
+        "CloudTrailEvent": json.dumps({"awsRegion": region, "eventSource": source, "eventName": name}),
+    })
+
+
+def _lookup_events(model: Any, params: dict[str, Any], context: dict[str, Any],
+                   **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+    if (model.service_model.signing_name, model.name) != ("cloudtrail", "LookupEvents"):
+        return None
+    [wanted] = json.loads(params["body"])["LookupAttributes"]
+    events = [event for event in EVENTS.get(context["client_region"], [])
+              if wanted["AttributeKey"] == "Username" and event["Username"] == wanted["AttributeValue"]]
+    return AWSResponse("https://aws.invalid", 200, {}, None), {
+        "Events": events, "ResponseMetadata": {"HTTPStatusCode": 200},
+    }
+
+
+def _enabled_regions(parsed: dict[str, Any], **_: Any) -> None:
+    """An account has a handful of regions enabled, not moto's every region: keeps per-region reads few and fast."""
+    parsed["Regions"] = [region for region in parsed.get("Regions", []) if region["RegionName"] in ENABLED_REGIONS]
+
+
+def _core_session() -> botocore.session.Session:
+    core = shared_botocore_session()
+    # On every call and last: botocore runs hooks of more specific event names first, and a recorder of the calls
+    # (``record_operations``) must see this one too.
+    core.get_component("event_emitter").register_last("before-call", _lookup_events)
+    core.register("after-call.ec2.DescribeRegions", _enabled_regions)
+    return core
+
+
+def new_session() -> boto3.Session:
+    """A fresh boto3 session (own event handlers) that reuses the already parsed service models."""
+    return boto3.Session(botocore_session=_core_session())
+
+
 class ReusedClients(boto3.Session):
     """A session that makes each client once, for everything that hooks no calls: building and breaking accounts,
     and the audits of tests that inject nothing.
@@ -77,7 +129,7 @@ class ReusedClients(boto3.Session):
     """
 
     def __init__(self) -> None:
-        super().__init__(botocore_session=shared_botocore_session())
+        super().__init__(botocore_session=_core_session())
         self._clients: dict[tuple[Any, ...], Any] = {}
 
     def client(self, service_name: str, region_name: str | None = None, **kwargs: Any) -> Any:  # type: ignore[override]
@@ -101,6 +153,7 @@ def reused_clients() -> ReusedClients:
 @contextmanager
 def moto_account(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(moto.kms.models, "generate_private_key", _cached_private_key)
+    EVENTS.clear()
     with mock_aws():
         yield
 
@@ -199,6 +252,23 @@ def private_zone(built: Built, name: str, vpc_id: str, region: str = REGION) -> 
     )["HostedZone"]["Id"].rsplit("/", 1)[-1]
 
 
+def flow_log(built: Built, vpc_id: str) -> None:
+    group = f"/vpc/flow-logs/{vpc_id}"
+    built.client("logs").create_log_group(logGroupName=group)
+    built.client("ec2").create_flow_logs(
+        ResourceIds=[vpc_id], ResourceType="VPC", TrafficType="ALL", LogGroupName=group,
+        DeliverLogsPermissionArn=f"arn:aws:iam::{ACCOUNT}:role/vpc-flow-logs",
+    )
+
+
+def tls_only(bucket: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }]})
+
+
 def build_privatelink(*, stack: str, cidr: str, zones: str, customer_key: bool) -> Built:
     built = Built({})
     ec2, kms = built.client("ec2"), built.client("kms")
@@ -206,6 +276,7 @@ def build_privatelink(*, stack: str, cidr: str, zones: str, customer_key: bool) 
     client_sg, endpoint_sg = _sg(ec2, vpc_id, "clickhouse-client"), _sg(ec2, vpc_id, "clickhouse-endpoint")
     for port in (443, 8443, 9440):
         allow_from_group(ec2, endpoint_sg, client_sg, port)
+    flow_log(built, vpc_id)
     key_arn = _key(kms) if customer_key else None
     secret_arn = built.client("secretsmanager").create_secret(
         Name=f"clickhouse-aws/{stack}/clickhouse/default", SecretString=json.dumps({"username": "default"}),
@@ -223,6 +294,8 @@ def build_privatelink(*, stack: str, cidr: str, zones: str, customer_key: bool) 
         "service_id": "6f1d2c3b-4a5e-4f60-8a9b-0c1d2e3f4a5b",
         "vpc_id": vpc_id,
         "subnet_ids": subnets,
+        "alarm_topic_arn": f"arn:aws:sns:{REGION}:{ACCOUNT}:clickhouse-aws-{stack}-alarms",
+        "dashboard_name": f"clickhouse-aws-{stack}",
     })
     built.outputs["private_dns_zone_id"] = private_zone(built, HOSTNAME, vpc_id)
     clickhouse_endpoint(built)
@@ -269,7 +342,7 @@ def add_byoc(built: Built, interface_services: tuple[str, ...] = BYOC_INTERFACE_
             {"Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}))["Role"]["Arn"],
         "management": iam.create_role(
             RoleName="ClickHouseManagementRole", AssumeRolePolicyDocument=trust(MANAGEMENT_TRUST))["Role"]["Arn"],
-        "irsa": iam.create_role(RoleName="byoc-irsa", Path="/clickhouse/", AssumeRolePolicyDocument=trust({
+        "pods": iam.create_role(RoleName="byoc-irsa", Path="/clickhouse/", AssumeRolePolicyDocument=trust({
             "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{OIDC_ISSUER}"},
             "Action": "sts:AssumeRoleWithWebIdentity",
             "Condition": {"StringEquals": {f"{OIDC_ISSUER}:sub": "system:serviceaccount:ns-1:clickhouse",
@@ -286,6 +359,7 @@ def add_byoc(built: Built, interface_services: tuple[str, ...] = BYOC_INTERFACE_
         s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [{
             "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": keys["s3"]},
             "BucketKeyEnabled": True}]})
+        s3.put_bucket_policy(Bucket=name, Policy=tls_only(name))
         buckets[purpose] = {"name": name, "arn": f"arn:aws:s3:::{name}"}
     s3.put_bucket_versioning(Bucket=buckets["backups"]["name"], VersioningConfiguration={"Status": "Enabled"})
     log_groups = {"query": "/aws/clickhouse/query-logs", "error": "/aws/clickhouse/error-logs",
@@ -308,7 +382,10 @@ def add_byoc(built: Built, interface_services: tuple[str, ...] = BYOC_INTERFACE_
         "interface_endpoint_ids": interface,
         "security_group_ids": groups,
         "role_arns": roles,
+        "pod_access": "irsa",
         "management_role_name": "ClickHouseManagementRole",
+        # The role is made directly in this account, as a security team running ClickHouse's template would.
+        "bootstrap_mode": "existing",
         "kms_key_arns": keys,
         "buckets": buckets,
         "log_group_names": log_groups,
@@ -319,10 +396,64 @@ def add_byoc(built: Built, interface_services: tuple[str, ...] = BYOC_INTERFACE_
     }
 
 
+def add_trail(built: Built) -> None:
+    s3, cloudtrail = built.client("s3"), built.client("cloudtrail")
+    s3.create_bucket(Bucket=f"cloudtrail-{ACCOUNT}")
+    cloudtrail.create_trail(Name="organization", S3BucketName=f"cloudtrail-{ACCOUNT}", IsMultiRegionTrail=True)
+    cloudtrail.start_logging(Name="organization")
+    record_event(REGION, "ec2.amazonaws.com", "DescribeInstances")
+    record_event(GLOBAL_REGION, "iam.amazonaws.com", "CreateRole")
+
+
+def add_clickhouse_built(built: Built) -> None:
+    """What ClickHouse builds after onboarding, compliant: EKS, a node, the internal NLB, its buckets and a group."""
+    byoc = built.outputs["byoc"]
+    ec2, s3 = built.client("ec2"), built.client("s3")
+    built.client("eks").create_cluster(
+        name=CLUSTER, roleArn=f"arn:aws:iam::{ACCOUNT}:role/clickhouse-k8s-control-plane",
+        resourcesVpcConfig={"subnetIds": byoc["subnet_ids"], "endpointPublicAccess": False,
+                            "endpointPrivateAccess": True},
+        encryptionConfig=[{"resources": ["secrets"], "provider": {"keyArn": byoc["kms_key_arns"]["eks_secrets"]}}],
+    )
+    node_group = _sg(ec2, byoc["vpc_id"], f"{CLUSTER}-nodes")
+    allow_from_cidr(ec2, node_group, byoc["vpc_cidr"], 8443)
+    ec2.run_instances(
+        ImageId="ami-0abcdef1234567890", MinCount=1, MaxCount=1, SubnetId=byoc["subnet_ids"][0],
+        SecurityGroupIds=[node_group], MetadataOptions={"HttpTokens": "required", "HttpEndpoint": "enabled"},
+        BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 20, "Encrypted": True}}],
+    )
+    built.client("elbv2").create_load_balancer(
+        Name="clickhouse-nlb", Subnets=byoc["subnet_ids"], Scheme="internal", Type="network",
+    )
+    for name in CLICKHOUSE_BUCKETS:
+        s3.create_bucket(Bucket=name)
+        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
+            flag: True for flag in PUBLIC_ACCESS_BLOCK_FLAGS})
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [{
+            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+
+
+def build_clickhouse_built() -> Built:
+    """Only what ClickHouse builds, a trail and history, in a BYOC VPC the prod sample's outputs point at: enough for
+    the checks of ``built.py`` and ``trail.py``, which read nothing else the stack creates (and a fraction of the
+    cost of ``build_prod``)."""
+    outputs = sample("prod")
+    built = Built(outputs)
+    vpc_id, subnets = _vpc(built.client("ec2"), outputs["byoc"]["vpc_cidr"], "abc")
+    outputs.update(vpc_id=vpc_id, subnet_ids=subnets)
+    outputs["byoc"].update(vpc_id=vpc_id, subnet_ids=subnets, account_id=ACCOUNT)
+    add_trail(built)
+    add_clickhouse_built(built)
+    return built
+
+
 def build_prod(interface_services: tuple[str, ...] = BYOC_INTERFACE_SERVICES) -> Built:
-    """PrivateLink with a customer key for the secret, plus BYOC in the same VPC (the prod stack's shape)."""
+    """PrivateLink with a customer key for the secret, plus BYOC in the same VPC (the prod stack's shape), after
+    ClickHouse has built its side (the outputs carry the NLB's record)."""
     built = build_privatelink(stack="prod", cidr="10.42.0.0/16", zones="abc", customer_key=True)
     add_byoc(built, interface_services)
+    add_trail(built)
+    add_clickhouse_built(built)
     return built
 
 

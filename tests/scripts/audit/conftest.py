@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from tests.scripts.audit.account import (
-    Built, CleanRun, build_dev, build_prod, moto_account, record_operations, set_aws_env,
+    Built, CleanRun, build_clickhouse_built, build_dev, build_prod, moto_account, record_operations, set_aws_env,
 )
 
 
@@ -41,6 +41,12 @@ def prod(mocked: None) -> Built:
 def dev(mocked: None) -> Built:
     """A fresh compliant dev-shaped account: tests may break it."""
     return build_dev()
+
+
+@pytest.fixture
+def ch_built(mocked: None) -> Built:
+    """A fresh account holding only what ClickHouse builds in BYOC, compliant: tests may break it."""
+    return build_clickhouse_built()
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
+from scripts.audit import built as built_checks
 from scripts.audit import checks as audit_checks
+from scripts.audit import trail as trail_checks
 from scripts.audit.checks import trust_findings
 from scripts.audit.model import CheckStatus, Finding
 from scripts.project import REPO
@@ -40,7 +42,8 @@ OTHER_REGION = "eu-west-1"
 # The policy pack's stable policy names (project brief); live findings reuse them where a check matches.
 PACK_POLICIES = frozenset({
     "clickhouse-no-public-access", "security-group-no-public-ingress", "no-internet-gateway", "no-nat-gateway",
-    "no-elastic-ip", "subnet-no-public-ip-on-launch", "load-balancer-internal-only", "eks-no-public-endpoint",
+    "no-elastic-ip", "no-public-ip-address", "subnet-no-public-ip-on-launch", "load-balancer-internal-only",
+    "eks-no-public-endpoint",
     "no-publicly-accessible-databases", "s3-bucket-public-access-block", "s3-bucket-policy-no-public-principal",
     "route53-zone-private", "vpc-flow-logs-enabled", "resource-region-matches-stack", "vpc-endpoint-same-region",
     "route53-zone-vpc-same-region", "arn-inputs-same-region", "no-cross-region-peering", "s3-replication-same-region",
@@ -51,14 +54,18 @@ PACK_POLICIES = frozenset({
 })
 
 
+CHECK_MODULES = (audit_checks, built_checks, trail_checks)
+
+
 def finding_names_in_code() -> set[str]:
     """The policy name of every ``Finding(...)`` the checks module can build (literal or module constant)."""
     names = set()
-    for node in ast.walk(ast.parse(Path(audit_checks.__file__).read_text())):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Finding":
-            first = node.args[0]
-            assert isinstance(first, (ast.Constant, ast.Name)), f"line {node.lineno}: name the policy plainly"
-            names.add(first.value if isinstance(first, ast.Constant) else getattr(audit_checks, first.id))
+    for module in CHECK_MODULES:
+        for node in ast.walk(ast.parse(Path(module.__file__).read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Finding":
+                first = node.args[0]
+                assert isinstance(first, (ast.Constant, ast.Name)), f"line {node.lineno}: name the policy plainly"
+                names.add(first.value if isinstance(first, ast.Constant) else getattr(module, first.id))
     return names
 
 
@@ -318,7 +325,8 @@ def test_nat_gateway_in_byoc_vpc(prod: Built) -> None:
 def test_byoc_vpc_missing(prod: Built) -> None:
     prod.outputs["byoc"]["vpc_id"] = "vpc-0123456789abcdef0"
     # Every endpoint is then also outside the declared VPC; the internet-path check must not pass vacuously.
-    findings = only(prod, "audit-resource-exists", "audit-vpc-endpoint-vpc", "audit-route53-zone-vpc-association")
+    findings = only(prod, "audit-resource-exists", "audit-vpc-endpoint-vpc", "audit-route53-zone-vpc-association",
+                    "vpc-flow-logs-enabled")
     assert any(f.resource_id == "vpc-0123456789abcdef0" for f in findings)
 
 
@@ -343,6 +351,16 @@ def test_byoc_gateway_endpoint_missing(prod: Built) -> None:
     prod.outputs["byoc"]["s3_gateway_endpoint_id"] = "vpce-0123456789abcdef0"
     [finding] = only(prod, "audit-resource-exists")
     assert "s3 gateway endpoint" in finding.message
+
+
+# --- flow logs -----------------------------------------------------------------------------------------------------
+
+
+def test_vpc_without_an_active_flow_log(dev: Built) -> None:
+    ec2 = dev.client("ec2")
+    ec2.delete_flow_logs(FlowLogIds=[log["FlowLogId"] for log in ec2.describe_flow_logs()["FlowLogs"]])
+    [finding] = only(dev, "vpc-flow-logs-enabled")
+    assert finding.resource_id == dev.outputs["vpc_id"]
 
 
 # --- BYOC buckets -------------------------------------------------------------------------------------------------
@@ -381,6 +399,38 @@ def test_backups_versioning_suspended(prod: Built) -> None:
     prod.client("s3").put_bucket_versioning(Bucket=bucket(prod, "backups"),
                                             VersioningConfiguration={"Status": "Suspended"})
     only(prod, "s3-bucket-versioning")
+
+
+def _policy(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+DENY_PLAIN_HTTP = {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": ["s3:*"], "Resource": "*",
+                   "Condition": {"Bool": {"aws:SecureTransport": ["false"]}}}
+
+
+@pytest.mark.parametrize("policy", [
+    None,
+    _policy({**DENY_PLAIN_HTTP, "Action": "s3:GetObject"}),  # plain HTTP still allowed for everything else
+    _policy({**DENY_PLAIN_HTTP, "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}),
+    _policy({**DENY_PLAIN_HTTP, "Condition": {"Bool": {"aws:SecureTransport": "true"}}}),
+], ids=["no-policy", "one-action", "one-principal", "wrong-value"])
+def test_bucket_policy_without_a_tls_only_deny(prod: Built, policy: str | None) -> None:
+    s3, name = prod.client("s3"), bucket(prod, "logs")
+    if policy is None:
+        s3.delete_bucket_policy(Bucket=name)
+    else:
+        s3.put_bucket_policy(Bucket=name, Policy=policy)
+    [finding] = only(prod, "s3-bucket-tls-only")
+    assert finding.resource_id == name and "aws:SecureTransport" in finding.message
+
+
+def test_bucket_policy_granting_everyone(prod: Built) -> None:
+    name = bucket(prod, "backups")
+    prod.client("s3").put_bucket_policy(Bucket=name, Policy=_policy(DENY_PLAIN_HTTP, {
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/*"}))
+    [finding] = only(prod, "s3-bucket-policy-no-public-principal")
+    assert "allows s3:getobject to everyone" in finding.message
 
 
 def test_bucket_missing(prod: Built) -> None:

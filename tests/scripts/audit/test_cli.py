@@ -3,6 +3,7 @@ audit cannot run (bad file, wrong account or region, no credentials, a throttled
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -15,7 +16,7 @@ import pytest
 
 from scripts.audit.cli import main
 from scripts.project import REPO
-from tests.scripts.audit.account import ACCOUNT, Built, allow_from_cidr, fail_call, new_session, sample
+from tests.scripts.audit.account import ACCOUNT, CLUSTER, Built, allow_from_cidr, fail_call, new_session, sample
 
 
 def write_outputs(tmp_path: Path, outputs: dict[str, Any]) -> Path:
@@ -25,12 +26,13 @@ def write_outputs(tmp_path: Path, outputs: dict[str, Any]) -> Path:
 
 
 def test_cli_clean_run_prints_one_line_per_check_and_a_summary(
-    prod: Built, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    prod: Built, tmp_path: Path, capsys: pytest.CaptureFixture[str], cli_uses: Callable[[boto3.Session], None]
 ) -> None:
+    cli_uses(prod.session)
     assert main(["--outputs", str(write_outputs(tmp_path, prod.outputs))]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert sum(line.startswith("PASS ") for line in lines) == 13
-    assert lines[-1].startswith("Summary: CLEAN: 13 checks, 13 passed, 0 failed, 0 skipped; 0 findings")
+    assert sum(line.startswith("PASS ") for line in lines) == 22
+    assert lines[-1] == "Summary: CLEAN: 22 checks, 22 passed, 0 failed, 0 skipped, 0 not yet built; 0 findings."
 
 
 def test_cli_findings_exit_1_in_human_and_json_form(
@@ -44,12 +46,12 @@ def test_cli_findings_exit_1_in_human_and_json_form(
     out = capsys.readouterr().out
     assert "FAIL  sg-no-public-ingress" in out
     assert f"[security-group-no-public-ingress] {prod.outputs['client_security_group_id']}" in out
-    assert "Summary: FINDINGS: 13 checks, 12 passed, 1 failed, 0 skipped; 1 finding." in out
+    assert "Summary: FINDINGS: 22 checks, 21 passed, 1 failed, 0 skipped, 0 not yet built; 1 finding." in out
 
     assert main(["--outputs", str(path), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["status"] == "findings" and report["exit_code"] == 1
-    assert report["summary"] == {"checks": 13, "passed": 12, "failed": 1, "skipped": 0, "findings": 1}
+    assert report["summary"] == {"checks": 22, "passed": 21, "failed": 1, "skipped": 0, "not_built": 0, "findings": 1}
     assert report["findings"] == [{
         "policy": "security-group-no-public-ingress",
         "resource_id": prod.outputs["client_security_group_id"],
@@ -85,6 +87,7 @@ def test_missing_outputs_file(aws_env: None, tmp_path: Path, capsys: pytest.Capt
     ('{"aws_region": "us-east-1",', "is not valid JSON"),
     ("[1, 2]", "must hold a JSON object of stack outputs, not an array"),
     ("[" * 5000 + "]" * 5000, "nests values"),
+    ('{"aws_region": ' + "9" * 5000 + "}", "holds an integer with 5000 digits"),
 ])
 def test_malformed_outputs_file(
     aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, needle: str
@@ -187,3 +190,28 @@ def test_module_entry_point_reports_without_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "missing.json does not exist" in result.stderr
+
+
+def test_outputs_from_standard_input(prod: Built, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                     cli_uses: Callable[[boto3.Session], None]) -> None:
+    cli_uses(prod.session)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(json.dumps(prod.outputs).encode())))
+    assert main(["--outputs", "-", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "clean"
+
+
+def test_hostile_standard_input_exits_2(aws_env: None, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b'{"aws_region": "\xff"}')))
+    code, _, err = run_cli(["--outputs", "-"], capsys)
+    assert_clean_error(code, err, "Standard input is not UTF-8 text (byte 16)")
+
+
+def test_the_eks_flag_reaches_the_check(prod: Built, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                        cli_uses: Callable[[boto3.Session], None]) -> None:
+    cli_uses(prod.session)
+    prod.client("eks").update_cluster_config(name=CLUSTER, resourcesVpcConfig={"endpointPublicAccess": True})
+    path = write_outputs(tmp_path, prod.outputs)
+    assert main(["--outputs", str(path)]) == 1
+    assert "[eks-no-public-endpoint] clickhouse-cloud-" in capsys.readouterr().out
+    assert main(["--outputs", str(path), "--allow-eks-public-endpoint"]) == 0

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from scripts.audit.aws import FORBIDDEN_OPERATIONS, is_read_only
-from scripts.audit.model import AuditError, CheckStatus, parse_outputs
-from scripts.audit.run import run_audit
+from scripts.audit.model import AuditError, CheckResult, CheckStatus, parse_outputs
+from scripts.audit.run import ALL_CHECKS, AuditReport, run_audit
 from tests.scripts.audit.account import ACCOUNT, REGION, Built, CleanRun, fail_call, new_session, sample
 
 
@@ -19,7 +19,7 @@ def test_clean_prod_account_passes_every_check(clean: dict[str, CleanRun]) -> No
     assert report.exit_code == 0
     assert {c.status for c in report.checks} == {CheckStatus.PASS}
     assert (report.account_id, report.region) == (ACCOUNT, REGION)
-    assert len(report.checks) == 13
+    assert len(report.checks) == len(ALL_CHECKS) == 22
 
 
 def test_clean_dev_account_skips_byoc_and_key_checks_with_reasons(clean: dict[str, CleanRun]) -> None:
@@ -27,13 +27,15 @@ def test_clean_dev_account_skips_byoc_and_key_checks_with_reasons(clean: dict[st
     assert report.exit_code == 0
     skipped = {c.check_id: c.skip_reason for c in report.checks if c.status is CheckStatus.SKIP}
     assert set(skipped) == {"kms-keys", "byoc-internet-path", "byoc-endpoints", "byoc-buckets", "byoc-role-trust",
-                            "byoc-log-groups", "byoc-zone"}
+                            "byoc-log-groups", "byoc-zone", "clickhouse-eks", "clickhouse-instances",
+                            "clickhouse-volumes", "clickhouse-load-balancers", "clickhouse-buckets",
+                            "clickhouse-security-groups", "cloudtrail", "management-activity"}
     assert all(skipped.values())
     [line] = [line for line in report.render().splitlines() if line.split()[:2] == ["SKIP", "byoc-zone"]]
     assert line.endswith("(the stack has no byoc output (BYOC is not enabled))")
     assert {c.check_id for c in report.checks if c.status is CheckStatus.PASS} == {
-        "outputs-region", "clickhouse-endpoint", "endpoint-sg-ingress", "sg-no-public-ingress", "private-zone",
-        "password-secret"}
+        "outputs-region", "clickhouse-endpoint", "endpoint-sg-ingress", "sg-no-public-ingress", "vpc-flow-logs",
+        "private-zone", "password-secret"}
 
 
 def test_generated_outputs_have_the_contract_shape_of_the_samples(clean: dict[str, CleanRun]) -> None:
@@ -48,7 +50,7 @@ def test_generated_outputs_have_the_contract_shape_of_the_samples(clean: dict[st
 
 def test_samples_parse_and_name_one_account_and_region() -> None:
     prod, dev = parse_outputs(sample("prod")), parse_outputs(sample("dev"))
-    assert prod.byoc is not None and prod.byoc.role_arns.keys() == {"eks_node", "management", "irsa"}
+    assert prod.byoc is not None and prod.byoc.role_arns.keys() == {"eks_node", "management", "pods"}
     assert prod.password_kms_key_id is not None
     assert dev.byoc is None and dev.password_kms_key_id is None
     for stack in (prod, dev):
@@ -87,3 +89,23 @@ def test_a_byoc_stack_without_privatelink_or_service_skips_those_checks_with_rea
     skipped = {c.check_id: c.skip_reason for c in prod.audit().checks if c.status is CheckStatus.SKIP}
     assert {"clickhouse-endpoint", "endpoint-sg-ingress", "private-zone", "password-secret"} <= set(skipped)
     assert "no PrivateLink endpoint" in skipped["private-zone"] and "no ClickHouse service" in skipped["password-secret"]
+
+
+def test_not_yet_built_and_details_in_both_report_forms() -> None:
+    report = AuditReport(ACCOUNT, REGION, (
+        CheckResult("clickhouse-eks", "EKS", CheckStatus.NOT_BUILT, skip_reason="not yet built: no EKS cluster"),
+        CheckResult("cloudtrail", "Trail", CheckStatus.PASS, details=("trail org logs every region",)),
+    ))
+    assert report.exit_code == 0
+    assert report.render().splitlines() == [
+        f"Live audit of AWS account {ACCOUNT} in {REGION}",
+        "NOT-BUILT  clickhouse-eks  EKS (not yet built: no EKS cluster)",
+        "PASS       cloudtrail      Trail",
+        "             trail org logs every region",
+        "Summary: CLEAN: 2 checks, 1 passed, 0 failed, 0 skipped, 1 not yet built; 0 findings.",
+    ]
+    document = report.to_dict()
+    assert document["summary"]["not_built"] == 1
+    assert document["checks"][0] == {"id": "clickhouse-eks", "title": "EKS", "status": "not-built", "findings": 0,
+                                     "skip_reason": "not yet built: no EKS cluster"}
+    assert document["checks"][1]["details"] == ["trail org logs every region"]

@@ -66,9 +66,9 @@ def test_physical_names_come_from_inputs_and_families_share_an_answer() -> None:
 
 
 def test_types_without_an_id_of_their_own_get_the_default() -> None:
-    resource_id, _ = fakes.resource_outputs("aws:sns/topic:Topic", "alarms", {}, REGION)
+    resource_id, _ = fakes.resource_outputs("aws:sqs/queue:Queue", "jobs", {}, REGION)
     assert resource_id is None
-    assert fakes.default_id("aws:sns/topic:Topic", "alarms") == fakes.fake_id("topic", "aws:sns/topic:Topic/alarms")
+    assert fakes.default_id("aws:sqs/queue:Queue", "jobs") == fakes.fake_id("queue", "aws:sqs/queue:Queue/jobs")
 
 
 def test_invokes_answer_for_the_region_and_the_adopted_vpc() -> None:

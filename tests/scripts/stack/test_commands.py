@@ -19,11 +19,17 @@ from pulumi import automation as auto
 from pulumi.automation.errors import create_command_error
 
 from scripts.audit import AuditError, AuditReport
+from scripts.audit.checks import AuditOptions
 from scripts.audit.model import CheckResult, CheckStatus, Finding
 from scripts.stack import cli as stack_cli
 from scripts.stack import runner as stack_runner
 from scripts.stack.errors import ExitCode
 from scripts.stack.runner import StackRequest
+from scripts.verify.report import CheckResult as VerifyCheck
+from scripts.verify.report import Report as VerifyReport
+from scripts.verify.report import Status as VerifyStatus
+from scripts.verify.report import VerifyError
+from scripts.verify.runner import Options as VerifyOptions
 from tests.helpers import DATA
 
 PASSPHRASE_ENV = {"PULUMI_CONFIG_PASSPHRASE": "correct horse"}
@@ -441,9 +447,11 @@ class FakeAuditor:
     def __init__(self, findings: tuple[Finding, ...] = (), error: str | None = None) -> None:
         self.findings, self.error = findings, error
         self.received: list[dict[str, Any]] = []
+        self.options: list[AuditOptions] = []
 
-    def __call__(self, outputs: dict[str, Any]) -> AuditReport:
+    def __call__(self, outputs: dict[str, Any], options: AuditOptions) -> AuditReport:
         self.received.append(outputs)
+        self.options.append(options)
         if self.error:
             raise AuditError(self.error)
         status = CheckStatus.FAIL if self.findings else CheckStatus.PASS
@@ -459,6 +467,7 @@ def test_audit_hands_the_stacks_outputs_to_the_live_audit(repo: Path) -> None:
     assert auditor.received == [{name: "[secret]" if value.secret else value.value
                                  for name, value in BASE_OUTPUTS.items()}]
     assert "hunter2" not in json.dumps(auditor.received)
+    assert auditor.options == [AuditOptions()]
     assert "PASS  privatelink-endpoint" in result.stdout and "Summary: CLEAN" in result.stdout
 
 
@@ -472,12 +481,78 @@ def test_audit_findings_exit_11_after_printing_the_report(repo: Path) -> None:
     assert "found 1 finding(s)" in result.stderr
 
 
-def test_an_audit_that_cannot_run_exits_12(repo: Path) -> None:
-    result = run(repo, FakeFactory(FakeStack(outputs=BASE_OUTPUTS)), "audit", "--stack", "dev",
-                 auditor=FakeAuditor(error="The AWS credentials are for account 999999999999, not 123456789012."))
+
+
+def test_audit_options_reach_the_live_audit(repo: Path) -> None:
+    auditor = FakeAuditor()
+    result = run(repo, FakeFactory(FakeStack(outputs=BASE_OUTPUTS)), "audit", "--stack", "prod",
+                 "--allow-eks-public-endpoint", "--activity-days", "30", auditor=auditor)
+    assert result.code == ExitCode.OK
+    assert auditor.options == [AuditOptions(allow_eks_public_endpoint=True, activity_days=30)]
+
+
+# -- verify --------------------------------------------------------------------------------------------------------
+
+class FakeVerifier:
+    """Stands in for scripts.verify: records what it was given and answers with one check of the given status."""
+
+    def __init__(self, status: VerifyStatus = VerifyStatus.PASS, error: str | None = None) -> None:
+        self.status, self.error = status, error
+        self.received: list[tuple[dict[str, Any], VerifyOptions]] = []
+
+    def __call__(self, outputs: dict[str, Any], options: VerifyOptions) -> VerifyReport:
+        self.received.append((outputs, options))
+        if self.error:
+            raise VerifyError(self.error)
+        check = VerifyCheck("query", "SELECT 1 over HTTPS", self.status, "SELECT 1 answered 1")
+        return VerifyReport(outputs["clickhouse_url"], "us-east-1", outputs["vpc_id"], (check,))
+
+
+def test_verify_hands_the_stacks_outputs_and_options_to_the_check(repo: Path) -> None:
+    verifier = FakeVerifier()
+    result = run(repo, FakeFactory(FakeStack(outputs=BASE_OUTPUTS)), "verify", "--stack", "dev", "--ca-file",
+                 "/etc/ca.pem", "--timeout", "2.5", "--min-cert-days", "30", verifier=verifier)
+    assert result.code == ExitCode.OK
+    [(outputs, options)] = verifier.received
+    assert outputs["clickhouse_password_secret_arn"] == BASE_OUTPUTS["clickhouse_password_secret_arn"].value
+    assert outputs["admin_token"] == "[secret]", "the check reads the password from Secrets Manager, never outputs"
+    assert options == VerifyOptions(ca_file="/etc/ca.pem", timeout=2.5, min_cert_days=30)
+    assert "PASS  query" in result.stdout and "Summary: CLEAN" in result.stdout
+
+
+def test_verify_failures_exit_11_after_printing_the_report(repo: Path) -> None:
+    result = run(repo, FakeFactory(FakeStack(outputs=BASE_OUTPUTS)), "verify", "--stack", "prod", "--format", "json",
+                 verifier=FakeVerifier(VerifyStatus.FAIL))
+    assert result.code == ExitCode.AUDIT_FINDINGS == 11
+    assert json.loads(result.stdout)["summary"]["failed"] == 1
+    assert "connectivity check of stack 'prod' failed 1 check(s)" in result.stderr
+
+
+@pytest.mark.parametrize(("command", "seam", "what"), [
+    ("audit", {"auditor": FakeAuditor(error="The credentials belong to AWS account 999999999999.")}, "live audit"),
+    ("verify", {"verifier": FakeVerifier(error="The credentials belong to AWS account 999999999999.")},
+     "connectivity check"),
+])
+def test_an_audit_or_verify_that_cannot_run_exits_12(repo: Path, command: str, seam: dict[str, Any], what: str) -> None:
+    result = run(repo, FakeFactory(FakeStack(outputs=BASE_OUTPUTS)), command, "--stack", "dev", **seam)
     assert result.code == ExitCode.AUDIT_FAILED == 12
-    assert "could not run" in result.stderr and "999999999999" in result.stderr
+    assert f"the {what} could not run" in result.stderr and "999999999999" in result.stderr
     assert result.stdout == ""
+
+
+def test_verify_through_the_real_check_stops_on_unusable_aws_settings(repo: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "abc")
+    result = run(repo, FakeFactory(FakeStack(outputs=BASE_OUTPUTS)), "verify", "--stack", "dev")
+    assert result.code == ExitCode.AUDIT_FAILED
+    assert "AWS_MAX_ATTEMPTS is 'abc'" in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize("argument", [["--timeout", "0"], ["--min-cert-days", "x"], ["--format", "yaml"]])
+def test_verify_rejects_bad_options_with_exit_2(repo: Path, argument: list[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        run(repo, FakeFactory(), "verify", "--stack", "dev", *argument)
+    assert raised.value.code == 2
 
 
 # -- plan and bootstrap --------------------------------------------------------------------------------------------
@@ -499,7 +574,7 @@ def test_plan_reads_config_and_outputs_without_changing_anything(repo: Path) -> 
     assert result.code == ExitCode.OK
     assert stack.called() == ["get_all_config", "outputs"]
     assert "[waiting for ClickHouse] 3." in result.stdout
-    assert "pulumi config set clickhouse-aws:byocOidcIssuerUrl <issuer-url> --stack prod" in result.stdout
+    assert "pulumi config set clickhouse-aws:byocNlbDnsName <nlb-dns-name> --stack prod" in result.stdout
 
 
 def test_bootstrap_dev_runs_phase_1_and_has_nothing_more(repo: Path, tmp_path: Path) -> None:
@@ -538,12 +613,13 @@ def test_bootstrap_prod_needs_yes(repo: Path) -> None:
 
 
 def test_bootstrap_phase_3_completes_once_clickhouse_facts_are_set(repo: Path, tmp_path: Path) -> None:
-    config = {"clickhouse-aws:byocEnabled": "true",
+    config = {"clickhouse-aws:byocEnabled": "true", "clickhouse-aws:byocPodAccess": "irsa",
               "clickhouse-aws:byocOidcIssuerUrl": "https://oidc.eks.us-east-1.amazonaws.com/id/ABC",
               "clickhouse-aws:byocNlbDnsName": "internal-ch-123.elb.us-east-1.amazonaws.com"}
-    before = {**BASE_OUTPUTS, "byoc": auto.OutputValue(BYOC_OUTPUT, False)}
-    byoc_after = {**BYOC_OUTPUT, "role_arns": {**BYOC_OUTPUT["role_arns"],
-                                               "irsa": "arn:aws:iam::123456789012:role/clickhouse-irsa"}}
+    roles = {name: arn for name, arn in BYOC_OUTPUT["role_arns"].items() if name != "pods"}
+    byoc_before = {**BYOC_OUTPUT, "pod_access": "irsa", "role_arns": roles}
+    before = {**BASE_OUTPUTS, "byoc": auto.OutputValue(byoc_before, False)}
+    byoc_after = {**byoc_before, "role_arns": {**roles, "pods": "arn:aws:iam::123456789012:role/clickhouse-irsa"}}
     after = {**BASE_OUTPUTS, "byoc": auto.OutputValue(byoc_after, False)}
     stack = FakeStack(outputs=before, outputs_after_up=after, config=config)
     result = run(repo, FakeFactory(stack), "bootstrap", "--stack", "prod", "--yes",

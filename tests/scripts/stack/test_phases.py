@@ -6,31 +6,40 @@ from typing import Any
 
 import pytest
 
-from scripts.stack.phases import NLB_DNS, OIDC_ISSUER, State, describe, detect_phase
+from scripts.stack.phases import NLB_DNS, OIDC_ISSUER, POD_ACCESS, State, describe, detect_phase
 
 
 BYOC_ON = {"clickhouse-aws:byocEnabled": "true"}
+IRSA_ON = {**BYOC_ON, POD_ACCESS: "irsa"}
 FACTS = {OIDC_ISSUER: "https://oidc.eks.us-east-1.amazonaws.com/id/ABC", NLB_DNS: "internal-ch.elb.amazonaws.com"}
 BYOC_NO_IRSA = {"role_arns": {"management": "arn:m"}, "clickhouse_record_name": "clickhouse.internal.example"}
-BYOC_DONE = {"role_arns": {"management": "arn:m", "irsa": "arn:i"}, "clickhouse_record_name": "clickhouse.x"}
+BYOC_NO_RECORD = {"role_arns": {"management": "arn:m", "pods": "arn:p"}}
+BYOC_DONE = {"role_arns": {"management": "arn:m", "pods": "arn:i"}, "clickhouse_record_name": "clickhouse.x"}
 
 
 @pytest.mark.parametrize(("config", "outputs", "state"), [
     ({}, {}, State.NEEDS_UP),
     ({"clickhouse-aws:byocEnabled": "false"}, {"vpc_id": "vpc-1"}, State.COMPLETE),
     (BYOC_ON, {"vpc_id": "vpc-1"}, State.NEEDS_UP),  # BYOC switched on since the last up
-    (BYOC_ON, {"byoc": BYOC_NO_IRSA}, State.WAITING_FOR_CLICKHOUSE),
-    ({**BYOC_ON, OIDC_ISSUER: FACTS[OIDC_ISSUER]}, {"byoc": BYOC_NO_IRSA}, State.WAITING_FOR_CLICKHOUSE),
-    ({**BYOC_ON, **FACTS}, {"byoc": BYOC_NO_IRSA}, State.NEEDS_SECOND_UP),
-    ({**BYOC_ON, **FACTS}, {"byoc": "[secret]"}, State.NEEDS_SECOND_UP),
-    ({**BYOC_ON, **FACTS}, {"byoc": BYOC_DONE}, State.COMPLETE),
+    # Pod Identity (the default): only the NLB is awaited.
+    (BYOC_ON, {"byoc": BYOC_NO_RECORD}, State.WAITING_FOR_CLICKHOUSE),
+    ({**BYOC_ON, NLB_DNS: FACTS[NLB_DNS]}, {"byoc": BYOC_NO_RECORD}, State.NEEDS_SECOND_UP),
+    ({**BYOC_ON, NLB_DNS: FACTS[NLB_DNS]}, {"byoc": BYOC_DONE}, State.COMPLETE),
+    # IRSA: the OIDC issuer too.
+    (IRSA_ON, {"byoc": BYOC_NO_IRSA}, State.WAITING_FOR_CLICKHOUSE),
+    ({**IRSA_ON, OIDC_ISSUER: FACTS[OIDC_ISSUER]}, {"byoc": BYOC_NO_IRSA}, State.WAITING_FOR_CLICKHOUSE),
+    ({**IRSA_ON, NLB_DNS: FACTS[NLB_DNS]}, {"byoc": BYOC_NO_IRSA}, State.WAITING_FOR_CLICKHOUSE),
+    ({**IRSA_ON, **FACTS}, {"byoc": BYOC_NO_IRSA}, State.NEEDS_SECOND_UP),
+    ({**IRSA_ON, **FACTS}, {"byoc": "[secret]"}, State.NEEDS_SECOND_UP),
+    ({**IRSA_ON, **FACTS}, {"byoc": BYOC_DONE}, State.COMPLETE),
 ])
 def test_detect_phase(config: dict[str, str], outputs: dict[str, Any], state: State) -> None:
     assert detect_phase("prod", config, outputs, protected=True).state is state
 
 
-def test_waiting_for_clickhouse_asks_only_for_the_missing_fact() -> None:
-    status = detect_phase("prod", {**BYOC_ON, OIDC_ISSUER: FACTS[OIDC_ISSUER]}, {"byoc": BYOC_NO_IRSA}, protected=True)
+@pytest.mark.parametrize("config", [BYOC_ON, {**IRSA_ON, OIDC_ISSUER: FACTS[OIDC_ISSUER]}], ids=["pod-identity", "irsa"])
+def test_waiting_for_clickhouse_asks_only_for_the_missing_fact(config: dict[str, str]) -> None:
+    status = detect_phase("prod", config, {"byoc": BYOC_NO_IRSA}, protected=True)
     assert f"pulumi config set {NLB_DNS} <nlb-dns-name> --stack prod" in status.next_step
     assert OIDC_ISSUER not in status.next_step
     assert "python -m scripts.stack bootstrap --stack prod --yes" in status.next_step

@@ -84,22 +84,19 @@ def test_credentials_for_another_account_stop_the_run(stack, capsys):
 @pytest.mark.parametrize("variable, value", [
     ("AWS_ENDPOINT_URL", "not a url"),
     ("AWS_ENDPOINT_URL_STS", "http://[::1"),
+    # The check pins its own retries, but a broken environment is named rather than silently ignored.
+    ("AWS_MAX_ATTEMPTS", "abc"),
+    ("AWS_RETRY_MODE", "bogus"),
 ])
 def test_malformed_aws_settings_stop_the_run_with_a_message(stack, capsys, monkeypatch, variable, value):
     monkeypatch.setenv(variable, value)
-    code = main(["--outputs", "-"], stdin=io.BytesIO(json.dumps(stack.outputs).encode()), network=LoopbackNetwork())
+    network = LoopbackNetwork()
+    code = main(["--outputs", "-"], stdin=io.BytesIO(json.dumps(stack.outputs).encode()), network=network)
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith("verify could not run: The AWS SDK failed on creating the sts client: ")
+    assert err.startswith(f"verify could not run: The AWS settings in the environment are not usable: {variable} is ")
     assert "Traceback" not in err
-
-
-def test_the_checks_own_retry_and_timeout_settings_win_over_malformed_ones(stack, capsys, monkeypatch):
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "abc")
-    monkeypatch.setenv("AWS_RETRY_MODE", "bogus")
-    exit_code, out, err, network = verify(stack, capsys)
-    assert exit_code == 1 and err == ""  # ran every AWS read; the name does not resolve in this test's network
-    assert network.resolved and json.loads(out)["checks"][0]["id"] == "dns"
+    assert network.resolved == [], "nothing was contacted"
 
 
 def test_no_credentials_stop_the_run(stack, capsys, monkeypatch):
