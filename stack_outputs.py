@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any, BinaryIO, Iterator, Mapping
 
 
 class ContractError(ValueError):
@@ -186,6 +186,7 @@ def exported(values: Mapping[str, Any]) -> dict[str, Any]:
 MAX_FILE_BYTES = 4 * 1024 * 1024
 # Outputs nest four levels (byoc.buckets.backups.name); readers walk them recursively.
 MAX_DEPTH = 32
+STDIN = "<stdin>"
 
 
 class OutputsFileError(ValueError):
@@ -196,32 +197,37 @@ class _Refused(ValueError):
     """A JSON construct `pulumi stack output --json` never writes (raised from inside the parser)."""
 
 
-def read_file(path: str) -> dict[str, Any]:
-    """The outputs a file written by ``pulumi stack output --json`` holds (``-`` reads stdin).
+def read_file(path: str, stdin: BinaryIO | None = None) -> dict[str, Any]:
+    """The outputs a file written by ``pulumi stack output --json`` holds (``-`` reads ``stdin``, by default the
+    process's standard input).
 
     The file may come from anywhere, so it is read defensively; every way it can be unusable is an
     ``OutputsFileError`` whose message names the file and what is wrong with it.
     """
     try:
         if path == "-":
-            data, name = sys.stdin.buffer.read(MAX_FILE_BYTES + 1), "<stdin>"
+            data, name = (stdin or sys.stdin.buffer).read(MAX_FILE_BYTES + 1), STDIN
         else:
             with open(path, "rb") as handle:
                 data, name = handle.read(MAX_FILE_BYTES + 1), path
     except FileNotFoundError:
         raise OutputsFileError(f"the outputs file {path} does not exist") from None
+    except IsADirectoryError:
+        raise OutputsFileError(f"the outputs file {path} is a directory, not a file") from None
     except OSError as err:
-        raise OutputsFileError(f"the outputs file {path} cannot be read ({err.strerror or err})") from None
+        where = "standard input" if path == "-" else f"the outputs file {path}"
+        raise OutputsFileError(f"{where} cannot be read ({err.strerror or err})") from None
     return parse_file(data, name)
 
 
 def parse_file(data: bytes, name: str) -> dict[str, Any]:
-    """``read_file`` for bytes already read from ``name``."""
-    where = f"the outputs file {name}"
+    """``read_file`` for bytes already read from ``name`` (``STDIN`` for standard input)."""
+    where = "standard input" if name == STDIN else f"the outputs file {name}"
     if len(data) > MAX_FILE_BYTES:
         raise OutputsFileError(f"{where} is larger than {MAX_FILE_BYTES // 2**20} MiB, far more than stack outputs")
     try:
-        text = data.decode("utf-8")
+        # utf-8-sig: editors and PowerShell redirections often add a byte order mark.
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise OutputsFileError(f"{where} is not UTF-8 text (byte {err.start})") from None
     try:
@@ -236,8 +242,23 @@ def parse_file(data: bytes, name: str) -> dict[str, Any]:
     if _depth(value) > MAX_DEPTH:
         raise OutputsFileError(f"{where} nests values more than {MAX_DEPTH} levels deep; stack outputs use four")
     if not isinstance(value, dict):
-        raise OutputsFileError(f"{where} must hold a JSON object of stack outputs, not a {type(value).__name__}")
+        raise OutputsFileError(f"{where} must hold a JSON object of stack outputs, not {json_type(value)}")
     return value
+
+
+def json_type(value: Any) -> str:
+    """How to name the JSON type of a parsed value in a message: "a string", "an array", ..."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "null"
 
 
 def _depth(value: Any) -> int:

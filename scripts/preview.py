@@ -389,9 +389,30 @@ def as_json(result: GateResult, *, timings: bool = False) -> dict[str, Any]:
     return report
 
 
+# The stop signal received, if any. The exception its handler raises can be lost: raised while an import runs a weakref
+# callback (or in any __del__), Python reports it as unraisable and carries on, and the gate would finish as if never
+# asked to stop. main() checks this too.
+_stopped_by: Optional[int] = None
+
+
+def _interrupt(signum: int, _frame: Any) -> None:
+    global _stopped_by
+    _stopped_by = signum
+    raise KeyboardInterrupt
+
+
 def _terminate(signum: int, _frame: Any) -> None:
+    global _stopped_by
+    _stopped_by = signum
     # SIGTERM would otherwise end the process without unwinding, leaving the analyzer running.
     raise SystemExit(128 + signum)
+
+
+def _quiet_lost_stop(unraisable: Any) -> None:
+    """``sys.unraisablehook``: a stop the handlers above recorded is not printed as an unraisable traceback."""
+    if _stopped_by is not None and issubclass(unraisable.exc_type, (KeyboardInterrupt, SystemExit)):
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def _handle_stop_signals() -> None:
@@ -401,8 +422,9 @@ def _handle_stop_signals() -> None:
     ignored, and Python then installs no KeyboardInterrupt handler: a runner that cancels with SIGINT would wait for
     its SIGKILL, which leaves the policy pack running. The gate owns that process, so it always takes both signals.
     """
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _terminate)
+    sys.unraisablehook = _quiet_lost_stop
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -416,6 +438,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     try:
         result = gate(args.stack, first_deploy=args.first_deploy)
+        if _stopped_by == signal.SIGINT:
+            raise KeyboardInterrupt
+        if _stopped_by is not None:
+            raise SystemExit(128 + _stopped_by)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted; the policy pack was stopped\n")
         return EXIT_INTERRUPTED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -104,9 +105,11 @@ def test_the_contract_imports_without_pulumi() -> None:
     (b'{"vpc_id": "vpc-1", "vpc_id": "vpc-2"}', 'has the key "vpc_id" twice in one object'),
     (b'\xff\xfe{"vpc_id": "vpc-1"}', "is not UTF-8 text"),
     (b'{"vpc_id": ', "is not valid JSON (Expecting value at line 1, column 12)"),
-    (b'"vpc-1"', "must hold a JSON object of stack outputs, not a str"),
+    (b'"vpc-1"', "must hold a JSON object of stack outputs, not a string"),
+    (b'{"n": ' + b"9" * 101 + b"}", "holds an integer with 101 digits"),
     (b" " * (stack_outputs.MAX_FILE_BYTES + 1), "is larger than 4 MiB"),
-], ids=["deep", "deeper-than-outputs", "nan", "duplicate-key", "not-utf8", "truncated", "not-an-object", "huge"])
+], ids=["deep", "deeper-than-outputs", "nan", "duplicate-key", "not-utf8", "truncated", "not-an-object", "long-integer",
+     "huge"])
 def test_an_outputs_file_that_cannot_hold_outputs_is_refused_with_a_reason(
         tmp_path: Path, content: bytes, fragment: str) -> None:
     path = tmp_path / "outputs.json"
@@ -119,10 +122,15 @@ def test_an_outputs_file_that_cannot_hold_outputs_is_refused_with_a_reason(
 def test_missing_and_unreadable_paths_are_refused_with_a_reason(tmp_path: Path) -> None:
     with pytest.raises(stack_outputs.OutputsFileError, match="does not exist"):
         stack_outputs.read_file(str(tmp_path / "nope.json"))
-    with pytest.raises(stack_outputs.OutputsFileError, match="cannot be read"):
+    with pytest.raises(stack_outputs.OutputsFileError, match="is a directory, not a file"):
         stack_outputs.read_file(str(tmp_path))
 
 
 def test_a_real_outputs_file_reads_as_written() -> None:
     path = DATA / "outputs.prod.sample.json"
     assert stack_outputs.read_file(str(path)) == json.loads(path.read_text())
+
+
+def test_a_byte_order_mark_and_standard_input_are_accepted() -> None:
+    data = (DATA / "outputs.prod.sample.json").read_bytes()
+    assert stack_outputs.read_file("-", io.BytesIO(b"\xef\xbb\xbf" + data)) == json.loads(data)

@@ -9,14 +9,11 @@ against a local AWS emulator.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import boto3
-from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import (
-    BotoCoreError,
     ClientError,
     ConnectionClosedError,
     ConnectTimeoutError,
@@ -27,36 +24,17 @@ from botocore.exceptions import (
 )
 from botocore.model import OperationModel
 
+from scripts import aws_session
 from scripts.audit.model import AuditError
+from scripts.aws_session import (
+    ACCESS_DENIED_CODES, CREDENTIALS_REJECTED_CODES, THROTTLING_CODES, error_code, iam_action,
+)
 
 READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Head")
 # Read-only despite the name: CloudTrail's event history.
 READ_ONLY_OPERATIONS = frozenset({"LookupEvents"})
 # Read-only by name but discloses secret material; the audit judges the secret's metadata only.
 FORBIDDEN_OPERATIONS = frozenset({"GetSecretValue"})
-
-# API operations whose IAM action is not "<service>:<OperationName>".
-_IAM_ACTION_NAMES = {
-    ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
-    ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
-    ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
-}
-
-# Error codes AWS services use for throttling (the list botocore's standard retry mode treats as throttles).
-THROTTLING_CODES = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-    "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
-    "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown",
-    "PriorRequestNotComplete", "EC2ThrottledException",
-})
-ACCESS_DENIED_CODES = frozenset({
-    "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess", "Forbidden",
-    "AuthorizationError",
-})
-CREDENTIALS_REJECTED_CODES = frozenset({
-    "InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException", "RequestExpired",
-    "SignatureDoesNotMatch", "InvalidSignatureException", "AuthFailure", "InvalidAccessKeyId", "InvalidToken",
-})
 
 POLICY_DOCUMENT = "docs/audit-iam-policy.json"
 # Shows up in CloudTrail's userAgent, so the audit's reads are easy to tell apart.
@@ -74,17 +52,6 @@ def is_read_only(operation_name: str) -> bool:
     return operation_name.startswith(READ_ONLY_PREFIXES) and operation_name not in FORBIDDEN_OPERATIONS
 
 
-# Services that sign requests under another name than their IAM prefix.
-_IAM_PREFIXES = {"monitoring": "cloudwatch"}
-
-
-def iam_action(service_prefix: str, operation_name: str) -> str:
-    """The IAM action that authorises an API operation, e.g. ``("s3", "GetBucketEncryption")`` (the prefix as the
-    SDK signs it)."""
-    prefix = _IAM_PREFIXES.get(service_prefix, service_prefix)
-    return _IAM_ACTION_NAMES.get((service_prefix, operation_name), f"{prefix}:{operation_name}")
-
-
 def _action(model: OperationModel) -> str:
     return iam_action(model.service_model.signing_name, model.name)
 
@@ -96,10 +63,6 @@ def refuse_writes(model: OperationModel, **_: Any) -> None:
             f"The audit refused to call {_action(model)}: it only makes Describe/Get/List/Head calls (and CloudTrail "
             "LookupEvents) and never reads secret values. This is a bug in the audit; nothing was changed in the account."
         )
-
-
-def error_code(err: ClientError) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
 
 
 def translate(err: Exception, action: str) -> AuditError:
@@ -137,53 +100,17 @@ def translate(err: Exception, action: str) -> AuditError:
     return AuditError(f"The AWS SDK failed on {action}: {err}. The audit could not finish.")
 
 
-@contextmanager
-def translated(action: str) -> Iterator[None]:
+def translated(action: str) -> Any:
     """Turn SDK failures raised inside the block into AuditError; other exceptions pass through."""
-    try:
-        yield
-    except (ClientError, BotoCoreError) as err:
-        raise translate(err, action) from None
+    return aws_session.translated(action, translate)
 
 
-class ReadOnlyAws:
+class ReadOnlyAws(aws_session.GuardedClients):
     """Guarded boto3 clients for one region, with helpers that treat "not found" as an answer, not a failure."""
 
     def __init__(self, session: boto3.Session, region: str):
-        self._session = session
-        self.region = region
-        self._clients: dict[str, BaseClient] = {}
+        super().__init__(session, region, config=_CLIENT_CONFIG, guard=refuse_writes, translate=translate)
 
     def in_region(self, region: str) -> ReadOnlyAws:
         """The same guarded access in another region (for reads AWS keeps per region, like CloudTrail's history)."""
         return self if region == self.region else ReadOnlyAws(self._session, region)
-
-    def client(self, service: str) -> BaseClient:
-        if service not in self._clients:
-            with translated(f"creating the {service} client"):
-                client = self._session.client(service, region_name=self.region, config=_CLIENT_CONFIG)
-            # Once per client, also when a session hands out the same client again.
-            client.meta.events.register("before-call", refuse_writes, unique_id="audit-refuse-writes")
-            self._clients[service] = client
-        return self._clients[service]
-
-    def _action(self, client: BaseClient, method: str) -> str:
-        return iam_action(client.meta.service_model.signing_name, client.meta.method_to_api_mapping[method])
-
-    def call(self, service: str, method: str, *, missing: frozenset[str] = frozenset(), **params: Any) -> Any:
-        """``client.<method>(**params)``; None when AWS answers with one of the ``missing`` error codes."""
-        client = self.client(service)
-        with translated(self._action(client, method)):
-            try:
-                return getattr(client, method)(**params)
-            except ClientError as err:
-                if error_code(err) in missing:
-                    return None
-                raise
-
-    def items(self, service: str, method: str, result_key: str, **params: Any) -> list[Any]:
-        """Every ``result_key`` item across all pages of a paginated call."""
-        client = self.client(service)
-        with translated(self._action(client, method)):
-            pages = client.get_paginator(method).paginate(**params)
-            return [item for page in pages for item in page.get(result_key, [])]

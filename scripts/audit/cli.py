@@ -15,7 +15,8 @@ from typing import Any, Sequence
 import stack_outputs
 from scripts.audit.checks import AuditOptions
 from scripts.audit.model import REGENERATE, AuditError
-from scripts.audit.run import EXIT_ERROR, run_audit
+from scripts.audit.run import run_audit
+from scripts.check_status import EXIT_ERROR
 
 
 def load_outputs(path: Path) -> dict[str, Any]:

@@ -9,22 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any, Iterator, Mapping
 
 import stack_outputs
+from scripts.check_status import CheckStatus
 
 
 class AuditError(Exception):
     """The audit could not run (exit code 2); the message tells the user what to fix."""
-
-
-class CheckStatus(str, Enum):
-    PASS = "pass"
-    FAIL = "fail"
-    SKIP = "skip"
-    # ClickHouse has not built what the check looks at yet, and the outputs do not say it should have.
-    NOT_BUILT = "not-built"
 
 
 class NotYetBuilt(Exception):

@@ -18,10 +18,7 @@ from scripts.audit.trail import TRAIL_CHECKS
 from scripts.audit.model import (
     REGENERATE, AuditError, CheckResult, CheckStatus, Finding, StackOutputs, parse_outputs,
 )
-
-EXIT_CLEAN = 0
-EXIT_FINDINGS = 1
-EXIT_ERROR = 2
+from scripts.check_status import EXIT_CLEAN, EXIT_FINDINGS
 
 # The stack's own resources and how it is watched, ClickHouse's bootstrap role, then what ClickHouse builds in a BYOC
 # account, then who acts in it.

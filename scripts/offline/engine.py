@@ -323,6 +323,28 @@ class MonitorThreads(ThreadPoolExecutor):
         self._loops.clear()
 
 
+class ReportedFailures:
+    """The session loop's exception handler: drops what asyncio says about the failure a run already reported.
+
+    When the program fails, every Output downstream of the failure holds that same exception in a future nothing
+    awaits any more. The language host reports the failure once and its process exits; here the loop's futures live on,
+    and their finalizers would log "Future exception was never retrieved" (with a traceback) whenever the collector
+    reaches them, often during some later test. ``run_program`` records the failure it keeps in ``run.error``; any
+    other exception still reaches asyncio's default handler.
+    """
+
+    def __init__(self) -> None:
+        self._reported: list[BaseException] = []
+
+    def report(self, error: BaseException) -> None:
+        self._reported.append(error)
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if any(context.get("exception") is error for error in self._reported):
+            return
+        loop.default_exception_handler(context)
+
+
 @contextmanager
 def mock_session(
     project: str, stack: str, config: Mapping[str, str], secret_keys: list[str], mocks: OfflineMocks,
@@ -331,6 +353,7 @@ def mock_session(
     """Install the mock engine with ``config`` on a fresh event loop; always restore a clean runtime afterwards."""
     monitor = RecordingMonitor(mocks, on_record)
     loop = asyncio.new_event_loop()
+    loop.set_exception_handler(ReportedFailures())
     threads = MonitorThreads()
     loop.set_default_executor(threads)
     asyncio.set_event_loop(loop)
@@ -385,13 +408,15 @@ def run_program(
             run.resources = list(monitor.records)
         except pulumi.RunError as err:
             run.error = str(err)
+            failures = loop.get_exception_handler()
+            failures.report(err)
             # Settle what was already scheduled (the root stack's registration) so nothing is left un-awaited; an
             # error found while resources were being registered (e.g. in an apply) is raised again here, and is the
             # one already kept.
             try:
                 loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
-            except pulumi.RunError:
-                pass
+            except pulumi.RunError as again:
+                failures.report(again)
             run.resources = list(monitor.records)
     return run
 

@@ -60,7 +60,7 @@ def build_parser(stacks: Sequence[str] = ()) -> argparse.ArgumentParser:
     refresh = argparse.ArgumentParser(add_help=False)
     refresh.add_argument("--refresh", action="store_true", help="refresh state from the cloud first")
     confirm = argparse.ArgumentParser(add_help=False)
-    confirm.add_argument("--yes", "-y", action="store_true", help="confirm changes to prod")
+    confirm.add_argument("--yes", "-y", action="store_true", help="confirm changes to a protected stack (clickhouse-aws:protect)")
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("-o", "--output", help="write to this file instead of stdout")
 

@@ -14,7 +14,6 @@ from enum import Enum
 from typing import Any, Mapping
 
 from scripts.handoff import customer_side_complete
-from scripts.stack.settings import CONFIRM_STACKS
 
 NS = "clickhouse-aws"
 BYOC_ENABLED = f"{NS}:byocEnabled"
@@ -74,8 +73,8 @@ def config_flag(config: Mapping[str, str], key: str) -> bool:
     return str(config.get(key, "")).strip().lower() == "true"
 
 
-def _bootstrap_command(stack: str) -> str:
-    yes = " --yes" if stack in CONFIRM_STACKS else ""
+def _bootstrap_command(stack: str, protected: bool) -> str:
+    yes = " --yes" if protected else ""
     return f"python -m scripts.stack bootstrap --stack {stack}{yes}"
 
 
@@ -95,12 +94,12 @@ def _state(config: Mapping[str, str], outputs: Mapping[str, Any], byoc: bool) ->
     return State.COMPLETE if customer_side_complete(outputs["byoc"]) else State.NEEDS_SECOND_UP
 
 
-def _next_step(stack: str, state: State, config: Mapping[str, str]) -> str:
+def _next_step(stack: str, state: State, config: Mapping[str, str], protected: bool) -> str:
     if state is State.NEEDS_UP:
-        return f"Run phase 1: `{_bootstrap_command(stack)}`."
+        return f"Run phase 1: `{_bootstrap_command(stack, protected)}`."
     if state is State.NEEDS_SECOND_UP:
-        return (f"Run phase 3: `{_bootstrap_command(stack)}` (creates the clickhouse.<domain> record, and with IRSA "
-                "the pods' role).")
+        return (f"Run phase 3: `{_bootstrap_command(stack, protected)}` (creates the clickhouse.<domain> record, and "
+                "with IRSA the pods' role).")
     if state is State.COMPLETE:
         return "Nothing to do: every phase is applied."
     missing = [key for key in _awaited_facts(config) if not config.get(key)]
@@ -111,12 +110,15 @@ def _next_step(stack: str, state: State, config: Mapping[str, str]) -> str:
     return (
         f"Send handoff.{stack}.md to ClickHouse (`python -m scripts.stack handoff --stack {stack} -o "
         f"handoff.{stack}.md`). When ClickHouse reports EKS and the NLB ready, set what it sends back and run "
-        f"phase 3:\n{sets}\n  {_bootstrap_command(stack)}"
+        f"phase 3:\n{sets}\n  {_bootstrap_command(stack, protected)}"
     )
 
 
-def detect_phase(stack: str, config: Mapping[str, str], outputs: Mapping[str, Any]) -> PhaseStatus:
-    """Where ``stack`` stands, from its config (plain values) and its outputs (empty before the first up)."""
+def detect_phase(
+    stack: str, config: Mapping[str, str], outputs: Mapping[str, Any], *, protected: bool,
+) -> PhaseStatus:
+    """Where ``stack`` stands, from its config (plain values) and its outputs (empty before the first up); the next
+    step's command carries --yes when the stack is ``protected`` (``settings.is_protected``)."""
     byoc = config_flag(config, BYOC_ENABLED)
     state = _state(config, outputs, byoc)
     statuses = _STATUSES[state]
@@ -124,7 +126,8 @@ def detect_phase(stack: str, config: Mapping[str, str], outputs: Mapping[str, An
         Phase(number, title, status if byoc or number == 1 else "n/a")
         for number, (title, status) in enumerate(zip(TITLES, statuses), start=1)
     )
-    return PhaseStatus(stack=stack, state=state, byoc=byoc, phases=phases, next_step=_next_step(stack, state, config))
+    return PhaseStatus(stack=stack, state=state, byoc=byoc, phases=phases,
+                       next_step=_next_step(stack, state, config, protected))
 
 
 def describe(status: PhaseStatus) -> str:

@@ -27,7 +27,7 @@ from scripts.verify.runner import run_verify
 from scripts.stack.errors import AUTOMATION_ERRORS, ExitCode, StackScriptError, cli_missing_error, translate
 from scripts.stack.outputs import change_counts, mask_outputs, outputs_json, protected_resources, render_env
 from scripts.stack.phases import PhaseStatus, describe, detect_phase
-from scripts.stack.settings import Settings, color_for, confirmation_problem, policy_arguments
+from scripts.stack.settings import Settings, color_for, confirmation_problem, is_protected, policy_arguments
 
 T = TypeVar("T")
 
@@ -318,7 +318,7 @@ class Runner:
     def _up(self, stack: StackHandle, policy: dict[str, list[str]]) -> None:
         """Preview with the policy pack, stop on a mandatory violation or a missing --yes, then update."""
         self._preview(stack, policy)
-        problem = confirmation_problem("up", self.settings.stack, self.options.yes)
+        problem = confirmation_problem("up", self.settings, self.options.yes)
         if problem is not None:
             raise StackScriptError(problem.code, f"The preview above shows what would change. {problem.message}")
         self.console.note(f"Preview passed the policy pack; updating stack '{self.settings.stack}'.")
@@ -345,7 +345,7 @@ class Runner:
         self.outcome.outputs = self._outputs(stack)
 
     def destroy(self) -> None:
-        problem = confirmation_problem("destroy", self.settings.stack, self.options.yes)
+        problem = confirmation_problem("destroy", self.settings, self.options.yes)
         if problem is not None:
             raise problem
         stack = self._open(create=False)
@@ -428,9 +428,10 @@ class Runner:
             if exc.code is not ExitCode.STACK_NOT_FOUND:
                 raise
             self.console.note(f"Stack '{self.settings.stack}' is not created yet in {self.settings.backend_url}.")
-            status = detect_phase(self.settings.stack, {}, {})
+            status = detect_phase(self.settings.stack, {}, {}, protected=is_protected(self.settings))
         else:
-            status = detect_phase(self.settings.stack, self._config(stack), self._outputs(stack))
+            status = detect_phase(self.settings.stack, self._config(stack), self._outputs(stack),
+                                  protected=is_protected(self.settings))
         self.outcome.phase = status
         self.console.note(describe(status))
 
@@ -438,11 +439,11 @@ class Runner:
         """Run phase 1 (and phase 3 once its config is set), write the handoff document, and say what is next."""
         policy = policy_arguments(self.settings)
         stack = self._open(create=True)
-        config = self._config(stack)
-        self.console.note(describe(detect_phase(self.settings.stack, config, self._outputs(stack))))
+        config, protected = self._config(stack), is_protected(self.settings)
+        self.console.note(describe(detect_phase(self.settings.stack, config, self._outputs(stack), protected=protected)))
         self._up(stack, policy)
         outputs = self.outcome.outputs or {}
-        status = detect_phase(self.settings.stack, config, outputs)
+        status = detect_phase(self.settings.stack, config, outputs, protected=protected)
         if status.byoc and "byoc" in outputs:
             write_output(self._handoff_document(outputs), handoff_path, self.console.data)
             self.console.note(f"Phase 2: wrote the BYOC handoff document to {handoff_path}.")

@@ -13,10 +13,12 @@ import yaml
 
 from scripts.project import REPO, stack_file, stack_names
 from scripts.stack.errors import ExitCode, StackScriptError
+from stack_config.keys import KEYS_BY_NAME, PROJECT, parse
 
-# Stacks where a mistaken `up` or `destroy` is expensive: they need an explicit --yes.
-CONFIRM_STACKS = frozenset({"prod"})
+# On a protected stack a mistaken `up` or `destroy` is expensive: they need an explicit --yes.
 CONFIRM_COMMANDS = frozenset({"up", "destroy"})
+PROTECT = KEYS_BY_NAME["protect"]
+PROTECT_KEY = f"{PROJECT}:{PROTECT.name}"
 
 POLICY_DIR = "policy"
 STATE_DIR = ".pulumi-state"
@@ -88,17 +90,21 @@ def resolve_settings(
     return Settings(stack=stack, work_dir=work_dir, backend_url=backend, secrets_provider=provider)
 
 
-def stack_file_secrets_provider(settings: Settings) -> str | None:
-    """The provider recorded in ``Pulumi.<stack>.yaml`` by ``pulumi stack init``; None when the file says none."""
+def _stack_document(settings: Settings) -> dict[str, Any]:
+    """``Pulumi.<stack>.yaml`` as a mapping (empty when there is none); a usage error when it cannot be read."""
     path = stack_file(settings.stack, settings.work_dir)
     if not path.is_file():
-        return None
+        return {}
     try:
         data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         raise StackScriptError(ExitCode.USAGE, f"{path.name} is not a valid stack file: {err}") from None
-    if not isinstance(data, dict):
-        return None
+    return data if isinstance(data, dict) else {}
+
+
+def stack_file_secrets_provider(settings: Settings) -> str | None:
+    """The provider recorded in ``Pulumi.<stack>.yaml`` by ``pulumi stack init``; None when the file says none."""
+    data = _stack_document(settings)
     if data.get("secretsprovider"):
         return str(data["secretsprovider"])
     return "passphrase" if data.get("encryptionsalt") else None
@@ -142,13 +148,27 @@ def policy_arguments(settings: Settings) -> dict[str, list[str]]:
     return {"policy_packs": [str(settings.policy_dir)], "policy_pack_configs": [str(settings.policy_config)]}
 
 
-def confirmation_problem(command: str, stack: str, yes: bool) -> StackScriptError | None:
+def is_protected(settings: Settings) -> bool:
+    """Whether the stack protects its stateful resources: its ``clickhouse-aws:protect`` as the stack file sets it
+    (``pulumi config set`` writes there too), else the key's default. A value that is not plainly true or false, such
+    as a ``secure:`` one, counts as protected: the program refuses it, and asking for --yes is the safe side."""
+    config = _stack_document(settings).get("config")
+    config = config if isinstance(config, dict) else {}
+    raw = config.get(PROTECT_KEY, config.get(PROTECT.name, PROTECT.default))
+    try:
+        return bool(parse(PROTECT, raw))
+    except ValueError:
+        return True
+
+
+def confirmation_problem(command: str, settings: Settings, yes: bool) -> StackScriptError | None:
     """`up` and `destroy` on a protected stack need --yes; the error says so without running anything more."""
-    if yes or command not in CONFIRM_COMMANDS or stack not in CONFIRM_STACKS:
+    if yes or command not in CONFIRM_COMMANDS or not is_protected(settings):
         return None
     return StackScriptError(
         ExitCode.CONFIRMATION_REQUIRED,
-        f"`{command}` on stack '{stack}' changes production resources: re-run with --yes to confirm.",
+        f"`{command}` on stack '{settings.stack}' changes protected resources ({PROTECT_KEY} is on): re-run with "
+        "--yes to confirm.",
     )
 
 

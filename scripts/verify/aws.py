@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Union
 
 import boto3
-from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
 from botocore.model import OperationModel
 
+from scripts.aws_session import ACCESS_DENIED_CODES, CREDENTIALS_REJECTED_CODES, GuardedClients, error_code, translated
 from scripts.aws_settings import settings_error
 from scripts.verify.network import IPAddress
 from scripts.verify.report import VerifyError
@@ -39,6 +39,8 @@ OPERATIONS = frozenset({
     ("secretsmanager", "GetSecretValue"),
 })
 POLICY_DOCUMENT = "docs/verify-iam-policy.json"
+# What stops the run as a VerifyError; ValueError: a malformed AWS_ENDPOINT_URL and the like.
+_FAILURES = (ClientError, BotoCoreError, ValueError)
 _CONFIG = Config(
     connect_timeout=5,
     read_timeout=10,
@@ -46,11 +48,6 @@ _CONFIG = Config(
     # Shows up in CloudTrail's userAgent, so the check's reads (and its one secret read) are easy to tell apart.
     user_agent_extra="clickhouse-aws-verify",
 )
-_ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden"})
-_CREDENTIALS_REJECTED = frozenset({
-    "InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException", "AuthFailure",
-    "SignatureDoesNotMatch", "InvalidAccessKeyId", "RequestExpired",
-})
 
 
 @dataclass(frozen=True)
@@ -71,12 +68,12 @@ def refuse_others(model: OperationModel, **_: Any) -> None:
 
 def _translate(err: Exception, action: str) -> VerifyError:
     if isinstance(err, ClientError):
-        code = _code(err)
+        code = error_code(err)
         detail = err.response.get("Error", {}).get("Message") or "no message"
-        if code in _ACCESS_DENIED:
+        if code in ACCESS_DENIED_CODES:
             return VerifyError(f"AWS denied {action} ({code}: {detail}). The check needs the permissions in "
                                f"{POLICY_DOCUMENT}; attach that policy to the identity that runs it.")
-        if code in _CREDENTIALS_REJECTED:
+        if code in CREDENTIALS_REJECTED_CODES:
             return VerifyError(f"AWS rejected the credentials on {action} ({code}: {detail}). Refresh them (for "
                                "example `aws sso login --profile <profile>`) and run again.")
         if code == "DecryptionFailure":
@@ -108,23 +105,6 @@ def _unlogged_response_bodies() -> Iterator[None]:
         parsers.removeFilter(quiet)
 
 
-@contextmanager
-def _translated(action: str) -> Iterator[None]:
-    try:
-        yield
-    except (ClientError, BotoCoreError, ValueError) as err:  # ValueError: a malformed AWS_ENDPOINT_URL and the like
-        raise _translate(err, action) from None
-
-
-def _action(client: BaseClient, method: str) -> str:
-    """The IAM action of a client method, as the policy document names it (e.g. ``ec2:DescribeVpcs``)."""
-    return f"{client.meta.service_model.signing_name}:{client.meta.method_to_api_mapping[method]}"
-
-
-def _code(err: ClientError) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
-
-
 def _addresses(interfaces: list[dict[str, Any]]) -> frozenset[IPAddress]:
     found: set[IPAddress] = set()
     for interface in interfaces:
@@ -137,48 +117,23 @@ def _addresses(interfaces: list[dict[str, Any]]) -> frozenset[IPAddress]:
     return frozenset(found)
 
 
-class VerifyAws:
+class VerifyAws(GuardedClients):
     """Guarded clients for the stack's region and the few reads the check makes."""
 
     def __init__(self, session: boto3.Session | None, region: str):
         if session is None and (problem := settings_error(os.environ)):
             raise VerifyError(problem)
-        with _translated("loading the AWS configuration"):
-            self._session = session or boto3.Session()
-        self.region = region
-        self._clients: dict[str, BaseClient] = {}
-
-    def _client(self, service: str) -> BaseClient:
-        if service not in self._clients:
-            with _translated(f"creating the {service} client"):
-                client = self._session.client(service, region_name=self.region, config=_CONFIG)
-            client.meta.events.register("before-call", refuse_others)
-            self._clients[service] = client
-        return self._clients[service]
-
-    def _call(self, service: str, method: str, missing: frozenset[str] = frozenset(), **params: Any) -> Any:
-        """``client.<method>(**params)``; None when AWS answers with one of the ``missing`` error codes."""
-        client = self._client(service)
-        with _translated(_action(client, method)):
-            try:
-                return getattr(client, method)(**params)
-            except ClientError as err:
-                if _code(err) in missing:
-                    return None
-                raise
-
-    def _pages(self, service: str, method: str, key: str, **params: Any) -> list[Any]:
-        """Every ``key`` item across all pages of a paginated call."""
-        client = self._client(service)
-        with _translated(_action(client, method)):
-            return [item for page in client.get_paginator(method).paginate(**params) for item in page.get(key, [])]
+        with translated("loading the AWS configuration", _translate, _FAILURES):
+            session = session or boto3.Session()
+        super().__init__(session, region, config=_CONFIG, guard=refuse_others, translate=_translate,
+                         failures=_FAILURES)
 
     def account_id(self) -> str:
-        return str(self._call("sts", "get_caller_identity")["Account"])
+        return str(self.call("sts", "get_caller_identity")["Account"])
 
     def vpc_networks(self, vpc_id: str) -> tuple[IPNetwork, ...] | None:
         """The VPC's associated IPv4 and IPv6 CIDRs; None when the VPC does not exist."""
-        answer = self._call("ec2", "describe_vpcs", frozenset({"InvalidVpcID.NotFound"}), VpcIds=[vpc_id])
+        answer = self.call("ec2", "describe_vpcs", missing=frozenset({"InvalidVpcID.NotFound"}), VpcIds=[vpc_id])
         if not answer or not answer.get("Vpcs"):
             return None
         vpc = answer["Vpcs"][0]
@@ -190,13 +145,13 @@ class VerifyAws:
 
     def endpoint_interfaces(self, endpoint_id: str) -> Interfaces | None:
         """The endpoint's network interfaces and their addresses; None when the endpoint does not exist."""
-        answer = self._call("ec2", "describe_vpc_endpoints", frozenset({"InvalidVpcEndpointId.NotFound"}),
-                            VpcEndpointIds=[endpoint_id])
+        answer = self.call("ec2", "describe_vpc_endpoints", missing=frozenset({"InvalidVpcEndpointId.NotFound"}),
+                           VpcEndpointIds=[endpoint_id])
         if not answer or not answer.get("VpcEndpoints"):
             return None
         endpoint = answer["VpcEndpoints"][0]
         eni_ids = endpoint.get("NetworkInterfaceIds", [])
-        interfaces = self._pages("ec2", "describe_network_interfaces", "NetworkInterfaces",
+        interfaces = self.items("ec2", "describe_network_interfaces", "NetworkInterfaces",
                                  NetworkInterfaceIds=eni_ids) if eni_ids else []
         return Interfaces(f"VPC endpoint {endpoint_id}", endpoint["VpcId"], _addresses(interfaces))
 
@@ -205,13 +160,13 @@ class VerifyAws:
 
         An NLB's interfaces carry the description ``ELB net/<name>/<id>``, the tail of its ARN.
         """
-        balancers = [lb for lb in self._pages("elbv2", "describe_load_balancers", "LoadBalancers")
+        balancers = [lb for lb in self.items("elbv2", "describe_load_balancers", "LoadBalancers")
                      if lb.get("VpcId") == vpc_id and lb.get("Type") == "network"]
         by_scheme: dict[str, Interfaces] = {}
         for scheme in sorted({lb["Scheme"] for lb in balancers}):
             mine = [lb for lb in balancers if lb["Scheme"] == scheme]
             descriptions = ["ELB " + lb["LoadBalancerArn"].split(":loadbalancer/", 1)[1] for lb in mine]
-            interfaces = self._pages("ec2", "describe_network_interfaces", "NetworkInterfaces", Filters=[
+            interfaces = self.items("ec2", "describe_network_interfaces", "NetworkInterfaces", Filters=[
                 {"Name": "vpc-id", "Values": [vpc_id]},
                 {"Name": "description", "Values": descriptions},
             ])
@@ -222,8 +177,8 @@ class VerifyAws:
     def secret_string(self, secret_arn: str) -> str | None:
         """The secret's current value (never logged or shown); None when the secret does not exist."""
         with _unlogged_response_bodies():
-            answer = self._call("secretsmanager", "get_secret_value",
-                                frozenset({"ResourceNotFoundException"}), SecretId=secret_arn)
+            answer = self.call("secretsmanager", "get_secret_value",
+                               missing=frozenset({"ResourceNotFoundException"}), SecretId=secret_arn)
         if answer is None:
             return None
         if "SecretString" not in answer:

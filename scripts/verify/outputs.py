@@ -1,27 +1,23 @@
 """Reading the stack's outputs (what ``pulumi stack output --json`` prints) for the connectivity check.
 
-The file may come from anywhere (a CI artifact, a pipe, a hand edit), so it is read defensively: bounded size, strict
-UTF-8, no duplicate keys, no NaN, no absurdly long integers, no nesting deep enough to exhaust the parser. Anything
-else than the contract's shapes stops the run with a ``VerifyError`` naming the key and what is expected, before any
-AWS call or network traffic.
+The file may come from anywhere (a CI artifact, a pipe, a hand edit), so it is read defensively by
+``stack_outputs.read_file`` (bounded size, strict UTF-8, no duplicate keys, no NaN, no absurdly long integers, no
+nesting deep enough to exhaust the parser). Anything else than the contract's shapes stops the run with a
+``VerifyError`` naming the key and what is expected, before any AWS call or network traffic.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, BinaryIO, Mapping
 from urllib.parse import urlsplit
 
+import stack_outputs
 from scripts.verify.report import VerifyError
+from stack_outputs import json_type
 
-# Real outputs files are a few kilobytes; the cap keeps a wrong path (a log, a device) from being read whole.
-MAX_BYTES = 4 * 1024 * 1024
-# Far above any number in the contract, far below what makes int() slow or raise.
-MAX_INTEGER_DIGITS = 32
 REGENERATE = "`pulumi stack output --json --show-secrets --stack <stack> > outputs.json`"
 MASKED = "[secret]"  # what `pulumi stack output --json` prints for a secret output without --show-secrets
 
@@ -58,105 +54,20 @@ class StackTarget:
     byoc: ByocTarget | None
 
 
-class _Hostile(ValueError):
-    """A JSON construct the outputs contract never produces (raised from inside the parser)."""
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise _Hostile(f"the key {_show(key)} appears twice in one object")
-        seen[key] = value
-    return seen
-
-
-def _integer(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
-        raise _Hostile(f"it holds an integer with {len(text.lstrip('-'))} digits")
-    return int(text)
-
-
-def _constant(name: str) -> Any:
-    raise _Hostile(f"it holds {name}, which JSON does not allow")
-
-
 def _show(value: Any) -> str:
     """A short, safe rendering of a user-supplied value for an error message."""
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _read_bytes(source: str, stdin: BinaryIO) -> tuple[bytes, str]:
-    """The raw bytes and how to name their source at the start of a sentence."""
-    if source == "-":
-        where = "Standard input"
-        try:
-            data = stdin.read(MAX_BYTES + 1)
-        except OSError as err:
-            raise VerifyError(f"Could not read the outputs from standard input ({err.strerror or err}).") from None
-    else:
-        path = Path(source)
-        where = f"The outputs file {path}"
-        try:
-            with path.open("rb") as handle:
-                data = handle.read(MAX_BYTES + 1)
-        except FileNotFoundError:
-            raise VerifyError(f"{where} does not exist. Create it with {REGENERATE}.") from None
-        except IsADirectoryError:
-            raise VerifyError(f"{where} is a directory; pass the JSON file that {REGENERATE} writes.") from None
-        except OSError as err:
-            raise VerifyError(f"Could not read the outputs file {path} ({err.strerror or err}).") from None
-    if len(data) > MAX_BYTES:
-        raise VerifyError(f"{where} is larger than {MAX_BYTES // (1024 * 1024)} MiB, so it is not a stack's outputs. "
-                          f"Regenerate it with {REGENERATE}.")
-    return data, where
-
-
 def load_outputs(source: str, stdin: BinaryIO) -> dict[str, Any]:
     """The JSON object in ``source`` (a path, or ``-`` for ``stdin``); VerifyError when it is not one."""
-    data, where = _read_bytes(source, stdin)
     try:
-        # utf-8-sig: editors and PowerShell redirections often add a byte order mark.
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise VerifyError(
-            f"{where} is not UTF-8 text (byte {err.start} cannot be decoded). "
-            f"Regenerate it with {REGENERATE}."
-        ) from None
-    try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_int=_integer, parse_constant=_constant)
-    except json.JSONDecodeError as err:
-        raise VerifyError(
-            f"{where} is not valid JSON ({err.msg} at line {err.lineno}, column {err.colno}). "
-            f"Regenerate it with {REGENERATE}; redirect only stdout, so CLI messages do not end up in it."
-        ) from None
-    except _Hostile as err:
-        raise VerifyError(f"{where} is not a stack's outputs: {err}.") from None
-    except RecursionError:
-        raise VerifyError(
-            f"{where} nests arrays or objects too deeply to be a stack's outputs."
-        ) from None
-    if not isinstance(value, dict):
-        raise VerifyError(
-            f"{where} must hold a JSON object of outputs, got {_json_type(value)}. "
-            f"Regenerate it with {REGENERATE}."
-        )
-    return value
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return "null"
+        return stack_outputs.read_file(source, stdin)
+    except stack_outputs.OutputsFileError as err:
+        reason = str(err)
+        raise VerifyError(f"{reason[0].upper()}{reason[1:]}. Write it with {REGENERATE}; redirect only stdout, so CLI "
+                          "messages do not end up in it.") from None
 
 
 def _contract(what: str) -> VerifyError:
@@ -172,7 +83,7 @@ def _text(source: Mapping[str, Any], key: str, where: str = "") -> str:
     if value == MASKED:
         raise _contract(f"output '{name}' is masked as {MASKED}; add --show-secrets (no output holds the password)")
     if not isinstance(value, str) or not value.strip():
-        raise _contract(f"output '{name}' must be a non-empty string, got {_json_type(value)} {_show(value)}")
+        raise _contract(f"output '{name}' must be a non-empty string, got {json_type(value)} {_show(value)}")
     return value
 
 
@@ -235,7 +146,7 @@ def parse_outputs(raw: Mapping[str, Any]) -> StackTarget:
                         f"{region}")
     byoc = raw.get("byoc")
     if byoc is not None and not isinstance(byoc, dict):
-        raise _contract(f"output 'byoc' must be an object, got {_json_type(byoc)}")
+        raise _contract(f"output 'byoc' must be an object, got {json_type(byoc)}")
     return StackTarget(
         url=url,
         host=host,

@@ -7,22 +7,14 @@ The exit codes and the JSON envelope are the live audit's (``docs/audit.md``), s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
-EXIT_CLEAN = 0
-EXIT_FINDINGS = 1
-EXIT_ERROR = 2
+from scripts.check_status import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
+from scripts.check_status import CheckStatus as Status
 
 
 class VerifyError(Exception):
     """The run could not start or finish (exit code 2); the message says what to fix and never holds a secret."""
-
-
-class Status(str, Enum):
-    PASS = "pass"
-    FAIL = "fail"
-    SKIP = "skip"
 
 
 @dataclass(frozen=True)

@@ -311,8 +311,36 @@ def test_command_line_interrupt_stops_the_analyzer(inherited: str) -> None:
     finally:
         if command.poll() is None:
             command.kill()
-    assert command.returncode == EXIT_INTERRUPTED and b"interrupted" in err and b"Traceback" not in err
+    assert command.returncode == EXIT_INTERRUPTED and b"interrupted" in err and b"Traceback" not in err, err
     assert gone(packs.pop())
+
+
+def test_an_interrupt_lost_inside_the_run_still_stops_the_gate(capsys, monkeypatch) -> None:
+    """A KeyboardInterrupt raised where Python cannot propagate it (a weakref callback of an import, a __del__) is
+    reported as unraisable and the run goes on; the gate still exits 130, without printing that traceback."""
+    import weakref
+
+    from scripts import preview
+
+    monkeypatch.setattr(preview, "_stopped_by", None)
+    monkeypatch.setattr(sys, "unraisablehook", preview._quiet_lost_stop)
+
+    def interrupted_where_it_is_lost(stack: str, **_: Any) -> GateResult:
+        class Dying:
+            pass
+
+        def callback(_ref: Any) -> None:
+            preview._interrupt(signal.SIGINT, None)
+
+        dying = Dying()
+        kept = weakref.ref(dying, callback)  # noqa: F841 - the callback needs a live reference
+        del dying  # the callback runs here and its KeyboardInterrupt is lost
+        return GateResult(stack, EXIT_OK)
+
+    monkeypatch.setattr(preview, "gate", interrupted_where_it_is_lost)
+    assert main(["--stack", "dev"]) == EXIT_INTERRUPTED
+    err = capsys.readouterr().err
+    assert err == "interrupted; the policy pack was stopped\n"
 
 
 def test_the_same_input_prints_the_same_bytes_from_separate_processes() -> None:

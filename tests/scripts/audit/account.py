@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import boto3
-import botocore.loaders
 import botocore.session
 import moto.kms.models
 import pytest
@@ -31,6 +30,7 @@ from scripts.audit.aws import ReadOnlyAws
 from scripts.audit.checks import PUBLIC_ACCESS_BLOCK_FLAGS, AuditContext, run_checks
 from scripts.audit.model import CheckResult, parse_outputs
 from scripts.audit.run import ALL_CHECKS
+from tests.boto import shared_botocore_session
 from tests.helpers import DATA
 
 REGION = "us-east-1"
@@ -73,9 +73,8 @@ def set_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
 
-# Speed only, behaviour is unchanged: every boto3.Session() re-parses botocore's JSON service models, and moto makes
-# a 2048-bit RSA key for every KMS key it creates (the audit never touches key material).
-_LOADER = botocore.loaders.create_loader()
+# Speed only, behaviour is unchanged: moto makes a 2048-bit RSA key for every KMS key it creates (the audit never
+# touches key material).
 _cached_private_key = functools.lru_cache(maxsize=None)(moto.kms.models.generate_private_key)
 
 
@@ -147,8 +146,7 @@ def _enabled_regions(parsed: dict[str, Any], **_: Any) -> None:
 
 
 def _core_session() -> botocore.session.Session:
-    core = botocore.session.get_session()
-    core.register_component("data_loader", _LOADER)
+    core = shared_botocore_session()
     # On every call and last: botocore runs hooks of more specific event names first, and a recorder of the calls
     # (``record_operations``) must see this one too.
     core.get_component("event_emitter").register_last("before-call", _answer_doubled)

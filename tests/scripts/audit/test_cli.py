@@ -86,7 +86,7 @@ def test_missing_outputs_file(aws_env: None, tmp_path: Path, capsys: pytest.Capt
 
 @pytest.mark.parametrize("text, needle", [
     ('{"aws_region": "us-east-1",', "is not valid JSON"),
-    ("[1, 2]", "must hold a JSON object of stack outputs, not a list"),
+    ("[1, 2]", "must hold a JSON object of stack outputs, not an array"),
     ("[" * 5000 + "]" * 5000, "nests values"),
     ('{"aws_region": ' + "9" * 5000 + "}", "holds an integer with 5000 digits"),
 ])
@@ -205,7 +205,7 @@ def test_hostile_standard_input_exits_2(aws_env: None, monkeypatch: pytest.Monke
                                         capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b'{"aws_region": "\xff"}')))
     code, _, err = run_cli(["--outputs", "-"], capsys)
-    assert_clean_error(code, err, "<stdin> is not UTF-8")
+    assert_clean_error(code, err, "Standard input is not UTF-8 text (byte 16)")
 
 
 def test_the_eks_flag_reaches_the_check(prod: Built, tmp_path: Path, capsys: pytest.CaptureFixture[str],

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import subprocess
+import sys
 import threading
 import warnings
 from pathlib import Path
 
 import pytest
 
-from scripts.offline.engine import REPO, StackFileError, load_stack_config, run_program
+from scripts.offline.engine import REPO, ReportedFailures, StackFileError, load_stack_config, run_program
 
 
 def test_a_run_leaves_no_thread_and_no_unclosed_event_loop_behind() -> None:
@@ -23,6 +26,46 @@ def test_a_run_leaves_no_thread_and_no_unclosed_event_loop_behind() -> None:
     assert run.error is None and run.resources
     assert set(threading.enumerate()) <= before
     assert [str(w.message) for w in caught if "event loop" in str(w.message)] == []
+
+
+# The program fails in an apply (no subnet in a zone ClickHouse's endpoint service supports), so every Output downstream
+# of the endpoint holds the error; the collector runs while the process is still alive, as it does during a suite.
+_FAILING_RUN = """
+import gc
+from scripts.offline.engine import OfflineMocks, run_program
+
+class NoSupportedZone(OfflineMocks):
+    def call(self, args):
+        result = super().call(args)
+        if args.token == "aws:ec2/getVpcEndpointService:getVpcEndpointService":
+            result["availabilityZones"] = ["us-east-1f"]
+        return result
+
+run = run_program("dev", mocks=NoSupportedZone("us-east-1"))
+print(run.error)
+gc.collect()
+"""
+
+
+def test_a_failed_run_leaves_no_unretrieved_exception_for_the_collector_to_print() -> None:
+    done = subprocess.run([sys.executable, "-X", "dev", "-c", _FAILING_RUN], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ClickHouse's endpoint service supports only us-east-1f here")
+    for text in ("Traceback", "never retrieved", "Unraisable", "EndpointZoneError"):
+        assert text not in done.stderr, done.stderr
+
+
+def test_an_exception_the_run_did_not_report_still_reaches_asyncio(caplog: pytest.LogCaptureFixture) -> None:
+    handler, loop = ReportedFailures(), asyncio.new_event_loop()
+    reported, other = RuntimeError("reported"), RuntimeError("other")
+    handler.report(reported)
+    try:
+        for error in (reported, other):
+            handler(loop, {"message": "Future exception was never retrieved", "exception": error})
+    finally:
+        loop.close()
+    assert [r.exc_info[1] for r in caplog.records if r.name == "asyncio"] == [other]
 
 
 @pytest.fixture

@@ -352,6 +352,20 @@ def test_destroy_on_prod_without_yes_does_not_touch_the_stack(repo: Path) -> Non
     assert factory.requests == []
 
 
+@pytest.mark.parametrize(("protect", "code"), [("true", ExitCode.CONFIRMATION_REQUIRED), ("false", ExitCode.OK)])
+def test_destroy_asks_for_yes_on_any_protected_stack_not_only_prod(repo: Path, protect: str, code: ExitCode) -> None:
+    (repo / "Pulumi.staging.yaml").write_text(f"config:\n  clickhouse-aws:protect: {protect}\n")
+    (repo / "policy" / "config.staging.json").write_text("{}")
+    factory = FakeFactory()
+    result = run(repo, factory, "destroy", "--stack", "staging")
+    assert result.code == code
+    if code is ExitCode.CONFIRMATION_REQUIRED:
+        assert factory.requests == []
+        assert "`destroy` on stack 'staging' changes protected resources" in result.stderr
+    else:
+        assert "destroy" in factory.stack.called()
+
+
 def test_destroy_refuses_while_resources_are_protected_and_says_how_to_unprotect(repo: Path) -> None:
     stack = FakeStack(protected=(KEY_URN, SERVICE_URN))
     result = run(repo, FakeFactory(stack), "destroy", "--stack", "prod", "--yes")

@@ -34,19 +34,27 @@ BYOC_DONE = {"role_arns": {"management": "arn:m", "pods": "arn:i"}, "clickhouse_
     ({**IRSA_ON, **FACTS}, {"byoc": BYOC_DONE}, State.COMPLETE),
 ])
 def test_detect_phase(config: dict[str, str], outputs: dict[str, Any], state: State) -> None:
-    assert detect_phase("prod", config, outputs).state is state
+    assert detect_phase("prod", config, outputs, protected=True).state is state
 
 
 @pytest.mark.parametrize("config", [BYOC_ON, {**IRSA_ON, OIDC_ISSUER: FACTS[OIDC_ISSUER]}], ids=["pod-identity", "irsa"])
 def test_waiting_for_clickhouse_asks_only_for_the_missing_fact(config: dict[str, str]) -> None:
-    status = detect_phase("prod", config, {"byoc": BYOC_NO_IRSA})
+    status = detect_phase("prod", config, {"byoc": BYOC_NO_IRSA}, protected=True)
     assert f"pulumi config set {NLB_DNS} <nlb-dns-name> --stack prod" in status.next_step
     assert OIDC_ISSUER not in status.next_step
     assert "python -m scripts.stack bootstrap --stack prod --yes" in status.next_step
 
 
+@pytest.mark.parametrize(("protected", "command"), [
+    (True, "python -m scripts.stack bootstrap --stack byoc --yes`"),
+    (False, "python -m scripts.stack bootstrap --stack byoc`"),
+])
+def test_the_next_command_asks_for_yes_exactly_when_the_stack_is_protected(protected: bool, command: str) -> None:
+    assert command in detect_phase("byoc", BYOC_ON, {}, protected=protected).next_step
+
+
 def test_describe_lists_three_phases_in_order_with_non_byoc_ones_not_applicable() -> None:
-    text = describe(detect_phase("dev", {}, {}))
+    text = describe(detect_phase("dev", {}, {}, protected=False))
     lines = text.splitlines()
     assert lines[0] == "Apply order for stack 'dev':"
     assert lines[1].startswith("  [next] 1. ClickHouse service and base AWS infrastructure")

@@ -11,6 +11,7 @@ from scripts.stack.settings import (
     Settings,
     color_for,
     confirmation_problem,
+    is_protected,
     needs_passphrase,
     passphrase_problem,
     policy_arguments,
@@ -119,15 +120,44 @@ def test_policy_arguments_are_absolute_per_stack(tmp_path: Path) -> None:
     ("up", "prod", False, True),
     ("destroy", "prod", False, True),
     ("up", "prod", True, False),
+    ("destroy", "prod", True, False),
     ("up", "dev", False, False),
     ("destroy", "dev", False, False),
     ("refresh", "prod", False, False),
+    ("preview", "prod", False, False),
 ])
-def test_confirmation_rule(command: str, stack: str, yes: bool, needed: bool) -> None:
-    problem = confirmation_problem(command, stack, yes)
+def test_confirmation_rule(repo: Path, command: str, stack: str, yes: bool, needed: bool) -> None:
+    problem = confirmation_problem(command, settings(repo, stack), yes)
     assert (problem is not None) is needed
     if problem is not None:
-        assert problem.code is ExitCode.CONFIRMATION_REQUIRED and "--yes" in problem.message
+        assert problem.code is ExitCode.CONFIRMATION_REQUIRED
+        assert problem.message == (f"`{command}` on stack 'prod' changes protected resources (clickhouse-aws:protect is "
+                                   "on): re-run with --yes to confirm.")
+
+
+@pytest.mark.parametrize(("stack_file", "protected"), [
+    ("config:\n  clickhouse-aws:protect: true\n", True),
+    ("config:\n  clickhouse-aws:protect: false\n", False),
+    ("config:\n  clickhouse-aws:protect: 'False'\n", False),  # as `pulumi config set` writes it
+    ("config:\n  protect: false\n", False),  # the project's namespace left out, which the CLI accepts
+    ("config:\n  aws:region: us-east-1\n", True),  # the key's default
+    ("config:\n", True),
+    ("", True),
+    ("config:\n  clickhouse-aws:protect: maybe\n", True),  # the program refuses it; ask rather than guess
+    ("config:\n  clickhouse-aws:protect:\n    secure: AAABAK\n", True),
+    ("- not a mapping\n", True),
+])
+def test_any_protected_stack_needs_yes_whatever_its_name(tmp_path: Path, stack_file: str, protected: bool) -> None:
+    (tmp_path / "Pulumi.staging.yaml").write_text(stack_file)
+    assert is_protected(settings(tmp_path, "staging")) is protected
+    assert (confirmation_problem("destroy", settings(tmp_path, "staging"), yes=False) is not None) is protected
+
+
+def test_an_unreadable_stack_file_stops_the_confirmation_check_with_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.staging.yaml").write_text("config: [unclosed\n")
+    with pytest.raises(StackScriptError) as raised:
+        confirmation_problem("destroy", settings(tmp_path, "staging"), yes=False)
+    assert raised.value.code is ExitCode.USAGE and "Pulumi.staging.yaml is not a valid stack file" in raised.value.message
 
 
 def test_cli_colour_follows_the_terminal() -> None:

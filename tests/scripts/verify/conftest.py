@@ -16,6 +16,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.boto import new_session
 from tests.scripts.verify.support import (
     REGION, SERVICE_HOST, ClickHouseServer, LoopbackNetwork, Pki, Stack, TlsListener, build_stack, make_pki,
     running_clickhouse,
@@ -78,7 +79,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[boto3.Sessi
     }.items():
         monkeypatch.setenv(var, value)
     with mock_aws():
-        yield boto3.Session(region_name=REGION)
+        yield new_session(region_name=REGION)
 
 
 @pytest.fixture

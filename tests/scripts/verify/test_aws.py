@@ -37,7 +37,7 @@ def verify(stack, capsys, network=None) -> tuple[int, str, str, LoopbackNetwork]
 
 def test_the_guard_refuses_any_other_operation_before_it_is_sent(stack):
     aws = VerifyAws(stack.session, REGION)
-    ec2 = aws._client("ec2")
+    ec2 = aws.client("ec2")
     with pytest.raises(VerifyError, match="refused to call ec2:CreateVpc"):
         ec2.create_vpc(CidrBlock="10.1.0.0/16")
     assert len(stack.client("ec2").describe_vpcs()["Vpcs"]) == 2  # the stack's and moto's default VPC only

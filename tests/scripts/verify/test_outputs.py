@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from scripts.verify.__main__ import main
-from scripts.verify.outputs import MAX_BYTES, load_outputs, parse_outputs
+from scripts.verify.outputs import load_outputs, parse_outputs
+from stack_outputs import MAX_FILE_BYTES
 from scripts.verify.report import VerifyError
 
 REPO = Path(__file__).resolve().parents[3]
@@ -44,41 +45,45 @@ def run_file(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes,
     (b"", "is not valid JSON (Expecting value at line 1, column 1)"),
     (b"Updating (dev)\n{\"vpc_id\": 1}", "is not valid JSON"),
     (b'{"aws_region": "us-east-1",}', "is not valid JSON"),
-    (b"\xff\xfe{\x00}\x00", "is not UTF-8 text (byte 0 cannot be decoded)"),
-    (b'{"a": "caf\xe9"}', "is not UTF-8 text (byte 10 cannot be decoded)"),
-    (b"[" * 100_000 + b"]" * 100_000, "nests arrays or objects too deeply"),
-    (b'{"a": ' * 50_000 + b"1" + b"}" * 50_000, "nests arrays or objects too deeply"),
+    (b"\xff\xfe{\x00}\x00", "is not UTF-8 text (byte 0)"),
+    (b'{"a": "caf\xe9"}', "is not UTF-8 text (byte 10)"),
+    (b"[" * 100_000 + b"]" * 100_000, "nests values far deeper than stack outputs do"),
+    (b'{"a": ' * 50_000 + b"1" + b"}" * 50_000, "nests values far deeper than stack outputs do"),
+    (b'{"a": ' * 40 + b"1" + b"}" * 40, "nests values more than 32 levels deep"),
     (b'{"n": ' + b"9" * 5000 + b"}", "holds an integer with 5000 digits"),
-    (b'{"n": NaN}', "holds NaN, which JSON does not allow"),
-    (b'{"vpc_id": "vpc-1", "vpc_id": "vpc-2"}', "the key 'vpc_id' appears twice"),
-    (b"[1, 2]", "must hold a JSON object of outputs, got an array"),
-    (b'"outputs"', "must hold a JSON object of outputs, got a string"),
-    (b"null", "must hold a JSON object of outputs, got null"),
+    (b'{"n": -' + b"9" * 101 + b"}", "holds an integer with 101 digits"),
+    (b'{"n": NaN}', "holds NaN, which is not a JSON value"),
+    (b'{"vpc_id": "vpc-1", "vpc_id": "vpc-2"}', 'has the key "vpc_id" twice in one object'),
+    (b"[1, 2]", "must hold a JSON object of stack outputs, not an array"),
+    (b'"outputs"', "must hold a JSON object of stack outputs, not a string"),
+    (b"null", "must hold a JSON object of stack outputs, not null"),
 ])
 def test_hostile_files_exit_2_with_a_clear_message(tmp_path, capsys, content, message):
     code, out, err = run_file(tmp_path, capsys, content)
     assert code == 2
     assert out == ""
-    assert message in err and err.startswith("verify could not run: The outputs file ")
+    assert err.startswith(f"verify could not run: The outputs file {tmp_path / 'outputs.json'} {message}")
+    assert err.rstrip().endswith(". Write it with `pulumi stack output --json --show-secrets --stack <stack> > "
+                                 "outputs.json`; redirect only stdout, so CLI messages do not end up in it.")
     assert "Traceback" not in err
 
 
 def test_a_file_larger_than_any_outputs_is_not_read_whole(tmp_path, capsys):
-    code, _, err = run_file(tmp_path, capsys, b" " * (MAX_BYTES + 1))
+    code, _, err = run_file(tmp_path, capsys, b" " * (MAX_FILE_BYTES + 1))
     assert code == 2 and "is larger than 4 MiB" in err
 
 
 def test_a_directory_missing_file_and_unreadable_file(tmp_path, capsys):
     assert main(["--outputs", str(tmp_path)]) == 2
-    assert "is a directory" in capsys.readouterr().err
+    assert f"The outputs file {tmp_path} is a directory, not a file. Write it with" in capsys.readouterr().err
     assert main(["--outputs", str(tmp_path / "absent.json")]) == 2
-    assert "does not exist. Create it with `pulumi stack output --json" in capsys.readouterr().err
+    assert "absent.json does not exist. Write it with `pulumi stack output --json" in capsys.readouterr().err
     if os.geteuid() != 0:  # root reads any file
         locked = tmp_path / "locked.json"
         locked.write_text("{}")
         locked.chmod(0)
         assert main(["--outputs", str(locked)]) == 2
-        assert "Permission denied" in capsys.readouterr().err
+        assert "locked.json cannot be read (Permission denied)" in capsys.readouterr().err
 
 
 def test_json_flag_prints_the_error_document_on_stdout(tmp_path, capsys):
