@@ -46,9 +46,15 @@ def error_code(err: ClientError) -> str:
     return str(err.response.get("Error", {}).get("Code", ""))
 
 
+# Services that sign requests under another name than their IAM prefix.
+_IAM_PREFIXES = {"monitoring": "cloudwatch"}
+
+
 def iam_action(service_prefix: str, operation_name: str) -> str:
-    """The IAM action that authorises an API operation, e.g. ``("s3", "GetBucketEncryption")``."""
-    return _IAM_ACTION_NAMES.get((service_prefix, operation_name), f"{service_prefix}:{operation_name}")
+    """The IAM action that authorises an API operation, e.g. ``("s3", "GetBucketEncryption")`` (the prefix as the
+    SDK signs it)."""
+    prefix = _IAM_PREFIXES.get(service_prefix, service_prefix)
+    return _IAM_ACTION_NAMES.get((service_prefix, operation_name), f"{prefix}:{operation_name}")
 
 
 @contextmanager

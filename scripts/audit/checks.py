@@ -652,13 +652,19 @@ def check_byoc_role_trust(ctx: AuditContext) -> list[Finding]:
     roles.setdefault(byoc.management_role_name, "management")
     findings: list[Finding] = []
     for name, label in roles.items():
-        found = ctx.aws.call("iam", "get_role", RoleName=name, missing=frozenset({"NoSuchEntity"}))
+        found = role(ctx, name)
         if found is None:
             findings.append(missing(f"IAM role ({label})", name, "the account"))
             continue
-        role = found["Role"]
-        findings += trust_findings(role["Arn"], role["AssumeRolePolicyDocument"], byoc.account_id)
+        findings += trust_findings(found["Arn"], found["AssumeRolePolicyDocument"], byoc.account_id)
     return findings
+
+
+def role(ctx: AuditContext, name: str) -> dict[str, Any] | None:
+    """The IAM role named ``name`` (GetRole's Role), or None when the account has none (read once per audit)."""
+    found = ctx.once(f"iam-role:{name}", lambda: ctx.aws.call(
+        "iam", "get_role", RoleName=name, missing=frozenset({"NoSuchEntity"})))
+    return found["Role"] if found else None
 
 
 def check_byoc_log_groups(ctx: AuditContext) -> list[Finding]:

@@ -74,6 +74,8 @@ class ByocOutputs:
     security_group_ids: Mapping[str, str]
     role_arns: Mapping[str, str]
     management_role_name: str
+    # Where the management role comes from: "cloudformation" (the stack deploys ClickHouse's template) or "existing".
+    bootstrap_mode: str
     kms_key_arns: Mapping[str, str]
     bucket_names: Mapping[str, str]
     log_group_names: Mapping[str, str]
@@ -97,6 +99,11 @@ class StackOutputs:
     password_kms_key_id: str | None
     service_id: str | None
     byoc: ByocOutputs | None
+    alarm_topic_arn: str
+    # The stack's name prefix (<project>-<stack>), which every other name the program derives starts with.
+    dashboard_name: str
+    # Present only with metricsEnabled.
+    metrics_workspace_id: str | None
     raw: Mapping[str, Any] = field(repr=False, compare=False)
 
     @property
@@ -200,6 +207,16 @@ def _optional_top_arn(raw: Mapping[str, Any], key: str, service: str) -> str | N
     return _top_arn(raw, key, service) if key in raw else None
 
 
+BOOTSTRAP_MODES = ("cloudformation", "existing")
+
+
+def _bootstrap_mode(raw: Mapping[str, Any], path: str) -> str:
+    mode = _value(raw, "bootstrap_mode", path)
+    if mode not in BOOTSTRAP_MODES:
+        raise _fail(f"output 'byoc.bootstrap_mode' must be one of {', '.join(BOOTSTRAP_MODES)}, got {mode!r}")
+    return mode
+
+
 def _parse_byoc(raw: Mapping[str, Any]) -> ByocOutputs:
     path = "byoc"
     account_id = _value(raw, "account_id", path)
@@ -220,6 +237,7 @@ def _parse_byoc(raw: Mapping[str, Any]) -> ByocOutputs:
         security_group_ids=_text_map(raw, "security_group_ids", path),
         role_arns=roles,
         management_role_name=_value(raw, "management_role_name", path),
+        bootstrap_mode=_bootstrap_mode(raw, path),
         kms_key_arns=_text_map(raw, "kms_key_arns", path),
         bucket_names={
             name: _value(_mapping(buckets, name, "byoc.buckets"), "name", f"byoc.buckets.{name}") for name in buckets
@@ -254,5 +272,8 @@ def parse_outputs(raw: Any) -> StackOutputs:
         password_kms_key_id=_optional_top_arn(raw, "clickhouse_password_kms_key_id", "kms"),
         service_id=_value(raw, "service_id") if "service_id" in raw else None,
         byoc=_parse_byoc(byoc_raw) if byoc_raw is not None else None,
+        alarm_topic_arn=_top_arn(raw, "alarm_topic_arn", "sns"),
+        dashboard_name=_value(raw, "dashboard_name"),
+        metrics_workspace_id=_value(raw, "metrics_workspace_id") if "metrics_workspace_id" in raw else None,
         raw=raw,
     )

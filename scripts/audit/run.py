@@ -10,16 +10,19 @@ import boto3
 
 from scripts.aws_settings import settings_error
 from scripts.audit.aws import ReadOnlyAws, translated
+from scripts.audit.bootstrap import BOOTSTRAP_CHECKS
 from scripts.audit.built import BUILT_CHECKS
 from scripts.audit.checks import CHECKS, AuditContext, AuditOptions, run_checks
+from scripts.audit.observability import OBSERVABILITY_CHECKS
 from scripts.audit.trail import TRAIL_CHECKS
 from scripts.audit.model import (
     REGENERATE, AuditError, CheckResult, CheckStatus, Finding, StackOutputs, parse_outputs,
 )
 from scripts.check_status import EXIT_CLEAN, EXIT_FINDINGS
 
-# The stack's own resources, then what ClickHouse builds in a BYOC account, then who acts in it.
-ALL_CHECKS = CHECKS + BUILT_CHECKS + TRAIL_CHECKS
+# The stack's own resources and how it is watched, ClickHouse's bootstrap role, then what ClickHouse builds in a BYOC
+# account, then who acts in it.
+ALL_CHECKS = CHECKS + OBSERVABILITY_CHECKS + BOOTSTRAP_CHECKS + BUILT_CHECKS + TRAIL_CHECKS
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ import json
 from collections import Counter
 from typing import Any
 
+from scripts.audit.aws import ACCESS_DENIED_CODES
 from scripts.audit.checks import AuditContext, Check, byoc_outputs, needs_byoc
-from scripts.audit.model import Finding
+from scripts.audit.model import Finding, parse_arn
 
 # Services whose API calls CloudTrail records in us-east-1 whatever region the caller works in.
 GLOBAL_EVENT_SOURCES = frozenset({
@@ -27,21 +28,42 @@ GLOBAL_EVENTS_REGION = "us-east-1"
 # LookupEvents allows two requests a second per account and region; one page of the newest events per region is a
 # summary, not an export.
 _EVENTS_PER_REGION = 50
+# GetTrailStatus's answers for a trail that went away between DescribeTrails and the status read.
+TRAIL_GONE = frozenset({"TrailNotFoundException", "CloudTrailARNInvalidException"})
+
+
+def _owner(trail: dict[str, Any]) -> str | None:
+    arn = parse_arn(str(trail.get("TrailARN", "")))
+    return arn.account if arn else None
 
 
 def check_trail(ctx: AuditContext) -> list[Finding]:
+    account = byoc_outputs(ctx).account_id
     trails = ctx.aws.call("cloudtrail", "describe_trails", includeShadowTrails=True).get("trailList", [])
     multi_region = [trail for trail in trails if trail.get("IsMultiRegionTrail")]
+    unreadable = []
     for trail in multi_region:
+        owner = _owner(trail)
+        foreign = owner is not None and owner != account
+        # An organization trail belongs to the management account, which may keep its status from member accounts.
         status = ctx.aws.call(
             "cloudtrail", "get_trail_status", Name=trail["TrailARN"],
-            missing=frozenset({"TrailNotFoundException", "CloudTrailARNInvalidException"}),
+            missing=TRAIL_GONE | (ACCESS_DENIED_CODES if foreign else frozenset()),
         )
-        if status and status.get("IsLogging"):
+        if status is None and foreign:
+            unreadable.append(f"{trail['Name']} (account {owner}, home region {trail.get('HomeRegion', '?')})")
+        elif status and status.get("IsLogging"):
             ctx.details.setdefault("cloudtrail", []).append(
                 f"trail {trail['Name']} (home region {trail.get('HomeRegion', '?')}) logs every region"
             )
             return []
+    if unreadable:
+        ctx.details.setdefault("cloudtrail", []).extend(f"trail {name}: status unknown" for name in unreadable)
+        return [Finding(
+            "audit-cloudtrail-status-unknown", account,
+            f"this account may not read the status of the organization trail(s) {', '.join(unreadable)}; ask the "
+            "trail's owner to confirm it is logging (GetTrailStatus in its home region)",
+        )]
     if multi_region:
         names = ", ".join(trail["Name"] for trail in multi_region)
         message = f"the account's multi-region trails ({names}) are not logging"

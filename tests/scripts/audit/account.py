@@ -26,13 +26,16 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from scripts.audit import AuditReport, run_audit
-from scripts.audit.checks import PUBLIC_ACCESS_BLOCK_FLAGS
+from scripts.audit.aws import ReadOnlyAws
+from scripts.audit.checks import PUBLIC_ACCESS_BLOCK_FLAGS, AuditContext, run_checks
+from scripts.audit.model import CheckResult, parse_outputs
+from scripts.audit.run import ALL_CHECKS
 from tests.boto import shared_botocore_session
 from tests.helpers import DATA
 
 REGION = "us-east-1"
 ACCOUNT = DEFAULT_ACCOUNT_ID
-CLICKHOUSE_ACCOUNT = "999988887777"  # ClickHouse's AWS account, trusted by the BYOC management role
+CLICKHOUSE_ACCOUNT = "426924874929"  # ClickHouse's AWS account, trusted by the BYOC management role
 ENDPOINT_SERVICE = f"com.amazonaws.vpce.{REGION}.vpce-svc-0a1b2c3d4e5f60718"
 HOSTNAME = f"h4k2q9x7zt.{REGION}.vpce.aws.clickhouse.cloud"
 OIDC_ISSUER = f"oidc.eks.{REGION}.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"
@@ -88,16 +91,53 @@ def record_event(region: str, source: str, name: str, *, user: str = "ClickHouse
     })
 
 
-def _lookup_events(model: Any, params: dict[str, Any], context: dict[str, Any],
-                   **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
-    if (model.service_model.signing_name, model.name) != ("cloudtrail", "LookupEvents"):
-        return None
+def _lookup_events(params: dict[str, Any], context: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
     [wanted] = json.loads(params["body"])["LookupAttributes"]
     events = [event for event in EVENTS.get(context["client_region"], [])
               if wanted["AttributeKey"] == "Username" and event["Username"] == wanted["AttributeValue"]]
-    return AWSResponse("https://aws.invalid", 200, {}, None), {
-        "Events": events, "ResponseMetadata": {"HTTPStatusCode": 200},
-    }
+    return _answer({"Events": events})
+
+
+# CloudFormation stacks by name, as DescribeStacks answers them (moto's CloudFormation needs extras this project does
+# not install and would load every moto backend); ``add_bootstrap_stack`` adds ClickHouse's bootstrap stack.
+STACKS: dict[str, dict[str, Any]] = {}
+# Managed Prometheus workspaces' KMS keys by workspace ID (moto's DescribeWorkspace leaves kmsKeyArn out).
+WORKSPACE_KEYS: dict[str, str] = {}
+# Running tasks by ECS service name (moto starts no task for a service, so its runningCount stays 0).
+RUNNING_TASKS: dict[str, int] = {}
+
+
+def _answer(body: dict[str, Any], status: int = 200) -> tuple[AWSResponse, dict[str, Any]]:
+    return AWSResponse("https://aws.invalid", status, {}, None), {**body, "ResponseMetadata": {"HTTPStatusCode": status}}
+
+
+def _describe_stacks(params: dict[str, Any], context: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
+    body = params["body"]
+    name = (body if isinstance(body, dict) else dict(item.split("=", 1) for item in body.split("&")))["StackName"]
+    if name not in STACKS:
+        return _answer({"Error": {"Code": "ValidationError", "Message": f"Stack with id {name} does not exist"}}, 400)
+    return _answer({"Stacks": [STACKS[name]]})
+
+
+# Operations moto lacks, answered here: by (IAM service prefix, operation).
+_DOUBLES = {("cloudtrail", "LookupEvents"): _lookup_events, ("cloudformation", "DescribeStacks"): _describe_stacks}
+
+
+def _answer_doubled(model: Any, params: dict[str, Any], context: dict[str, Any],
+                    **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+    double = _DOUBLES.get((model.service_model.signing_name, model.name))
+    return double(params, context) if double else None
+
+
+def _workspace_key(parsed: dict[str, Any], **_: Any) -> None:
+    workspace = parsed.get("workspace", {})
+    if workspace.get("workspaceId") in WORKSPACE_KEYS:
+        workspace["kmsKeyArn"] = WORKSPACE_KEYS[workspace["workspaceId"]]
+
+
+def _running_tasks(parsed: dict[str, Any], **_: Any) -> None:
+    for service in parsed.get("services", []):
+        service["runningCount"] = RUNNING_TASKS.get(service["serviceName"], 0)
 
 
 def _enabled_regions(parsed: dict[str, Any], **_: Any) -> None:
@@ -109,8 +149,10 @@ def _core_session() -> botocore.session.Session:
     core = shared_botocore_session()
     # On every call and last: botocore runs hooks of more specific event names first, and a recorder of the calls
     # (``record_operations``) must see this one too.
-    core.get_component("event_emitter").register_last("before-call", _lookup_events)
+    core.get_component("event_emitter").register_last("before-call", _answer_doubled)
     core.register("after-call.ec2.DescribeRegions", _enabled_regions)
+    core.register("after-call.amp.DescribeWorkspace", _workspace_key)
+    core.register("after-call.ecs.DescribeServices", _running_tasks)
     return core
 
 
@@ -153,7 +195,8 @@ def reused_clients() -> ReusedClients:
 @contextmanager
 def moto_account(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(moto.kms.models, "generate_private_key", _cached_private_key)
-    EVENTS.clear()
+    for doubled in (EVENTS, STACKS, WORKSPACE_KEYS, RUNNING_TASKS):
+        doubled.clear()
     with mock_aws():
         yield
 
@@ -181,6 +224,14 @@ class Built:
 
     def audit(self) -> AuditReport:
         return run_audit(self.outputs, self._session or reused_clients())
+
+
+def run_check(built: Built, check_id: str, region: str = REGION) -> CheckResult:
+    """One check of the audit (by id), as an audit of a stack in ``region`` would run it, without the others."""
+    [check] = [check for check in ALL_CHECKS if check.check_id == check_id]
+    aws = ReadOnlyAws(built._session or reused_clients(), region)
+    [result] = run_checks(AuditContext(parse_outputs(built.outputs), aws), [check])
+    return result
 
 
 def _key(kms: Any, rotate: bool = True) -> str:
@@ -299,7 +350,30 @@ def build_privatelink(*, stack: str, cidr: str, zones: str, customer_key: bool) 
     })
     built.outputs["private_dns_zone_id"] = private_zone(built, HOSTNAME, vpc_id)
     clickhouse_endpoint(built)
+    add_observability(built)
     return built
+
+
+def alarm(built: Built, key: str, *, treat_missing_data: str = "notBreaching", actions: list[str] | None = None) -> str:
+    """(Re)create the stack's alarm ``<prefix>-<key>``, notifying the alarm topic like the program's."""
+    name = f"{built.outputs['dashboard_name']}-{key}"
+    topic = built.outputs["alarm_topic_arn"]
+    built.client("cloudwatch").put_metric_alarm(
+        AlarmName=name, Namespace="AWS/PrivateLinkEndpoints", MetricName="PacketsDropped", Statistic="Sum",
+        Period=300, EvaluationPeriods=3, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData=treat_missing_data, AlarmActions=[topic] if actions is None else actions, OKActions=[topic],
+    )
+    return name
+
+
+def add_observability(built: Built) -> None:
+    """The KMS-encrypted alarm topic the outputs name, the endpoint's alarms and the dashboard."""
+    out = built.outputs
+    built.client("sns").create_topic(Name=out["alarm_topic_arn"].rsplit(":", 1)[-1],
+                                     Attributes={"KmsMasterKeyId": _key(built.client("kms"))})
+    for key in ("endpoint-packets-dropped", "endpoint-resets"):
+        alarm(built, key)
+    built.client("cloudwatch").put_dashboard(DashboardName=out["dashboard_name"], DashboardBody='{"widgets": []}')
 
 
 def trust(statement: dict[str, Any]) -> str:
@@ -457,6 +531,74 @@ def build_prod(interface_services: tuple[str, ...] = BYOC_INTERFACE_SERVICES) ->
     return built
 
 
+def bootstrap_stack(built: Built, **changes: Any) -> str:
+    """ClickHouse's bootstrap stack as DescribeStacks shows it once created (ExternalId masked by NoEcho)."""
+    name = f"{built.outputs['dashboard_name']}-clickhouse-byoc-bootstrap"
+    STACKS[name] = {
+        "StackName": name, "StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{name}/0a1b2c3d",
+        "CreationTime": "2026-11-30T10:00:00Z", "StackStatus": "CREATE_COMPLETE",
+        "Parameters": [{"ParameterKey": "ExternalId", "ParameterValue": "****"},
+                       {"ParameterKey": "IncludeVPCWritePermissions", "ParameterValue": "false"},
+                       {"ParameterKey": "IncludeIAMWritePermissions", "ParameterValue": "false"}],
+        "Capabilities": ["CAPABILITY_NAMED_IAM"], "DriftInformation": {"StackDriftStatus": "IN_SYNC"},
+        **changes,
+    }
+    built.outputs["byoc"]["bootstrap_mode"] = "cloudformation"
+    return name
+
+
+def agent_task_definition(built: Built, environment: list[dict[str, str]] | None = None) -> str:
+    secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:clickhouse-aws/metrics/clickhouse-api-key-AbCdEf"
+    return built.client("ecs").register_task_definition(
+        family=f"{built.outputs['dashboard_name']}-metrics-agent", networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+        containerDefinitions=[{
+            "name": "prometheus-agent", "image": "docker.io/prom/prometheus:v3.5.0",
+            "environment": environment if environment is not None else [{"name": "PROMETHEUS_CONFIG", "value": "{}"}],
+            "secrets": [{"name": "CLICKHOUSE_API_KEY_ID", "valueFrom": f"{secret}:key_id::"},
+                        {"name": "CLICKHOUSE_API_KEY_SECRET", "valueFrom": f"{secret}:key_secret::"}],
+        }],
+    )["taskDefinition"]["taskDefinitionArn"]
+
+
+def agent_service(built: Built, *, task_definition: str | None = None, public_ip: bool = False) -> None:
+    """(Re)create the metrics agent's service with one desired task, running."""
+    out, ecs = built.outputs, built.client("ecs")
+    cluster = f"{out['dashboard_name']}-metrics"
+    if any(s["status"] == "ACTIVE" for s in ecs.describe_services(cluster=cluster, services=["prometheus-agent"])["services"]):
+        ecs.delete_service(cluster=cluster, service="prometheus-agent", force=True)
+    group = _sg(built.client("ec2"), out["vpc_id"], f"metrics-agent-{len(RUNNING_TASKS)}-{public_ip}")
+    ecs.create_service(
+        cluster=cluster, serviceName="prometheus-agent", taskDefinition=task_definition or agent_task_definition(built),
+        desiredCount=1, launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {
+            "subnets": out["subnet_ids"], "securityGroups": [group],
+            "assignPublicIp": "ENABLED" if public_ip else "DISABLED"}},
+    )
+    RUNNING_TASKS["prometheus-agent"] = 1
+
+
+def add_metrics(built: Built) -> None:
+    """metricsEnabled: the workspace under a customer key, the agent's service running, its alarm."""
+    out = built.outputs
+    key = _key(built.client("kms"))
+    workspace = built.client("amp").create_workspace(alias=f"{out['dashboard_name']}-clickhouse", kmsKeyArn=key)
+    WORKSPACE_KEYS[workspace["workspaceId"]] = key
+    out["metrics_workspace_id"] = workspace["workspaceId"]
+    out["metrics_prometheus_endpoint"] = (f"https://aps-workspaces.{REGION}.amazonaws.com/workspaces/"
+                                          f"{workspace['workspaceId']}/")
+    built.client("ecs").create_cluster(clusterName=f"{out['dashboard_name']}-metrics")
+    agent_service(built)
+    alarm(built, "metrics-agent-down", treat_missing_data="breaching")
+
+
+def build_byoc() -> Built:
+    """The prod shape as the byoc stack runs it: ClickHouse's bootstrap deployed by CloudFormation, metrics on."""
+    built = build_prod()
+    bootstrap_stack(built)
+    add_metrics(built)
+    return built
+
+
 def build_dev() -> Built:
     """PrivateLink only, secret under the AWS managed key (the dev stack's shape)."""
     return build_privatelink(stack="dev", cidr="10.41.0.0/16", zones="ab", customer_key=False)
@@ -473,9 +615,7 @@ def patch_response(session: boto3.Session, event: str, mutate: Callable[[dict[st
 def fail_call(session: boto3.Session, event: str, code: str, message: str, status: int = 400) -> None:
     """Answer one operation with an AWS error instead of calling moto (same path botocore takes for a real error)."""
     def respond(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
-        return AWSResponse("https://aws.invalid", status, {}, None), {
-            "Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status},
-        }
+        return _answer({"Error": {"Code": code, "Message": message}}, status)
     session.events.register(f"before-call.{event}", respond)
 
 

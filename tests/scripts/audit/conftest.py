@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from tests.scripts.audit.account import (
-    Built, CleanRun, build_clickhouse_built, build_dev, build_prod, moto_account, record_operations, set_aws_env,
+    Built, CleanRun, build_byoc, build_clickhouse_built, build_dev, build_prod, moto_account, record_operations, set_aws_env,
 )
 
 
@@ -44,6 +44,12 @@ def dev(mocked: None) -> Built:
 
 
 @pytest.fixture
+def byoc(mocked: None) -> Built:
+    """A fresh compliant byoc-stack-shaped account (bootstrap by CloudFormation, metrics on): tests may break it."""
+    return build_byoc()
+
+
+@pytest.fixture
 def ch_built(mocked: None) -> Built:
     """A fresh account holding only what ClickHouse builds in BYOC, compliant: tests may break it."""
     return build_clickhouse_built()
@@ -55,8 +61,9 @@ def clean() -> Iterator[dict[str, CleanRun]]:
     runs = {}
     with pytest.MonkeyPatch.context() as monkeypatch, tempfile.TemporaryDirectory() as tmp:
         set_aws_env(monkeypatch, Path(tmp))
-        with moto_account(monkeypatch):
-            for name, build in (("prod", build_prod), ("dev", build_dev)):
+        for name, build in (("prod", build_prod), ("dev", build_dev), ("byoc", build_byoc)):
+            # A fresh account each: prod and byoc have the same names.
+            with moto_account(monkeypatch):
                 built = build()
                 operations = record_operations(built.session)
                 runs[name] = CleanRun(built.outputs, built.audit(), operations)

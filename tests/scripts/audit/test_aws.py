@@ -30,6 +30,9 @@ def test_iam_action_names_follow_the_service_authorization_reference() -> None:
     assert iam_action("s3", "GetBucketEncryption") == "s3:GetEncryptionConfiguration"
     assert iam_action("s3", "GetBucketVersioning") == "s3:GetBucketVersioning"
     assert iam_action("logs", "DescribeLogGroups") == "logs:DescribeLogGroups"
+    # CloudWatch signs as "monitoring"; Managed Prometheus signs as its IAM prefix "aps".
+    assert iam_action("monitoring", "DescribeAlarms") == "cloudwatch:DescribeAlarms"
+    assert iam_action("aps", "DescribeWorkspace") == "aps:DescribeWorkspace"
 
 
 @pytest.mark.parametrize("operation, allowed", [

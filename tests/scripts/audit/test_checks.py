@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 
+from scripts.audit import bootstrap as bootstrap_checks
 from scripts.audit import built as built_checks
 from scripts.audit import checks as audit_checks
+from scripts.audit import observability as observability_checks
 from scripts.audit import trail as trail_checks
 from scripts.audit.checks import trust_findings
 from scripts.audit.model import CheckStatus, Finding
@@ -51,10 +53,12 @@ PACK_POLICIES = frozenset({
     "s3-bucket-sse-kms", "s3-bucket-versioning", "s3-bucket-tls-only", "cloudwatch-log-group-kms",
     "cloudwatch-log-group-retention", "iam-trust-no-wildcard-principal", "iam-cross-account-requires-external-id",
     "iam-oidc-trust-requires-sub-aud", "iam-no-admin-policy", "secret-customer-kms-key", "no-plaintext-secrets",
+    "sns-topic-kms", "amp-workspace-customer-kms-key", "ecs-task-no-plaintext-secrets",
+    "cloudformation-template-allowed", "cloudformation-external-id-secret",
 })
 
 
-CHECK_MODULES = (audit_checks, built_checks, trail_checks)
+CHECK_MODULES = (audit_checks, observability_checks, bootstrap_checks, built_checks, trail_checks)
 
 
 def finding_names_in_code() -> set[str]:
@@ -448,13 +452,14 @@ def set_trust(built: Built, role: str, *statements: dict[str, Any]) -> None:
 
 def test_management_trust_without_external_id(prod: Built) -> None:
     set_trust(prod, "ClickHouseManagementRole", {k: v for k, v in MANAGEMENT_TRUST.items() if k != "Condition"})
-    [finding] = only(prod, "iam-cross-account-requires-external-id")
-    assert CLICKHOUSE_ACCOUNT in finding.message
+    # Both checks see it: the trust of any other account (byoc-role-trust) and ClickHouse's exact trust (byoc-bootstrap).
+    findings = only(prod, "iam-cross-account-requires-external-id", "audit-bootstrap-role-trust")
+    assert all(CLICKHOUSE_ACCOUNT in finding.message for finding in findings)
 
 
 def test_wildcard_principal(prod: Built) -> None:
     set_trust(prod, "ClickHouseManagementRole", {**MANAGEMENT_TRUST, "Principal": {"AWS": "*"}})
-    only(prod, "iam-trust-no-wildcard-principal")
+    only(prod, "iam-trust-no-wildcard-principal", "audit-bootstrap-role-trust")
 
 
 def test_oidc_trust_without_sub(prod: Built) -> None:
@@ -469,8 +474,9 @@ def test_oidc_trust_without_sub(prod: Built) -> None:
 
 def test_management_role_missing(prod: Built) -> None:
     prod.client("iam").delete_role(RoleName="ClickHouseManagementRole")
-    [finding] = only(prod, "audit-resource-exists")
-    assert finding.resource_id == "ClickHouseManagementRole"
+    findings = only(prod, "audit-resource-exists")
+    # Reported by the trust check and by the bootstrap check (for an existing role, its whole point).
+    assert [finding.resource_id for finding in findings] == ["ClickHouseManagementRole"] * 2
 
 
 EXTERNAL_ID = {"StringEquals": {"sts:ExternalId": "x"}}

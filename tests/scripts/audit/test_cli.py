@@ -31,8 +31,9 @@ def test_cli_clean_run_prints_one_line_per_check_and_a_summary(
     cli_uses(prod.session)
     assert main(["--outputs", str(write_outputs(tmp_path, prod.outputs))]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert sum(line.startswith("PASS ") for line in lines) == 22
-    assert lines[-1] == "Summary: CLEAN: 22 checks, 22 passed, 0 failed, 0 skipped, 0 not yet built; 0 findings."
+    # Prod runs no metrics agent: its two checks are not applicable.
+    assert sum(line.startswith("PASS ") for line in lines) == 26
+    assert lines[-1] == "Summary: CLEAN: 28 checks, 26 passed, 0 failed, 2 skipped, 0 not yet built; 0 findings."
 
 
 def test_cli_findings_exit_1_in_human_and_json_form(
@@ -46,12 +47,12 @@ def test_cli_findings_exit_1_in_human_and_json_form(
     out = capsys.readouterr().out
     assert "FAIL  sg-no-public-ingress" in out
     assert f"[security-group-no-public-ingress] {prod.outputs['client_security_group_id']}" in out
-    assert "Summary: FINDINGS: 22 checks, 21 passed, 1 failed, 0 skipped, 0 not yet built; 1 finding." in out
+    assert "Summary: FINDINGS: 28 checks, 25 passed, 1 failed, 2 skipped, 0 not yet built; 1 finding." in out
 
     assert main(["--outputs", str(path), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["status"] == "findings" and report["exit_code"] == 1
-    assert report["summary"] == {"checks": 22, "passed": 21, "failed": 1, "skipped": 0, "not_built": 0, "findings": 1}
+    assert report["summary"] == {"checks": 28, "passed": 25, "failed": 1, "skipped": 2, "not_built": 0, "findings": 1}
     assert report["findings"] == [{
         "policy": "security-group-no-public-ingress",
         "resource_id": prod.outputs["client_security_group_id"],

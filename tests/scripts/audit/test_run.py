@@ -13,13 +13,23 @@ from scripts.audit.run import ALL_CHECKS, AuditReport, run_audit
 from tests.scripts.audit.account import ACCOUNT, REGION, Built, CleanRun, fail_call, new_session, sample
 
 
-def test_clean_prod_account_passes_every_check(clean: dict[str, CleanRun]) -> None:
-    report = clean["prod"].report
+def test_clean_byoc_account_passes_every_check(clean: dict[str, CleanRun]) -> None:
+    """The byoc stack's shape: ClickHouse's bootstrap deployed by CloudFormation, the metrics agent on."""
+    report = clean["byoc"].report
     assert report.findings == []
     assert report.exit_code == 0
     assert {c.status for c in report.checks} == {CheckStatus.PASS}
     assert (report.account_id, report.region) == (ACCOUNT, REGION)
-    assert len(report.checks) == len(ALL_CHECKS) == 22
+    assert len(report.checks) == len(ALL_CHECKS) == 28
+
+
+def test_clean_prod_account_passes_and_has_no_metrics_to_check(clean: dict[str, CleanRun]) -> None:
+    report = clean["prod"].report
+    assert report.exit_code == 0 and report.findings == []
+    skipped = {c.check_id: c.skip_reason for c in report.checks if c.status is CheckStatus.SKIP}
+    assert set(skipped) == {"metrics-workspace", "metrics-agent"}
+    assert all(reason.startswith("not applicable: the outputs have no metrics_workspace_id") for reason in skipped.values())
+    assert {c.status for c in report.checks} == {CheckStatus.PASS, CheckStatus.SKIP}
 
 
 def test_clean_dev_account_skips_byoc_and_key_checks_with_reasons(clean: dict[str, CleanRun]) -> None:
@@ -29,13 +39,14 @@ def test_clean_dev_account_skips_byoc_and_key_checks_with_reasons(clean: dict[st
     assert set(skipped) == {"kms-keys", "byoc-internet-path", "byoc-endpoints", "byoc-buckets", "byoc-role-trust",
                             "byoc-log-groups", "byoc-zone", "clickhouse-eks", "clickhouse-instances",
                             "clickhouse-volumes", "clickhouse-load-balancers", "clickhouse-buckets",
-                            "clickhouse-security-groups", "cloudtrail", "management-activity"}
+                            "clickhouse-security-groups", "cloudtrail", "management-activity", "byoc-bootstrap",
+                            "metrics-workspace", "metrics-agent"}
     assert all(skipped.values())
     [line] = [line for line in report.render().splitlines() if line.split()[:2] == ["SKIP", "byoc-zone"]]
     assert line.endswith("(the stack has no byoc output (BYOC is not enabled))")
     assert {c.check_id for c in report.checks if c.status is CheckStatus.PASS} == {
         "outputs-region", "clickhouse-endpoint", "endpoint-sg-ingress", "sg-no-public-ingress", "vpc-flow-logs",
-        "private-zone", "password-secret"}
+        "private-zone", "password-secret", "alarm-topic", "alarms", "dashboard"}
 
 
 def test_generated_outputs_have_the_contract_shape_of_the_samples(clean: dict[str, CleanRun]) -> None:
