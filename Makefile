@@ -46,8 +46,10 @@ endif
 preview: $(INSTALLED)
 	$(PY) -m scripts.preview --stack $(STACK)
 
+# One worker per core, at most four (each worker starts its own analyzers and servers); worksteal evens out the slow
+# modules. `$(PY) -m pytest tests/...` alone runs in one process, which is quicker for a few files.
 test: $(INSTALLED) clickhouse-server promtool
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --maxprocesses 4 --dist worksteal
 
 # The real Pulumi CLI with provider doubles on a throwaway file:// backend (e2e/). Not part of `make test`.
 e2e: $(INSTALLED)
