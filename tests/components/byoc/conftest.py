@@ -16,6 +16,7 @@ import pytest
 
 from scripts.offline.analyzer import Analyzer, analyzer_env
 from scripts.offline.engine import OfflineMocks, ProgramRun, RecordedResource, load_stack_config, project_name, run_program
+from scripts.preview import GateResult, gate
 
 NS = "clickhouse-aws"
 
@@ -234,9 +235,24 @@ def statement() -> Callable[[Mapping[str, Any], str], dict[str, Any]]:
     return find
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def analyzer():
-    """The policy pack as the CLI starts it for the byoc stack (its config and secret keys), for ``preview.gate``."""
+    """The policy pack as the CLI starts it for the byoc stack (its config and secret keys), for ``preview.gate``;
+    one per worker, as a pack keeps nothing between the runs it judges."""
     config, secret_keys = load_stack_config("byoc")
     with Analyzer(analyzer_env(project_name(), "byoc", config, secret_keys)) as pack:
         yield pack
+
+
+@pytest.fixture(scope="session")
+def gated(analyzer, named_overrides) -> Callable[[str], GateResult]:
+    """``gated(name)``: the gate's verdict on the byoc stack with a named run's overrides, judged once (tests only
+    read it)."""
+    results: dict[str, GateResult] = {}
+
+    def judge(name: str) -> GateResult:
+        if name not in results:
+            results[name] = gate("byoc", named_overrides[name], analyzer=analyzer)
+        return results[name]
+
+    return judge

@@ -112,8 +112,8 @@ def _bootstrap_stack(run):
     return stack
 
 
-def test_the_gate_passes_the_bootstrap_stack_and_catches_its_external_id_in_plaintext(analyzer):
-    assert [v for v in gate("byoc", {}, analyzer=analyzer).mandatory if "cloudformation" in v.policy] == []
+def test_the_gate_passes_the_bootstrap_stack_and_catches_its_external_id_in_plaintext(analyzer, gated):
+    assert [v for v in gated("phase1").mandatory if "cloudformation" in v.policy] == []
 
     def unwrap(run):
         # The parameters as a program that forgot Output.secret would send them: the same values, no secret marker.

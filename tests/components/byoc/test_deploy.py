@@ -100,8 +100,8 @@ def test_every_byoc_resource_sits_under_a_byoc_component(phase1):
 
 
 @pytest.mark.parametrize("phase", ["phase1", "phase3", "irsa_phase1", "irsa_phase3", "agreed_cluster"])
-def test_prod_passes_the_policy_pack_with_no_mandatory_violation(analyzer, named_overrides, phase):
-    result = gate("byoc", named_overrides[phase], analyzer=analyzer)
+def test_prod_passes_the_policy_pack_with_no_mandatory_violation(gated, phase):
+    result = gated(phase)
     assert result.error is None
     assert result.mandatory == [], [f"{v.policy}: {v.urn}: {v.message}" for v in result.mandatory]
     assert any(r.type.startswith("clickhouse-aws:byoc:") for r in result.run.resources)

@@ -9,6 +9,7 @@ edit or replace that single call's response through a botocore event hook (see `
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import os
@@ -24,6 +25,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.base_backend import BackendDict
 
 from scripts.audit import AuditReport, run_audit
 from scripts.audit.aws import ReadOnlyAws
@@ -192,13 +194,51 @@ def reused_clients() -> ReusedClients:
     return _REUSED
 
 
+_DOUBLED = (EVENTS, STACKS, WORKSPACE_KEYS, RUNNING_TASKS)
+
+
 @contextmanager
 def moto_account(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(moto.kms.models, "generate_private_key", _cached_private_key)
-    for doubled in (EVENTS, STACKS, WORKSPACE_KEYS, RUNNING_TASKS):
+    for doubled in _DOUBLED:
         doubled.clear()
     with mock_aws():
         yield
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything an account built in moto holds: moto's backends of every service in use and the doubled answers."""
+
+    backends: list[tuple[BackendDict, dict[str, Any]]]
+    doubled: list[dict[str, Any]]
+
+
+def _copy(value: Any, registries: list[BackendDict]) -> Any:
+    # One deep copy for all services: a backend that holds another (elbv2 its EC2) keeps holding the copy the
+    # registry serves; moto's registries themselves are shared, not copied.
+    return copy.deepcopy(value, {id(registry): registry for registry in registries})
+
+
+def take_snapshot() -> Snapshot:
+    """The moto account as it is now (copied: changes after this do not reach the snapshot)."""
+    registries = list(BackendDict._instances)
+    backends, doubled = _copy(([dict(dict.items(registry)) for registry in registries], list(_DOUBLED)), registries)
+    return Snapshot(list(zip(registries, backends)), doubled)
+
+
+def restore(snapshot: Snapshot) -> None:
+    """Make the fresh moto account of ``moto_account`` the snapshot's (a copy, so the snapshot serves again)."""
+    registries = [registry for registry, _ in snapshot.backends]
+    backends, doubled = _copy(([accounts for _, accounts in snapshot.backends], snapshot.doubled), registries)
+    for registry, accounts in zip(registries, backends):
+        for account_id, account in accounts.items():
+            dict.__setitem__(registry, account_id, account)
+        if registry not in BackendDict._instances:
+            BackendDict._instances.append(registry)
+    for target, saved in zip(_DOUBLED, doubled):
+        target.clear()
+        target.update(saved)
 
 
 # --- a compliant account ----------------------------------------------------------------------------------------
