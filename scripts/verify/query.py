@@ -67,6 +67,10 @@ def check_query(host: str, port: int, addresses: tuple[IPAddress, ...], credenti
     finally:
         if client is not None:
             client.close()
+        # urllib3 2's clear() forgets its pools without closing them, so the keep-alive connection would stay open
+        # until the garbage collector found it (and a ClickHouse server shutting down would wait for it): close the
+        # one pool this check used (connection_from_host gives the pool for the same key the request used).
+        pool.connection_from_host(route_host, route_port, scheme="https").close()
         pool.clear()
     if rows != [(1,)]:
         shown = redact(repr(rows), credentials.password)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import ipaddress
+import socket
 import time
 
 from scripts.verify.credentials import Credentials
@@ -74,3 +76,23 @@ def test_no_password_is_sent_without_credentials_or_a_verified_address(pki):
 def test_redact_removes_the_secret_and_bounds_the_length():
     assert redact(f"user:{PASSWORD}@host {PASSWORD}", PASSWORD) == "user:***@host ***"
     assert len(redact("x" * 10_000, PASSWORD)) == 400
+
+
+def test_the_check_leaves_no_connection_to_the_server_open(clickhouse, pki):
+    # With the collector off, only an explicit close ends the keep-alive connection a check used: an embedding
+    # program (or a server shutting down) must not wait for a garbage collection.
+    gc.disable()
+    try:
+        assert query(to_server(clickhouse), str(pki.ca_file)).status is Status.PASS
+        open_to_server = [sock for sock in gc.get_objects() if isinstance(sock, socket.socket)
+                          and sock.fileno() >= 0 and _peer_port(sock) == clickhouse.https_port]
+    finally:
+        gc.enable()
+    assert open_to_server == []
+
+
+def _peer_port(sock: socket.socket) -> int | None:
+    try:
+        return sock.getpeername()[1]
+    except OSError:
+        return None
