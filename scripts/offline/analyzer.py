@@ -9,6 +9,7 @@ default providers the CLI creates from stack config.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import select
@@ -115,6 +116,8 @@ class Analyzer:
         self._channel: Optional[grpc.Channel] = None
         self._stub: Optional[analyzer_pb2_grpc.AnalyzerStub] = None
         self._info: Optional[analyzer_pb2.AnalyzerInfo] = None
+        # The config the running pack was last given (canonical JSON) and its reconciliation.
+        self._configured: Optional[tuple[str, dict[str, PolicyConfig]]] = None
         self.levels: dict[str, str] = {}
 
     @property
@@ -174,6 +177,7 @@ class Analyzer:
         if self._channel is not None:
             self._channel.close()
         self._channel = self._stub = None
+        self._configured = None
         process, self._process = self._process, None
         if process is not None:
             if process.poll() is None:
@@ -218,15 +222,24 @@ class Analyzer:
         return self._info
 
     def configure(self, given: Optional[Mapping[str, Any]] = None) -> dict[str, PolicyConfig]:
-        """Send the pack ``given`` (``--policy-pack-config`` JSON) reconciled as the CLI does; returns the result."""
+        """Send the pack ``given`` (``--policy-pack-config`` JSON) reconciled as the CLI does; returns the result.
+
+        The config the running pack already has is not sent again: what the pack does after Configure depends only on
+        the config, and a long-lived pack (the tests' one per worker) is reset to the same config again and again.
+        """
+        key = json.dumps(given or {}, sort_keys=True)
+        if self._configured is not None and self._configured[0] == key:
+            return dict(self._configured[1])
         reconciled = reconcile_config(self.info(), given or {})
         request = analyzer_pb2.ConfigureAnalyzerRequest()
         for name, config in reconciled.items():
             entry = request.policyConfig[name]
             entry.enforcementLevel = _LEVEL_VALUES[config.level]
             entry.properties.update(config.properties)
+        self._configured = None  # a Configure that fails leaves the pack's config unknown
         self._call("Configure", request)
         self.levels = {name: config.level for name, config in reconciled.items()}
+        self._configured = (key, dict(reconciled))
         return reconciled
 
     def configure_stack(self, project: str, stack: str, config: Mapping[str, str], secret_keys: Iterable[str]) -> None:
@@ -287,18 +300,39 @@ def _parse_entry(name: str, value: Any) -> tuple[Optional[str], dict[str, Any]]:
     raise PolicyConfigError(f"{name}: {value!r} is not valid; it must be an enforcement level or an object")
 
 
+@dataclass(frozen=True)
+class _PolicySchema:
+    level: str
+    defaults: dict[str, Any]
+    validator: Any  # jsonschema.Draft7Validator for the policy's properties
+
+
+@lru_cache(maxsize=8)
+def _policy_schemas(serialized_info: bytes) -> dict[str, _PolicySchema]:
+    """Each policy's level, defaults and compiled config schema, parsed once per pack (keyed by its serialized info)."""
+    info = analyzer_pb2.AnalyzerInfo.FromString(serialized_info)
+    schemas = {}
+    for policy in info.policies:
+        properties = json_format.MessageToDict(policy.configSchema.properties)
+        schema: dict[str, Any] = {"type": "object", "properties": properties}
+        if policy.configSchema.required:
+            schema["required"] = list(policy.configSchema.required)
+        schemas[policy.name] = _PolicySchema(
+            LEVELS[policy.enforcementLevel],
+            {key: prop["default"] for key, prop in properties.items() if "default" in prop},
+            jsonschema.Draft7Validator(schema),
+        )
+    return schemas
+
+
 def reconcile_config(info: analyzer_pb2.AnalyzerInfo, given: Mapping[str, Any]) -> dict[str, PolicyConfig]:
     """The CLI's ReconcilePolicyPackConfig: schema defaults, then ``all``, then each policy's entry; then validate.
 
     Unlike the CLI, an entry for a policy the pack does not have is an error here, so a misspelt name cannot
     silently leave a policy at its default.
     """
-    policies = {p.name: p for p in info.policies}
-    result: dict[str, PolicyConfig] = {}
-    for name, policy in policies.items():
-        schema = json_format.MessageToDict(policy.configSchema.properties)
-        defaults = {key: prop["default"] for key, prop in schema.items() if "default" in prop}
-        result[name] = PolicyConfig(LEVELS[policy.enforcementLevel], defaults)
+    policies = _policy_schemas(info.SerializeToString(deterministic=True))
+    result = {name: PolicyConfig(policy.level, copy.deepcopy(policy.defaults)) for name, policy in policies.items()}
     unknown = sorted(set(given) - set(policies) - {"all"})
     if unknown:
         raise PolicyConfigError(f"config for unknown policies: {', '.join(unknown)}")
@@ -314,10 +348,7 @@ def reconcile_config(info: analyzer_pb2.AnalyzerInfo, given: Mapping[str, Any]) 
         result[name] = PolicyConfig(level or current.level, {**current.properties, **properties})
     problems = []
     for name, policy in policies.items():
-        schema = {"type": "object", "properties": json_format.MessageToDict(policy.configSchema.properties)}
-        if policy.configSchema.required:
-            schema["required"] = list(policy.configSchema.required)
-        for error in jsonschema.Draft7Validator(schema).iter_errors(result[name].properties):
+        for error in policy.validator.iter_errors(result[name].properties):
             where = ".".join(str(p) for p in error.absolute_path)
             problems.append(f"{name}: {where + ': ' if where else ''}{error.message}")
     if problems:

@@ -109,6 +109,26 @@ def test_all_sets_every_level_and_a_policy_entry_wins(info: analyzer_pb2.Analyze
     assert {c.level for n, c in reconciled.items() if n != "no-nat-gateway"} == {"advisory"}
 
 
+def test_the_config_the_pack_already_has_is_not_sent_again(pack, monkeypatch) -> None:
+    analyzer, sent = pack.analyzer, []
+    real_call = analyzer._call
+    monkeypatch.setattr(analyzer, "_call", lambda method, request: (sent.append(method), real_call(method, request))[1])
+    advisory = {"no-nat-gateway": "advisory"}
+    nat = ("aws:ec2/natGateway:NatGateway", {"subnetId": "subnet-1", "connectivityType": "public"})
+
+    def level() -> str:
+        return pack.analyze(*nat, policy="no-nat-gateway")[0].level
+
+    assert analyzer.configure(dict(advisory))["no-nat-gateway"].level == "advisory" and level() == "advisory"
+    assert analyzer.configure(dict(advisory))["no-nat-gateway"].level == "advisory"  # same config: nothing sent
+    assert sent.count("Configure") == 1
+    analyzer.configure({})
+    assert level() == "mandatory" and sent.count("Configure") == 2
+    with pytest.raises(PolicyConfigError):
+        analyzer.configure({"no-nat-gateway": "loud"})
+    assert analyzer.configure({})["no-nat-gateway"].level == "mandatory" and sent.count("Configure") == 2
+
+
 @pytest.mark.parametrize("config,text", [
     ({"no-such-policy": "advisory"}, "unknown policies: no-such-policy"),
     ({"no-nat-gateway": "loud"}, "not a valid enforcement level"),
