@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.byoc.names import ByocNames
-from components.kms_key import KmsKey, KmsKeyArgs, cloudwatch_alarms_usage_statement
+from components.observability.topic import encrypted_alarm_topic
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class ByocLogging(pulumi.ComponentResource):
     def __init__(self, name: str, args: ByocLoggingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("clickhouse-aws:byoc:Logging", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        names, cfg, account = args.names, args.names.config, args.names.account
+        names, cfg = args.names, args.names.config
         tags = dict(args.tags)
         retention = {
             "query": cfg.query_log_retention_days,
@@ -53,21 +53,10 @@ class ByocLogging(pulumi.ComponentResource):
             for key, log_group in names.log_groups.items()
         }
 
-        alarms_key = KmsKey("byoc-alarms", KmsKeyArgs(
-            description="SNS topic for ClickHouse BYOC alarms",
-            alias=f"alias/{names.name_prefix}-byoc-alarms",
-            account=account,
-            protect=args.protect,
-            tags=tags,
-            usage_statements=[cloudwatch_alarms_usage_statement(account)],
-            deletion_window_days=cfg.kms_deletion_window_days,
-        ), opts=child)
-        topic = aws.sns.Topic(
-            f"{name}-alarms",
-            name=f"{names.name_prefix}-byoc-alarms",
-            kms_master_key_id=alarms_key.arn,
-            tags=tags,
-            opts=child,
+        alarms_key, topic = encrypted_alarm_topic(
+            f"{name}-alarms", "byoc-alarms", topic_name=f"{names.name_prefix}-byoc-alarms",
+            description="SNS topic for ClickHouse BYOC alarms", account=names.account, protect=args.protect,
+            tags=tags, opts=child, deletion_window_days=cfg.kms_deletion_window_days,
         )
         self.sns_topic_arn = topic.arn
         self.alarms_kms_key_arn = alarms_key.arn
