@@ -401,9 +401,9 @@ EGRESS_ONLY_NAT = {name: {"egressOnlyNat": True}
 @pytest.mark.parametrize("first_deploy", [False, True])
 def test_egress_nat_passes_only_with_the_declared_exception(judge, first_deploy: bool) -> None:
     overrides = {"clickhouse-aws:egress": "nat"}
-    without = gate("dev", overrides, first_deploy=first_deploy)
+    without = judge("dev", overrides=overrides, first_deploy=first_deploy)
     assert {"no-internet-gateway", "no-nat-gateway", "no-elastic-ip"} <= without.policies()
-    declared = gate("dev", overrides, policy_config={**load_policy_config("dev"), **EGRESS_ONLY_NAT},
-                    first_deploy=first_deploy)
+    declared = judge("dev", overrides=overrides, policy_config={**load_policy_config("dev"), **EGRESS_ONLY_NAT},
+                     first_deploy=first_deploy)
     assert declared.error is None and declared.mandatory == [], [f"{v.policy}: {v.message}" for v in declared.mandatory]
     assert declared.run.of_type("aws:ec2/natGateway:NatGateway")
