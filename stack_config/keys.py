@@ -489,8 +489,10 @@ class ConfigReader(Problems):
 
     def _read(self, key: Key) -> tuple[Any, bool]:
         raw = self.raw(self.full(key.name))
-        # A key left empty in the stack file (`key:`) reaches the program as JSON null: it means the default.
-        if raw is None or raw == "null":
+        # A key left empty in the stack file (`key:`) reaches the program as the empty string (the CLI warns that it
+        # does so): like a key not set, it means the default. A declared boolean or integer left empty is refused by
+        # the CLI before the program runs.
+        if raw is None or raw == "":
             value = key.default
         else:
             try:
@@ -518,7 +520,7 @@ class ConfigReader(Problems):
             elif namespace == self.project:
                 self._check_name(full_key, name, own, "unknown key", "(known keys are listed in Pulumi.yaml)")
                 key = self.keys.get(name)
-                if key and key.secret and self.raw(full_key) not in (None, "null", "") and not self.is_secret(full_key):
+                if key and key.secret and self.raw(full_key) not in (None, "") and not self.is_secret(full_key):
                     self.problems.append(
                         f"{full_key}: is in plain text in the stack file; it is a secret: remove it and run "
                         f"`pulumi config set --secret {full_key} <value>` (and rotate it if it was committed)")

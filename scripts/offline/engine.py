@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import re
 import runpy
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +27,7 @@ from google.protobuf import struct_pb2
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.mocks import MockMonitor
 
-from scripts.offline import fakes
+from scripts.offline import fakes, stack_yaml
 from scripts.project import REPO, stack_file, stack_names
 
 UNSET = object()  # an override value that removes a key from the stack config
@@ -191,18 +192,6 @@ class RecordingMonitor(MockMonitor):
         return response
 
 
-def _config_value(value: Any) -> str:
-    """Encode a YAML/Python value the way the CLI hands config to a program: strings, JSON for structures (and for a
-    key left empty in YAML, whose null the CLI passes as the JSON text null)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value)
-    return str(value)
-
-
 def _project_file(project_dir: Path) -> dict[str, Any]:
     path = project_dir / "Pulumi.yaml"
     return _parse_project_file(str(path), path.stat().st_mtime_ns)
@@ -211,12 +200,7 @@ def _project_file(project_dir: Path) -> dict[str, Any]:
 @functools.lru_cache(maxsize=8)
 def _parse_project_file(path: str, _mtime_ns: int) -> dict[str, Any]:
     # Each gate run needs the project file several times; the modification time in the key keeps an edit visible.
-    return _safe_yaml(Path(path).read_text(encoding="utf-8"))
-
-
-def _safe_yaml(text: str) -> Any:
-    """``yaml.safe_load``, with libyaml's loader where PyYAML has it (the generated Pulumi.yaml parses ~10x faster)."""
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
+    return stack_yaml.load(Path(path).read_text(encoding="utf-8"))
 
 
 def project_name(project_dir: Path = REPO) -> str:
@@ -247,7 +231,7 @@ def load_stack_config(
     secret_keys: list[str] = []
     for key, decl in (project_file.get("config") or {}).items():
         if isinstance(decl, dict) and "default" in decl:
-            config[qualify(key)] = _config_value(decl["default"])
+            config[qualify(key)] = stack_yaml.config_text(decl["default"])
     declared_secret = {qualify(name) for name in _secret_key_names(project_dir)}
     placeholders = {**PER_MACHINE_PLACEHOLDERS, **{full: {"secure": None} for full in declared_secret}}
     values = {qualify(key): (value, False) for key, value in {**placeholders, **stack_values}.items()}
@@ -259,16 +243,63 @@ def load_stack_config(
         elif secure:
             config[full] = f"offline-placeholder-{full.replace(':', '.')}"
         else:
-            config[full] = _config_value(value)
+            try:
+                config[full] = stack_yaml.config_text(value)
+            except stack_yaml.StackYamlError as err:
+                raise StackFileError(f"{stack_file(stack, project_dir).name}: {full}: {err}") from None
         if full in config and (secure or overridden and full in declared_secret):
             secret_keys.append(full)
+    _check_declared_types(stack, project_file, config)
     return config, sorted(set(secret_keys))
+
+
+def _check_declared_types(stack: str, project_file: Mapping[str, Any], config: Mapping[str, str]) -> None:
+    """The CLI's check of each value against the type Pulumi.yaml declares for its key, in the CLI's order and words
+    (pulumi/pkg workspace/config.go ``validateStackConfigValues``): it stops at the first key that fails."""
+    project = project_file["name"]
+    declarations = project_file.get("config") or {}
+    for key in sorted(declarations):
+        decl = declarations[key]
+        if not isinstance(decl, dict) or "type" not in decl:
+            continue
+        text = config.get(key if ":" in key else f"{project}:{key}")
+        if text is None:
+            continue
+        content: Any = text
+        if text[:1] in "[{":
+            try:
+                content = json.loads(text)
+            except ValueError:
+                pass
+        if not _of_declared_type(decl["type"], decl.get("items"), content):
+            raise StackFileError(f"Stack '{stack}' with configuration key '{key}' must be of type "
+                                 f"'{_type_name(decl['type'], decl.get('items'))}'")
+
+
+def _of_declared_type(type_: str, items: Optional[Mapping[str, Any]], value: Any) -> bool:
+    """pulumi/sdk workspace/project.go ``ValidateConfigValue``."""
+    if type_ == "string":
+        return isinstance(value, str)
+    if type_ == "integer":
+        if isinstance(value, str):
+            return re.fullmatch(r"[-+]?[0-9]+", value) is not None and -(2**63) <= int(value) < 2**63
+        return not isinstance(value, bool) and isinstance(value, (int, float)) and float(value).is_integer()
+    if type_ == "boolean":
+        return value in ("true", "false") or isinstance(value, bool)
+    if type_ == "object":
+        return isinstance(value, dict)
+    return isinstance(value, list) and items is not None and all(
+        _of_declared_type(items["type"], items.get("items"), item) for item in value)
+
+
+def _type_name(type_: str, items: Optional[Mapping[str, Any]]) -> str:
+    return f"array<{_type_name(items['type'], items.get('items'))}>" if items else type_
 
 
 def _stack_file_config(path: Path) -> dict[str, Any]:
     """The ``config:`` mapping of a stack file; StackFileError when the file cannot be one."""
     try:
-        document = _safe_yaml(path.read_text(encoding="utf-8")) or {}
+        document = stack_yaml.load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         raise StackFileError(f"{path.name} is not valid YAML: {err}") from None
     config = document.get("config") if isinstance(document, dict) else None

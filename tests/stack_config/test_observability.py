@@ -25,7 +25,6 @@ METRICS = {"metricsEnabled": "true"}
     ("dev", {"alarmEvaluationPeriods": "2", "alarmDatapointsToAlarm": "3"}, "alarmDatapointsToAlarm",
      "3 is more than alarmEvaluationPeriods (2)"),
     ("dev", {"alarmEndpointPacketsDropped": "0"}, "alarmEndpointPacketsDropped", "0 is below the minimum of 1"),
-    ("dev", {"alarmNatPacketsDropped": "many"}, "alarmNatPacketsDropped", "expected a whole number"),
     # The agent needs a way out, an organization, and its key.
     ("dev", METRICS, "metricsEnabled", "egress is none: set clickhouse-aws:egress to nat or transit-gateway"),
     ("byoc", {"clickhouse:organizationId": UNSET}, "clickhouse:organizationId",

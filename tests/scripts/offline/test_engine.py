@@ -95,10 +95,37 @@ def test_an_unknown_stack_names_the_stacks_there_are(project: Path) -> None:
 
 
 def test_a_key_left_empty_is_passed_as_the_cli_passes_it(project: Path) -> None:
-    # The CLI hands a YAML null to the program as the JSON text null, never as Python's "None".
+    # The CLI hands a YAML null to the program as the empty string (with a warning), never as Python's "None".
     (project / "Pulumi.qa.yaml").write_text("config:\n  aws:region: us-east-1\n  clickhouse-aws:vpcCidr:\n")
     config, _ = load_stack_config("qa", project_dir=project)
-    assert config["clickhouse-aws:vpcCidr"] == "null"
+    assert config["clickhouse-aws:vpcCidr"] == ""
+
+
+@pytest.mark.parametrize(("line", "key", "type_name"), [
+    ("clickhouse-aws:protect: yes", "protect", "boolean"),
+    ("clickhouse-aws:protect:", "protect", "boolean"),
+    ("clickhouse-aws:azCount: three", "azCount", "integer"),
+    ("clickhouse-aws:azCount: 2.5", "azCount", "integer"),
+    ("clickhouse-aws:subnetIds: subnet-1", "subnetIds", "array<string>"),
+    ("clickhouse-aws:vpcCidr: [10.0.0.0/16]", "vpcCidr", "string"),
+])
+def test_a_value_not_of_its_declared_type_is_refused_in_the_clis_words(project: Path, line: str, key: str,
+                                                                       type_name: str) -> None:
+    (project / "Pulumi.qa.yaml").write_text(f"config:\n  aws:region: us-east-1\n  {line}\n")
+    with pytest.raises(StackFileError) as raised:
+        load_stack_config("qa", project_dir=project)
+    assert str(raised.value) == f"Stack 'qa' with configuration key '{key}' must be of type '{type_name}'"
+
+
+@pytest.mark.parametrize(("line", "key", "text"), [
+    ("clickhouse-aws:azCount: 2.0", "azCount", "2"),  # a whole float is an integer to the CLI
+    ("clickhouse-aws:flowLogRetentionDays: 3_0", "flowLogRetentionDays", "30"),
+    ("clickhouse-aws:backupStartTime: 12:00", "backupStartTime", "12:00"),  # not YAML 1.1's base-60 720
+])
+def test_values_the_cli_accepts_reach_the_program_as_it_writes_them(project: Path, line: str, key: str,
+                                                                    text: str) -> None:
+    (project / "Pulumi.qa.yaml").write_text(f"config:\n  aws:region: us-east-1\n  {line}\n")
+    assert load_stack_config("qa", project_dir=project)[0][f"clickhouse-aws:{key}"] == text
 
 
 def test_only_secure_values_and_secret_settings_are_secret(project: Path) -> None:
