@@ -67,6 +67,10 @@ def test_every_value_reaches_the_program_as_the_gate_reads_it(tmp_path: Path, cl
     ("yamlcheck:flag: yes", "Stack 'refused' with configuration key 'flag' must be of type 'boolean'"),
     ("yamlcheck:flag:", "Stack 'refused' with configuration key 'flag' must be of type 'boolean'"),
     ("yamlcheck:a: 1\n  yamlcheck:a: 2", 'mapping key "yamlcheck:a" already defined at line 2'),
+    ("yamlcheck:laughs:\n" + "\n".join(
+        ["    a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        + [f"    a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]),
+     "document contains excessive aliasing"),
 ])
 def test_the_cli_refuses_what_the_gate_refuses(tmp_path: Path, cli_bin: Path, line: str, refusal: str) -> None:
     project = _project(tmp_path)

@@ -155,9 +155,55 @@ _Loader.add_constructor("tag:yaml.org,2002:binary",
                         lambda loader, node: yaml.SafeLoader.construct_yaml_binary(loader, node).decode("utf-8", "replace"))
 
 
+def _check_aliasing(root: yaml.Node) -> None:
+    """yaml.v3's refusal of a document whose aliases expand it out of proportion (``decode.go``, "excessive
+    aliasing"): a few anchors are fine, a billion laughs is not. Counted on the whole document, not as it decodes."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:  # nodes in the subtree with every alias expanded
+        if id(node) not in sizes:
+            sizes[id(node)] = 1 + sum(size(child) for child in _children(node))
+        return sizes[id(node)]
+
+    seen: set[int] = set()
+    aliased = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        seen.add(id(node))
+        for child in _children(node):
+            if id(child) in seen:
+                aliased += size(child)
+            else:
+                stack.append(child)
+    decoded = size(root)
+    allowed = 0.99 if decoded <= 400_000 else 0.10 if decoded >= 4_000_000 else \
+        0.99 - 0.89 * (decoded - 400_000) / 3_600_000
+    if aliased > 100 and decoded > 1000 and aliased / decoded > allowed:
+        raise yaml.YAMLError("document contains excessive aliasing")
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
 def load(text: str) -> Any:
     """A YAML document as the CLI's yaml.v3 reads it (timestamps already as the text Pulumi makes of them)."""
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        _check_aliasing(root)
+        return loader.construct_document(root)
+    except RecursionError:
+        raise yaml.YAMLError("document nested too deeply") from None
+    finally:
+        loader.dispose()
 
 
 def _go_float(value: float) -> str:

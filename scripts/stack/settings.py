@@ -11,6 +11,7 @@ from typing import Any, Mapping, TextIO
 
 import yaml
 
+from scripts.offline import stack_yaml
 from scripts.project import REPO, stack_file, stack_names
 from scripts.stack.errors import ExitCode, StackScriptError
 from stack_config.keys import KEYS_BY_NAME, PROJECT, parse
@@ -96,7 +97,7 @@ def _stack_document(settings: Settings) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data: Any = stack_yaml.load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         raise StackScriptError(ExitCode.USAGE, f"{path.name} is not a valid stack file: {err}") from None
     return data if isinstance(data, dict) else {}

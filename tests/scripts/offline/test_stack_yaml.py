@@ -34,3 +34,25 @@ def test_a_key_given_twice_is_refused(document: str) -> None:
 def test_a_value_json_cannot_hold_is_refused(written: str, message: str) -> None:
     with pytest.raises(StackYamlError, match=re.escape(message)):
         config_text(load(f"key: {written}\n")["key"])
+
+
+def _laughs(levels: int) -> str:
+    """A billion laughs: each level an anchor whose list aliases the one before ten times."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+def test_aliases_that_expand_the_document_out_of_proportion_are_refused_as_yaml_v3_refuses_them() -> None:
+    with pytest.raises(yaml.YAMLError, match="document contains excessive aliasing"):
+        load(_laughs(8))
+
+
+def test_a_few_aliases_are_read() -> None:
+    ten = "[" + ",".join(['"x"'] * 10) + "]"
+    assert config_text(load(_laughs(1))["a1"]) == "[" + ",".join([ten] * 10) + "]"
+
+
+def test_a_document_nested_too_deeply_is_a_yaml_error_not_a_crash() -> None:
+    with pytest.raises(yaml.YAMLError):
+        load("key: " + "[" * 5000 + "]" * 5000 + "\n")
