@@ -19,6 +19,7 @@ from e2e.tests.support import STACKS, Deployed, stack_config
 from scripts.audit.model import parse_outputs
 from scripts.handoff import render_handoff
 from scripts.offline.engine import run_program
+from scripts.offline.fakes import ACCOUNT_ID
 from scripts.stack.outputs import render_env
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -190,3 +191,26 @@ def test_destroy_tears_dev_down(workspace) -> None:
     assert run.returncode == 0, run.explain()
     assert run.changes() == {"delete": up.changes()["create"]}
     assert not json.loads(workspace.export("dev"))["deployment"].get("resources")
+
+
+def test_a_byoc_stack_naming_an_existing_bootstrap_role_deploys_without_the_template(workspace) -> None:
+    """byocBootstrap existing: the security team ran ClickHouse's template, so the stack names the role and deploys no
+    CloudFormation stack and needs no ExternalId; the pack passes it, the outputs hand over the role, and a second up
+    changes nothing. Deployed from a changed copy of the byoc stack file."""
+    workspace.init_stack("byoc")
+    stack_file = yaml.safe_load((workspace.project / "Pulumi.byoc.yaml").read_text())
+    config = stack_file["config"]
+    role = f"arn:aws:iam::{ACCOUNT_ID}:role/ClickHouseManagementRole"
+    config.update({"clickhouse-aws:byocBootstrap": "existing", "clickhouse-aws:byocManagementRoleArn": role})
+    del config["clickhouse-aws:byocExternalId"]
+    changed = workspace.root / "Pulumi.byoc.existing-role.yaml"
+    changed.write_text(yaml.safe_dump(stack_file))
+    up = workspace.up("byoc", "--config-file", str(changed))
+    assert up.returncode == 0, up.explain()
+    assert not up.mandatory_policies()
+    created = {e["resourcePreEvent"]["metadata"]["type"] for e in up.events if "resourcePreEvent" in e}
+    assert "aws:cloudformation/stack:Stack" not in created and "aws:kms/key:Key" in created
+    byoc = workspace.outputs("byoc")["byoc"]
+    assert (byoc["bootstrap_mode"], byoc["role_arns"]["management"]) == ("existing", role)
+    again = workspace.up("byoc", "--config-file", str(changed), "--expect-no-changes")
+    assert again.returncode == 0, again.explain()
