@@ -91,6 +91,8 @@ BYOC = Output(
         Output("domain", "the internal domain"),
         Output("clickhouse_record_name", "the clickhouse.<domain> record",
                when="once ClickHouse shares the NLB DNS name (phase 3)"),
+        Output("bootstrap_stack_name", "the CloudFormation stack of ClickHouse's bootstrap template",
+               when="with byocBootstrap cloudformation"),
     ),
 )
 
@@ -115,11 +117,13 @@ OUTPUTS: tuple[Output, ...] = (
     Output("subnet_ids", "its private subnets"),
     BYOC,
     Output("alarm_topic_arn", "the SNS topic every alarm notifies (with BYOC, the same topic as byoc.sns_topic_arn)"),
+    Output("alarm_names", "every CloudWatch alarm of the stack"),
     Output("dashboard_name", "the stack's CloudWatch dashboard"),
     Output("metrics_workspace_id", "the Amazon Managed Service for Prometheus workspace of ClickHouse's metrics",
            when="when metricsEnabled is true"),
     Output("metrics_prometheus_endpoint", "that workspace's Prometheus endpoint (query at .../api/v1/query)",
            when="when metricsEnabled is true"),
+    Output("metrics_agent_service_arn", "the ECS service of the metrics agent", when="when metricsEnabled is true"),
 )
 ROOT = Output("outputs", "the stack outputs", keys=OUTPUTS)
 

@@ -47,13 +47,14 @@ def test_lookup_follows_paths_and_refuses_undeclared_ones() -> None:
 
 def test_optional_outputs_are_the_ones_that_depend_on_config_or_a_later_phase() -> None:
     # The service outputs wait for a service (a BYOC stack's comes with its infrastructure); the PrivateLink ones exist
-    # only without BYOC; the metrics workspace only with metricsEnabled.
+    # only without BYOC; the bootstrap template's stack only when this stack deploys it; the metrics workspace and
+    # agent only with metricsEnabled.
     assert [".".join(path) for path, _ in stack_outputs.optional_paths()] == [
         "clickhouse_url", "clickhouse_user", "clickhouse_password_secret_arn", "clickhouse_password_kms_key_id",
         "client_security_group_id", "endpoint_security_group_id", "vpc_endpoint_id", "vpc_endpoint_service_name",
         "private_dns_hostname", "private_dns_zone_id", "service_id", "byoc", "byoc.role_arns.pods",
-        "byoc.log_group_names.eks_cluster", "byoc.clickhouse_record_name", "metrics_workspace_id",
-        "metrics_prometheus_endpoint"]
+        "byoc.log_group_names.eks_cluster", "byoc.clickhouse_record_name", "byoc.bootstrap_stack_name",
+        "metrics_workspace_id", "metrics_prometheus_endpoint", "metrics_agent_service_arn"]
 
 
 def complete() -> dict:

@@ -30,8 +30,8 @@ PRIVATELINK_TYPES = {
     "clickhouse:ServicePrivateEndpoints/attachment:Attachment": 1,
 }
 # What every stack exports, and what a stack with a service adds, whichever kind of service it is.
-NETWORK_CONTRACT = {"aws_region", "vpc_id", "subnet_ids", "alarm_topic_arn", "dashboard_name"}
-METRICS_CONTRACT = {"metrics_workspace_id", "metrics_prometheus_endpoint"}
+NETWORK_CONTRACT = {"aws_region", "vpc_id", "subnet_ids", "alarm_topic_arn", "alarm_names", "dashboard_name"}
+METRICS_CONTRACT = {"metrics_workspace_id", "metrics_prometheus_endpoint", "metrics_agent_service_arn"}
 SERVICE_CONTRACT = {"clickhouse_url", "clickhouse_user", "clickhouse_password_secret_arn", "service_id"}
 PRIVATELINK_CONTRACT = {
     "client_security_group_id", "endpoint_security_group_id", "vpc_endpoint_id", "vpc_endpoint_service_name",

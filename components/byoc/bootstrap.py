@@ -16,7 +16,7 @@ uses ``existing`` with the first one's role. Either way the role's ARN is known 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -48,6 +48,8 @@ class ByocBootstrap(pulumi.ComponentResource):
     """ClickHouse's bootstrap role: its CloudFormation stack (``cloudformation``) or nothing but its ARN (``existing``)."""
 
     role_arn: str
+    # The CloudFormation stack's name (cloudformation), or None (existing).
+    stack_name: Optional[str]
     # The resources the role's existence depends on: the CloudFormation stack, or none for an existing role.
     depends_on: list[pulumi.Resource]
 
@@ -56,15 +58,19 @@ class ByocBootstrap(pulumi.ComponentResource):
         cfg, account = args.config, args.account
         self.role_arn = (cfg.management_role_arn
                          or f"arn:{account.partition}:iam::{account.account_id}:role/{MANAGEMENT_ROLE_NAME}")
-        self.depends_on = [self._stack(name, args)] if cfg.bootstrap == "cloudformation" else []
+        self.stack_name = None
+        self.depends_on = []
+        if cfg.bootstrap == "cloudformation":
+            # One stack per Pulumi stack and account: the same name on every run.
+            self.stack_name = f"{args.name_prefix}-clickhouse-byoc-bootstrap"
+            self.depends_on.append(self._stack(name, self.stack_name, args))
         self.register_outputs({"role_arn": self.role_arn})
 
-    def _stack(self, name: str, args: ByocBootstrapArgs) -> aws.cloudformation.Stack:
+    def _stack(self, name: str, stack_name: str, args: ByocBootstrapArgs) -> aws.cloudformation.Stack:
         cfg = args.config
         return aws.cloudformation.Stack(
             name,
-            # One stack per Pulumi stack and account: the same name on every run.
-            name=f"{args.name_prefix}-clickhouse-byoc-bootstrap",
+            name=stack_name,
             template_url=cfg.template_url,
             capabilities=CAPABILITIES,
             parameters={

@@ -117,4 +117,6 @@ def deploy_byoc(inputs: ByocInputs) -> dict[str, Any]:
     }
     if dns.clickhouse_record_name is not None:
         output["clickhouse_record_name"] = dns.clickhouse_record_name
+    if bootstrap.stack_name is not None:
+        output["bootstrap_stack_name"] = bootstrap.stack_name
     return output

@@ -68,8 +68,10 @@ def deploy_observability(inputs: ObservabilityInputs) -> dict[str, Any]:
         nat_gateway_ids=inputs.nat_gateway_ids, agent=agent_ids,
         prometheus_endpoint=agent.prometheus_endpoint if agent is not None else None,
     ))
-    outputs: dict[str, Any] = {"alarm_topic_arn": topic.arn, "dashboard_name": dashboard.name}
+    outputs: dict[str, Any] = {"alarm_topic_arn": topic.arn, "alarm_names": sorted(alarms.names.values()),
+                               "dashboard_name": dashboard.name}
     if agent is not None:
         outputs["metrics_workspace_id"] = agent.workspace_id
         outputs["metrics_prometheus_endpoint"] = agent.prometheus_endpoint
+        outputs["metrics_agent_service_arn"] = agent.service_arn
     return outputs

@@ -269,4 +269,5 @@ class MetricsAgent(pulumi.ComponentResource):
         self.prometheus_endpoint = workspace.prometheus_endpoint
         self.cluster_name = cluster.name
         self.service_name = service.name
+        self.service_arn = service.arn
         self.register_outputs({"workspace_id": self.workspace_id, "prometheus_endpoint": self.prometheus_endpoint})

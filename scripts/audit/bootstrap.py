@@ -12,25 +12,18 @@ ExternalId condition. No ExternalId value is ever printed: not the parameter's, 
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, cast
 
 from scripts.audit.checks import AuditContext, Check, _as_list, _principals, byoc_outputs, needs_byoc, role
 from scripts.audit.model import Finding, StackOutputs, parse_arn
 from stack_config.byoc import MANAGEMENT_ROLE_NAME
 
-# The stack name ``ByocBootstrap`` gives ClickHouse's template, after the stack's name prefix.
-BOOTSTRAP_STACK_SUFFIX = "-clickhouse-byoc-bootstrap"
 # ClickHouse's production AWS account, which ClickHouse's template has the role trust.
 CLICKHOUSE_ACCOUNT_ID = "426924874929"
 EXTERNAL_ID_PARAMETER = "ExternalId"
 VPC_WRITE_PARAMETER = "IncludeVPCWritePermissions"
 # What DescribeStacks shows in place of a NoEcho parameter's value.
 NO_ECHO_MASK = "****"
-
-
-def bootstrap_stack_name(outputs: StackOutputs) -> str:
-    # The dashboard is named exactly the stack's name prefix (``<project>-<stack>``), like the bootstrap stack's start.
-    return f"{outputs.dashboard_name}{BOOTSTRAP_STACK_SUFFIX}"
 
 
 def settled(status: str) -> bool:
@@ -73,7 +66,7 @@ def _role_findings(ctx: AuditContext) -> list[Finding]:
 
 
 def _stack_findings(ctx: AuditContext) -> list[Finding]:
-    name = bootstrap_stack_name(ctx.outputs)
+    name = cast(str, byoc_outputs(ctx).bootstrap_stack_name)  # present with cloudformation (parse_outputs)
     found = ctx.aws.call("cloudformation", "describe_stacks", StackName=name, missing=frozenset({"ValidationError"}))
     stacks = (found or {}).get("Stacks", [])
     if not stacks:

@@ -76,6 +76,8 @@ class ByocOutputs:
     management_role_name: str
     # Where the management role comes from: "cloudformation" (the stack deploys ClickHouse's template) or "existing".
     bootstrap_mode: str
+    # The CloudFormation stack of ClickHouse's template (cloudformation only).
+    bootstrap_stack_name: str | None
     kms_key_arns: Mapping[str, str]
     bucket_names: Mapping[str, str]
     log_group_names: Mapping[str, str]
@@ -100,10 +102,11 @@ class StackOutputs:
     service_id: str | None
     byoc: ByocOutputs | None
     alarm_topic_arn: str
-    # The stack's name prefix (<project>-<stack>), which every other name the program derives starts with.
+    alarm_names: tuple[str, ...]
     dashboard_name: str
     # Present only with metricsEnabled.
     metrics_workspace_id: str | None
+    metrics_agent_service_arn: str | None
     raw: Mapping[str, Any] = field(repr=False, compare=False)
 
     @property
@@ -223,6 +226,9 @@ def _parse_byoc(raw: Mapping[str, Any]) -> ByocOutputs:
     if not ACCOUNT_ID.match(account_id):
         raise _fail(f"output 'byoc.account_id' must be a 12-digit AWS account ID, got {account_id!r}")
     roles = _text_map(raw, "role_arns", path)
+    mode = _bootstrap_mode(raw, path)
+    if mode == "cloudformation" and "bootstrap_stack_name" not in raw:
+        raise _fail("output 'byoc.bootstrap_stack_name' is missing, though byoc.bootstrap_mode is cloudformation")
     for name, value in roles.items():
         _checked_arn(value, f"byoc.role_arns.{name}", "iam")
     buckets = _mapping(raw, "buckets", path)
@@ -237,7 +243,8 @@ def _parse_byoc(raw: Mapping[str, Any]) -> ByocOutputs:
         security_group_ids=_text_map(raw, "security_group_ids", path),
         role_arns=roles,
         management_role_name=_value(raw, "management_role_name", path),
-        bootstrap_mode=_bootstrap_mode(raw, path),
+        bootstrap_mode=mode,
+        bootstrap_stack_name=_value(raw, "bootstrap_stack_name", path) if mode == "cloudformation" else None,
         kms_key_arns=_text_map(raw, "kms_key_arns", path),
         bucket_names={
             name: _value(_mapping(buckets, name, "byoc.buckets"), "name", f"byoc.buckets.{name}") for name in buckets
@@ -259,6 +266,9 @@ def parse_outputs(raw: Any) -> StackOutputs:
     absent = stack_outputs.missing(raw)
     if absent:
         raise _fail(f"required output '{absent[0]}' is missing")
+    metrics = [key for key in ("metrics_workspace_id", "metrics_agent_service_arn") if key in raw]
+    if len(metrics) == 1:
+        raise _fail(f"output '{metrics[0]}' comes without its metricsEnabled partner")
     return StackOutputs(
         aws_region=_value(raw, "aws_region"),
         vpc_id=_value(raw, "vpc_id"),
@@ -273,7 +283,9 @@ def parse_outputs(raw: Any) -> StackOutputs:
         service_id=_value(raw, "service_id") if "service_id" in raw else None,
         byoc=_parse_byoc(byoc_raw) if byoc_raw is not None else None,
         alarm_topic_arn=_top_arn(raw, "alarm_topic_arn", "sns"),
+        alarm_names=_text_list(raw, "alarm_names", ""),
         dashboard_name=_value(raw, "dashboard_name"),
         metrics_workspace_id=_value(raw, "metrics_workspace_id") if "metrics_workspace_id" in raw else None,
+        metrics_agent_service_arn=_optional_top_arn(raw, "metrics_agent_service_arn", "ecs"),
         raw=raw,
     )

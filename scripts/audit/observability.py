@@ -17,17 +17,6 @@ from scripts.audit.checks import AuditContext, Check, missing
 from scripts.audit.model import Finding, StackOutputs
 
 # Alarm keys of ``components/observability/alarms.py`` that the outputs imply: the ClickHouse endpoint's with
-# PrivateLink, the agent's with metricsEnabled. NAT gateway alarms follow egress nat, which the outputs do not name.
-ENDPOINT_ALARMS = ("endpoint-packets-dropped", "endpoint-resets")
-AGENT_ALARMS = ("metrics-agent-down",)
-AGENT_CLUSTER_SUFFIX = "-metrics"
-AGENT_SERVICE = "prometheus-agent"
-
-
-def _prefix(ctx: AuditContext) -> str:
-    return ctx.outputs.dashboard_name
-
-
 def check_alarm_topic(ctx: AuditContext) -> list[Finding]:
     arn = ctx.outputs.alarm_topic_arn
     found = ctx.aws.call("sns", "get_topic_attributes", TopicArn=arn, missing=frozenset({"NotFound"}))
@@ -39,17 +28,12 @@ def check_alarm_topic(ctx: AuditContext) -> list[Finding]:
     return []
 
 
-def expected_alarms(outputs: StackOutputs) -> list[str]:
-    keys = [*(ENDPOINT_ALARMS if outputs.vpc_endpoint_id else ()), *(AGENT_ALARMS if outputs.metrics_workspace_id else ())]
-    return [f"{outputs.dashboard_name}-{key}" for key in keys]
-
-
 def check_alarms(ctx: AuditContext) -> list[Finding]:
-    topic = ctx.outputs.alarm_topic_arn
-    alarms = {alarm["AlarmName"]: alarm for alarm in ctx.aws.items(
-        "cloudwatch", "describe_alarms", "MetricAlarms", AlarmNamePrefix=f"{_prefix(ctx)}-")}
-    findings = [missing("CloudWatch alarm", name, ctx.region) for name in expected_alarms(ctx.outputs)
-                if name not in alarms]
+    topic, names = ctx.outputs.alarm_topic_arn, list(ctx.outputs.alarm_names)
+    # DescribeAlarms takes at most 100 names a call.
+    alarms = {alarm["AlarmName"]: alarm for start in range(0, len(names), 100) for alarm in ctx.aws.items(
+        "cloudwatch", "describe_alarms", "MetricAlarms", AlarmNames=names[start:start + 100])}
+    findings = [missing("CloudWatch alarm", name, ctx.region) for name in names if name not in alarms]
     lines = ctx.details.setdefault("alarms", [])
     for name, alarm in sorted(alarms.items()):
         state, missing_data = alarm.get("StateValue", "unknown"), alarm.get("TreatMissingData", "missing")
@@ -72,7 +56,7 @@ def check_alarms(ctx: AuditContext) -> list[Finding]:
 
 
 def check_dashboard(ctx: AuditContext) -> list[Finding]:
-    name = _prefix(ctx)
+    name = ctx.outputs.dashboard_name
     found = ctx.aws.call("cloudwatch", "get_dashboard", DashboardName=name, missing=frozenset({"ResourceNotFound"}))
     return [] if found is not None else [missing("CloudWatch dashboard", name, ctx.region)]
 
@@ -113,14 +97,16 @@ def _plaintext_credentials(definition: dict[str, Any]) -> list[str]:
 
 
 def check_metrics_agent(ctx: AuditContext) -> list[Finding]:
-    cluster = f"{_prefix(ctx)}{AGENT_CLUSTER_SUFFIX}"
-    found = ctx.aws.call("ecs", "describe_services", cluster=cluster, services=[AGENT_SERVICE],
-                         missing=frozenset({"ClusterNotFoundException"}))
+    service_arn = cast(str, ctx.outputs.metrics_agent_service_arn)
+    # arn:aws:ecs:<region>:<account>:service/<cluster>/<service>
+    cluster = service_arn.split(":", 5)[5].split("/")[1] if service_arn.count("/") == 2 else ""
+    found = ctx.aws.call("ecs", "describe_services", cluster=cluster, services=[service_arn],
+                         missing=frozenset({"ClusterNotFoundException"})) if cluster else None
     services = [s for s in (found or {}).get("services", []) if s.get("status") != "INACTIVE"]
     if not services:
-        return [missing("ECS service", f"{cluster}/{AGENT_SERVICE}", ctx.region)]
+        return [missing("ECS service", service_arn, ctx.region)]
     service, findings = services[0], []
-    service_id = service.get("serviceArn", f"{cluster}/{AGENT_SERVICE}")
+    service_id = service.get("serviceArn", service_arn)
     running, desired = service.get("runningCount", 0), service.get("desiredCount", 0)
     if running < desired or desired < 1:
         findings.append(Finding(
@@ -143,7 +129,6 @@ def _needs_metrics(outputs: StackOutputs) -> str | None:
     if outputs.metrics_workspace_id:
         return None
     return "not applicable: the outputs have no metrics_workspace_id (metricsEnabled is off)"
-
 
 OBSERVABILITY_CHECKS: tuple[Check, ...] = (
     Check("alarm-topic", "The alarm topic exists and is KMS-encrypted", check_alarm_topic),

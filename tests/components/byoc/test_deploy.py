@@ -10,8 +10,8 @@ from scripts.preview import gate
 CONTRACT = {
     "region", "account_id", "vpc_id", "vpc_cidr", "egress", "subnet_ids", "availability_zones", "route_table_ids",
     "s3_gateway_endpoint_id", "interface_endpoint_ids", "security_group_ids", "role_arns", "management_role_name",
-    "bootstrap_mode", "pod_access", "kms_key_arns", "buckets", "log_group_names", "sns_topic_arn", "hosted_zone_id", "domain",
-    "clickhouse_record_name",
+    "bootstrap_mode", "bootstrap_stack_name", "pod_access", "kms_key_arns", "buckets", "log_group_names", "sns_topic_arn",
+    "hosted_zone_id", "domain", "clickhouse_record_name",
 }
 # Present only after phase 3: the record needs the NLB.
 LATER = {"clickhouse_record_name"}

@@ -386,6 +386,7 @@ def build_privatelink(*, stack: str, cidr: str, zones: str, customer_key: bool) 
         "vpc_id": vpc_id,
         "subnet_ids": subnets,
         "alarm_topic_arn": f"arn:aws:sns:{REGION}:{ACCOUNT}:clickhouse-aws-{stack}-alarms",
+        "alarm_names": [],
         "dashboard_name": f"clickhouse-aws-{stack}",
     })
     built.outputs["private_dns_zone_id"] = private_zone(built, HOSTNAME, vpc_id)
@@ -395,8 +396,10 @@ def build_privatelink(*, stack: str, cidr: str, zones: str, customer_key: bool) 
 
 
 def alarm(built: Built, key: str, *, treat_missing_data: str = "notBreaching", actions: list[str] | None = None) -> str:
-    """(Re)create the stack's alarm ``<prefix>-<key>``, notifying the alarm topic like the program's."""
+    """(Re)create the stack's alarm ``<prefix>-<key>``, notifying the alarm topic like the program's, and name it in
+    the outputs."""
     name = f"{built.outputs['dashboard_name']}-{key}"
+    built.outputs["alarm_names"] = sorted({*built.outputs["alarm_names"], name})
     topic = built.outputs["alarm_topic_arn"]
     built.client("cloudwatch").put_metric_alarm(
         AlarmName=name, Namespace="AWS/PrivateLinkEndpoints", MetricName="PacketsDropped", Statistic="Sum",
@@ -583,7 +586,7 @@ def bootstrap_stack(built: Built, **changes: Any) -> str:
         "Capabilities": ["CAPABILITY_NAMED_IAM"], "DriftInformation": {"StackDriftStatus": "IN_SYNC"},
         **changes,
     }
-    built.outputs["byoc"]["bootstrap_mode"] = "cloudformation"
+    built.outputs["byoc"].update(bootstrap_mode="cloudformation", bootstrap_stack_name=name)
     return name
 
 
@@ -608,12 +611,12 @@ def agent_service(built: Built, *, task_definition: str | None = None, public_ip
     if any(s["status"] == "ACTIVE" for s in ecs.describe_services(cluster=cluster, services=["prometheus-agent"])["services"]):
         ecs.delete_service(cluster=cluster, service="prometheus-agent", force=True)
     group = _sg(built.client("ec2"), out["vpc_id"], f"metrics-agent-{len(RUNNING_TASKS)}-{public_ip}")
-    ecs.create_service(
+    out["metrics_agent_service_arn"] = ecs.create_service(
         cluster=cluster, serviceName="prometheus-agent", taskDefinition=task_definition or agent_task_definition(built),
         desiredCount=1, launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {
             "subnets": out["subnet_ids"], "securityGroups": [group],
             "assignPublicIp": "ENABLED" if public_ip else "DISABLED"}},
-    )
+    )["service"]["serviceArn"]
     RUNNING_TASKS["prometheus-agent"] = 1
 
 

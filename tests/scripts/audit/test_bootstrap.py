@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from scripts.audit.bootstrap import bootstrap_stack_name, settled
-from scripts.audit.model import CheckStatus, parse_outputs
+from scripts.audit.bootstrap import settled
+from scripts.audit.model import AuditError, CheckStatus, parse_outputs
 from tests.scripts.audit.account import (
     ACCOUNT, MANAGEMENT_TRUST, STACKS, Built, bootstrap_stack, run_check, sample, trust,
 )
@@ -42,10 +42,14 @@ def policies(built: Built) -> set[str]:
     return {finding.policy for finding in result.findings}
 
 
-def test_the_stack_name_is_the_components() -> None:
-    """tests/components/byoc/test_bootstrap.py pins the byoc stack's name to the same text."""
-    outputs = parse_outputs({**sample("prod"), "dashboard_name": "clickhouse-aws-byoc"})
-    assert bootstrap_stack_name(outputs) == "clickhouse-aws-byoc-clickhouse-byoc-bootstrap"
+def test_cloudformation_outputs_must_name_the_stack() -> None:
+    raw = sample("prod")
+    raw["byoc"] = {**raw["byoc"], "bootstrap_mode": "cloudformation"}
+    with pytest.raises(AuditError, match="'byoc.bootstrap_stack_name' is missing, though byoc.bootstrap_mode is "
+                                         "cloudformation"):
+        parse_outputs(raw)
+    raw["byoc"]["bootstrap_stack_name"] = "clickhouse-aws-byoc-clickhouse-byoc-bootstrap"
+    assert parse_outputs(raw).byoc.bootstrap_stack_name == "clickhouse-aws-byoc-clickhouse-byoc-bootstrap"
 
 
 def test_a_completed_stack_with_clickhouses_trust_passes(deployed: Built) -> None:

@@ -105,6 +105,7 @@ def test_malformed_outputs_file(
     (("vpc_id",), "required output 'vpc_id' is missing"),
     (("byoc", "kms_key_arns", "s3"), "required output 'byoc.kms_key_arns.s3' is missing"),
     (("byoc", "buckets", "backups"), "required output 'byoc.buckets.backups' is missing"),
+    (("alarm_names",), "required output 'alarm_names' is missing"),
 ])
 def test_missing_required_output_key(
     aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], path: tuple[str, ...], needle: str
@@ -115,6 +116,20 @@ def test_missing_required_output_key(
         node = node[key]
     del node[path[-1]]
     code, _, err = run_cli(["--outputs", str(write_outputs(tmp_path, outputs))], capsys)
+    assert_clean_error(code, err, needle)
+
+
+@pytest.mark.parametrize("changes, needle", [
+    ({"alarm_names": "clickhouse-aws-dev-endpoint-resets"}, "output 'alarm_names' must be a list of non-empty strings"),
+    ({"metrics_workspace_id": "ws-1"}, "output 'metrics_workspace_id' comes without its metricsEnabled partner"),
+    ({"metrics_agent_service_arn": "arn:aws:ecs:us-east-1:111122223333:service/c/s"},
+     "output 'metrics_agent_service_arn' comes without its metricsEnabled partner"),
+    ({"metrics_workspace_id": "ws-1", "metrics_agent_service_arn": "arn:aws:sns:us-east-1:111122223333:t"},
+     "'metrics_agent_service_arn'"),
+])
+def test_observability_outputs_out_of_contract(aws_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                               changes: dict, needle: str) -> None:
+    code, _, err = run_cli(["--outputs", str(write_outputs(tmp_path, {**sample("dev"), **changes}))], capsys)
     assert_clean_error(code, err, needle)
 
 
