@@ -42,15 +42,18 @@ def built_accounts() -> dict[Callable[[], Built], tuple[Snapshot, dict]]:
 @pytest.fixture
 def fresh(mocked: None, built_accounts: dict[Callable[[], Built], tuple[Snapshot, dict]]) -> Callable[[Callable[[], Built]], Built]:
     """A fresh account of the builder's shape: what the builder makes, a copy of its own so the test may break it."""
-    def make(build: Callable[[], Built]) -> Built:
-        if build not in built_accounts:
-            built = build()
-            built_accounts[build] = (take_snapshot(), copy.deepcopy(built.outputs))
-            return built
-        snapshot, outputs = built_accounts[build]
-        restore(snapshot)
-        return Built(copy.deepcopy(outputs))
-    return make
+    return lambda build: _account(build, built_accounts)
+
+
+def _account(build: Callable[[], Built], built_accounts: dict[Callable[[], Built], tuple[Snapshot, dict]]) -> Built:
+    """In a fresh moto account: the builder's account, built once per worker and restored as a copy after that."""
+    if build not in built_accounts:
+        built = build()
+        built_accounts[build] = (take_snapshot(), copy.deepcopy(built.outputs))
+        return built
+    snapshot, outputs = built_accounts[build]
+    restore(snapshot)
+    return Built(copy.deepcopy(outputs))
 
 
 @pytest.fixture
@@ -78,15 +81,16 @@ def ch_built(fresh: Callable[[Callable[[], Built]], Built]) -> Built:
 
 
 @pytest.fixture(scope="session")
-def clean() -> Iterator[dict[str, CleanRun]]:
-    """One audit of each compliant account shape, with every operation it made (shared: these runs only read)."""
+def clean(built_accounts: dict[Callable[[], Built], tuple[Snapshot, dict]]) -> Iterator[dict[str, CleanRun]]:
+    """One audit of each compliant account shape, with every operation it made (shared: these runs only read). The
+    accounts come from, or go to, the same per-worker cache as ``fresh``'s."""
     runs = {}
     with pytest.MonkeyPatch.context() as monkeypatch, tempfile.TemporaryDirectory() as tmp:
         set_aws_env(monkeypatch, Path(tmp))
         for name, build in (("prod", build_prod), ("dev", build_dev), ("byoc", build_byoc)):
             # A fresh account each: prod and byoc have the same names.
             with moto_account(monkeypatch):
-                built = build()
+                built = _account(build, built_accounts)
                 operations = record_operations(built.session)
                 runs[name] = CleanRun(built.outputs, built.audit(), operations)
     yield runs
