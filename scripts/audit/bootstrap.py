@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, Mapping, cast
 
 from scripts.audit.checks import AuditContext, Check, _as_list, _principals, byoc_outputs, needs_byoc, role
-from scripts.audit.model import Finding, StackOutputs, parse_arn
+from scripts.audit.model import Finding, parse_arn
 from stack_config.byoc import MANAGEMENT_ROLE_NAME
 
 # ClickHouse's production AWS account, which ClickHouse's template has the role trust.

@@ -43,7 +43,7 @@ class CheckResult:
     details: tuple[str, ...] = ()
 
 
-_ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):(?P<service>[^:]+):(?P<region>[^:]*):(?P<account>[^:]*):.+$")
+_ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):(?P<service>[^:]+):(?P<region>[^:]*):(?P<account>[^:]*):(?P<resource>.+)$")
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 
@@ -53,6 +53,7 @@ class Arn:
     service: str
     region: str
     account: str
+    resource: str  # what follows the account, e.g. ``service/<cluster>/<service>``
 
 
 def parse_arn(text: str) -> Arn | None:
@@ -60,7 +61,7 @@ def parse_arn(text: str) -> Arn | None:
     match = _ARN.match(text)
     if not match:
         return None
-    return Arn(text, match["service"], match["region"], match["account"])
+    return Arn(text, match["service"], match["region"], match["account"], match["resource"])
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any, cast
 from policy.clickhouse_aws_policy.containers import is_credential_name
 from policy.clickhouse_aws_policy.credentials import is_reference_value
 from scripts.audit.checks import AuditContext, Check, missing
-from scripts.audit.model import Finding, StackOutputs
+from scripts.audit.model import Arn, Finding, StackOutputs, parse_arn
 
 # Alarm keys of ``components/observability/alarms.py`` that the outputs imply: the ClickHouse endpoint's with
 def check_alarm_topic(ctx: AuditContext) -> list[Finding]:
@@ -98,8 +98,9 @@ def _plaintext_credentials(definition: dict[str, Any]) -> list[str]:
 
 def check_metrics_agent(ctx: AuditContext) -> list[Finding]:
     service_arn = cast(str, ctx.outputs.metrics_agent_service_arn)
-    # arn:aws:ecs:<region>:<account>:service/<cluster>/<service>
-    cluster = service_arn.split(":", 5)[5].split("/")[1] if service_arn.count("/") == 2 else ""
+    # An ECS service ARN's resource is service/<cluster>/<service> (parse_outputs checked it is an ECS ARN).
+    parts = cast(Arn, parse_arn(service_arn)).resource.split("/")
+    cluster = parts[1] if len(parts) == 3 else ""
     found = ctx.aws.call("ecs", "describe_services", cluster=cluster, services=[service_arn],
                          missing=frozenset({"ClusterNotFoundException"})) if cluster else None
     services = [s for s in (found or {}).get("services", []) if s.get("status") != "INACTIVE"]
@@ -129,6 +130,7 @@ def _needs_metrics(outputs: StackOutputs) -> str | None:
     if outputs.metrics_workspace_id:
         return None
     return "not applicable: the outputs have no metrics_workspace_id (metricsEnabled is off)"
+
 
 OBSERVABILITY_CHECKS: tuple[Check, ...] = (
     Check("alarm-topic", "The alarm topic exists and is KMS-encrypted", check_alarm_topic),
