@@ -31,7 +31,8 @@ def _project(root: Path) -> Path:
     project.mkdir()
     (project / "Pulumi.yaml").write_text(
         f"name: yamlcheck\nruntime:\n  name: python\n  options:\n    virtualenv: {REPO / 'venv'}\n"
-        "config:\n  flag:\n    type: boolean\n    default: true\n")
+        "config:\n  flag:\n    type: boolean\n    default: true\n  ids:\n    type: array\n    items:\n      type: string\n"
+        "    default: []\n")
     (project / "__main__.py").write_text(PROGRAM)
     for name in ("home", "state"):
         (root / name).mkdir()
@@ -66,6 +67,8 @@ def test_every_value_reaches_the_program_as_the_gate_reads_it(tmp_path: Path, cl
 @pytest.mark.parametrize(("line", "refusal"), [
     ("yamlcheck:flag: yes", "Stack 'refused' with configuration key 'flag' must be of type 'boolean'"),
     ("yamlcheck:flag:", "Stack 'refused' with configuration key 'flag' must be of type 'boolean'"),
+    ("yamlcheck:ids: '[\"a\"]'", "Stack 'refused' with configuration key 'ids' must be of type 'array<string>'"),
+    ('yamlcheck:m: {1: a, "1": b}', 'mapping key "1" already defined at line 2'),
     ("yamlcheck:a: 1\n  yamlcheck:a: 2", 'mapping key "yamlcheck:a" already defined at line 2'),
     ("yamlcheck:laughs:\n" + "\n".join(
         ["    a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]

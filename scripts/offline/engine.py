@@ -228,16 +228,20 @@ def load_stack_config(
         return key if ":" in key else f"{project}:{key}"
 
     config: dict[str, str] = {}
+    objects: set[str] = set()  # keys the CLI keeps as objects (JSON text), as opposed to plain strings
     secret_keys: list[str] = []
     for key, decl in (project_file.get("config") or {}).items():
         if isinstance(decl, dict) and "default" in decl:
             config[qualify(key)] = stack_yaml.config_text(decl["default"])
+            if stack_yaml.is_object(decl["default"]):
+                objects.add(qualify(key))
     declared_secret = {qualify(name) for name in _secret_key_names(project_dir)}
     placeholders = {**PER_MACHINE_PLACEHOLDERS, **{full: {"secure": None} for full in declared_secret}}
     values = {qualify(key): (value, False) for key, value in {**placeholders, **stack_values}.items()}
     values |= {qualify(key): (value, True) for key, value in (overrides or {}).items()}
     for full, (value, overridden) in values.items():
         secure = isinstance(value, dict) and set(value) == {"secure"}
+        objects.discard(full)
         if value is UNSET:
             config.pop(full, None)
         elif secure:
@@ -247,30 +251,30 @@ def load_stack_config(
                 config[full] = stack_yaml.config_text(value)
             except stack_yaml.StackYamlError as err:
                 raise StackFileError(f"{stack_file(stack, project_dir).name}: {full}: {err}") from None
+            if stack_yaml.is_object(value):
+                objects.add(full)
         if full in config and (secure or overridden and full in declared_secret):
             secret_keys.append(full)
-    _check_declared_types(stack, project_file, config)
+    _check_declared_types(stack, project_file, config, objects)
     return config, sorted(set(secret_keys))
 
 
-def _check_declared_types(stack: str, project_file: Mapping[str, Any], config: Mapping[str, str]) -> None:
+def _check_declared_types(stack: str, project_file: Mapping[str, Any], config: Mapping[str, str],
+                          objects: set[str]) -> None:
     """The CLI's check of each value against the type Pulumi.yaml declares for its key, in the CLI's order and words
-    (pulumi/pkg workspace/config.go ``validateStackConfigValues``): it stops at the first key that fails."""
+    (pulumi/pkg workspace/config.go ``validateStackConfigValues``): it stops at the first key that fails. An object's
+    JSON text is checked as the structure it holds; any other value as the string it is, even one that looks like
+    JSON."""
     project = project_file["name"]
     declarations = project_file.get("config") or {}
     for key in sorted(declarations):
         decl = declarations[key]
         if not isinstance(decl, dict) or "type" not in decl:
             continue
-        text = config.get(key if ":" in key else f"{project}:{key}")
-        if text is None:
+        full = key if ":" in key else f"{project}:{key}"
+        if full not in config:
             continue
-        content: Any = text
-        if text[:1] in "[{":
-            try:
-                content = json.loads(text)
-            except ValueError:
-                pass
+        content = json.loads(config[full]) if full in objects else config[full]
         if not _of_declared_type(decl["type"], decl.get("items"), content):
             raise StackFileError(f"Stack '{stack}' with configuration key '{key}' must be of type "
                                  f"'{_type_name(decl['type'], decl.get('items'))}'")

@@ -130,18 +130,16 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
     yaml_implicit_resolvers: dict = {}
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, yaml.Node] = {}
+        # yaml.v3 compares scalar keys by their text, whatever their tag: `1` and `"1"` are the same key.
+        seen: dict[str, yaml.Node] = {}
         for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
                 continue
-            key = self.construct_object(key_node, deep=True)
-            if isinstance(key, (dict, list)):
-                continue  # unhashable: SafeConstructor refuses it with its own message
-            if key in seen:
+            if key_node.value in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"mapping key {key!r} already defined at line {seen[key].start_mark.line + 1}",
-                    key_node.start_mark)
-            seen[key] = key_node
+                    None, None, f"mapping key {key_node.value!r} already defined at line "
+                                f"{seen[key_node.value].start_mark.line + 1}", key_node.start_mark)
+            seen[key_node.value] = key_node
         return super().construct_mapping(node, deep=deep)
 
 
@@ -232,7 +230,9 @@ def _go_float(value: float) -> str:
 def _json(value: Any) -> str:
     """Go's ``json.Marshal`` of a decoded value: compact, keys sorted, ``<>&`` escaped, Go's float text."""
     if isinstance(value, dict):
-        return "{" + ",".join(f"{_json(str(k))}:{_json(v)}" for k, v in sorted((_key(k), v) for k, v in value.items())) + "}"
+        # Keys that print alike (1 and 1.0) are one key to Pulumi, as in Go's map[string]any.
+        entries = {_key(k): v for k, v in value.items()}
+        return "{" + ",".join(f"{_json(k)}:{_json(entries[k])}" for k in sorted(entries)) + "}"
     if isinstance(value, list):
         return "[" + ",".join(_json(item) for item in value) + "]"
     if isinstance(value, float):

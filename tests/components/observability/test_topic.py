@@ -27,8 +27,7 @@ def test_every_alarm_notifies_one_topic_encrypted_for_cloudwatch(dev_run):
 
 
 def _subscriptions(emails, urls):
-    run = run_program("dev", {"clickhouse-aws:alarmEmails": json.dumps(emails),
-                              "clickhouse-aws:alarmHttpsEndpoints": json.dumps(urls)})
+    run = run_program("dev", {"clickhouse-aws:alarmEmails": emails, "clickhouse-aws:alarmHttpsEndpoints": urls})
     assert run.error is None, run.error
     return run, {r.name: (r.inputs["protocol"], r.inputs["endpoint"], r.inputs["topic"])
                  for r in run.of_type(SUBSCRIPTION)}

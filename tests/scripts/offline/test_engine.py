@@ -117,6 +117,15 @@ def test_a_value_not_of_its_declared_type_is_refused_in_the_clis_words(project: 
     assert str(raised.value) == f"Stack 'qa' with configuration key '{key}' must be of type '{type_name}'"
 
 
+def test_a_quoted_value_that_looks_like_json_is_a_string_to_the_type_check(project: Path) -> None:
+    # The CLI checks a quoted '["subnet-1"]' as the string it is: not an array, and a valid string.
+    (project / "Pulumi.qa.yaml").write_text("config:\n  aws:region: us-east-1\n  clickhouse-aws:subnetIds: '[\"subnet-1\"]'\n")
+    with pytest.raises(StackFileError, match="'subnetIds' must be of type 'array<string>'"):
+        load_stack_config("qa", project_dir=project)
+    (project / "Pulumi.qa.yaml").write_text("config:\n  aws:region: us-east-1\n  clickhouse-aws:vpcCidr: '[\"x\"]'\n")
+    assert load_stack_config("qa", project_dir=project)[0]["clickhouse-aws:vpcCidr"] == '["x"]'
+
+
 @pytest.mark.parametrize(("line", "key", "text"), [
     ("clickhouse-aws:azCount: 2.0", "azCount", "2"),  # a whole float is an integer to the CLI
     ("clickhouse-aws:flowLogRetentionDays: 3_0", "flowLogRetentionDays", "30"),
