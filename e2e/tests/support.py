@@ -70,6 +70,25 @@ class CliRun:
         return f"$ {' '.join(self.args)}\nexit {self.returncode}\n{self.output[-6000:]}"
 
 
+def cli_environment(root: Path, cli_bin: Path) -> dict[str, str]:
+    """The CLI's environment for a workspace under ``root``: a Pulumi home and a file:// backend of its own (made
+    here), the doubles as its only plugins, and nothing of the caller's Pulumi, ClickHouse or AWS settings."""
+    (root / "home").mkdir()
+    (root / "state").mkdir()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PULUMI_", "CLICKHOUSE_", "AWS_"))}
+    env.update(
+        PATH=os.pathsep.join([str(cli_bin), str(PLUGINS), os.environ.get("PATH", "")]),
+        PULUMI_HOME=str(root / "home"),
+        PULUMI_BACKEND_URL=f"file://{root / 'state'}",
+        PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
+        PULUMI_SKIP_UPDATE_CHECK="true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
+        # Unlocks the CLI's --event-log flag, which the Automation API also relies on.
+        PULUMI_DEBUG_COMMANDS="true",
+    )
+    return env
+
+
 class Workspace:
     """A project copy, a Pulumi home and a state backend of its own, and the environment the CLI runs in."""
 
@@ -80,20 +99,7 @@ class Workspace:
         shutil.copytree(REPO, self.project, ignore=lambda where, names: [
             n for n in names if n == "__pycache__" or (where == str(REPO) and n in NOT_COPIED)])
         (self.project / "venv").symlink_to(REPO / "venv")
-        (root / "home").mkdir()
-        (root / "state").mkdir()
-        self.env = {key: value for key, value in os.environ.items()
-                    if not key.startswith(("PULUMI_", "CLICKHOUSE_", "AWS_"))}
-        self.env.update(
-            PATH=os.pathsep.join([str(cli_bin), str(PLUGINS), os.environ.get("PATH", "")]),
-            PULUMI_HOME=str(root / "home"),
-            PULUMI_BACKEND_URL=f"file://{root / 'state'}",
-            PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
-            PULUMI_SKIP_UPDATE_CHECK="true",
-            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
-            # Unlocks the CLI's --event-log flag, which the Automation API also relies on.
-            PULUMI_DEBUG_COMMANDS="true",
-        )
+        self.env = cli_environment(root, cli_bin)
         self._logs = itertools.count(1)
 
     # --- running things ----------------------------------------------------------------------------------------

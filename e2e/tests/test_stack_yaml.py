@@ -5,13 +5,13 @@ what the gate refuses."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from e2e.tests.support import PASSPHRASE, REPO, TIMEOUT
+from e2e.tests.support import REPO, TIMEOUT, cli_environment
 from scripts.offline.engine import StackFileError, load_stack_config
 from tests.scripts.offline.stack_yaml_cases import AS_THE_CLI_PASSES_THEM
 
@@ -26,37 +26,40 @@ with open(os.environ["YAMLCHECK_OUT"], "w") as out:
 """
 
 
-def _project(root: Path) -> Path:
-    project = root / "project"
+@dataclass(frozen=True)
+class YamlCheck:
+    """A one-file project whose program writes the config it receives, with a CLI workspace of its own."""
+
+    project: Path
+    cli_bin: Path
+    env: dict[str, str]
+
+    def cli(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(self.cli_bin / "pulumi"), *args, "--non-interactive"], cwd=self.project,
+                              env={**self.env, **env}, capture_output=True, text=True, timeout=TIMEOUT)
+
+
+@pytest.fixture
+def yamlcheck(tmp_path: Path, cli_bin: Path) -> YamlCheck:
+    project = tmp_path / "project"
     project.mkdir()
     (project / "Pulumi.yaml").write_text(
         f"name: yamlcheck\nruntime:\n  name: python\n  options:\n    virtualenv: {REPO / 'venv'}\n"
         "config:\n  flag:\n    type: boolean\n    default: true\n  ids:\n    type: array\n    items:\n      type: string\n"
         "    default: []\n")
     (project / "__main__.py").write_text(PROGRAM)
-    for name in ("home", "state"):
-        (root / name).mkdir()
-    return project
+    # The CLI prints a time in its machine's zone; the expected texts are UTC's.
+    return YamlCheck(project, cli_bin, {**cli_environment(tmp_path, cli_bin), "TZ": "UTC"})
 
 
-def _cli(cli_bin: Path, root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
-    environ.update(PATH=os.pathsep.join([str(cli_bin), environ.get("PATH", "")]), PULUMI_HOME=str(root / "home"),
-                   PULUMI_BACKEND_URL=f"file://{root / 'state'}", PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
-                   PULUMI_SKIP_UPDATE_CHECK="true", TZ="UTC", **env)
-    return subprocess.run([str(cli_bin / "pulumi"), *args, "--non-interactive"], cwd=root / "project", env=environ,
-                          capture_output=True, text=True, timeout=TIMEOUT)
-
-
-def test_every_value_reaches_the_program_as_the_gate_reads_it(tmp_path: Path, cli_bin: Path) -> None:
-    project = _project(tmp_path)
+def test_every_value_reaches_the_program_as_the_gate_reads_it(yamlcheck: YamlCheck, tmp_path: Path) -> None:
+    project = yamlcheck.project
     keys = [f"k{i}" for i in range(len(AS_THE_CLI_PASSES_THEM))]
     lines = [f"  yamlcheck:{key}: {written}" for key, (written, _) in zip(keys, AS_THE_CLI_PASSES_THEM)]
     (project / "Pulumi.values.yaml").write_text("config:\n" + "\n".join(lines) + "\n")
-    assert _cli(cli_bin, tmp_path, "stack", "init", "values").returncode == 0
+    assert yamlcheck.cli("stack", "init", "values").returncode == 0
     out = tmp_path / "received.json"
-    run = _cli(cli_bin, tmp_path, "preview", "--stack", "values", YAMLCHECK_KEYS=json.dumps(keys),
-               YAMLCHECK_OUT=str(out))
+    run = yamlcheck.cli("preview", "--stack", "values", YAMLCHECK_KEYS=json.dumps(keys), YAMLCHECK_OUT=str(out))
     assert run.returncode == 0, run.stdout + run.stderr
     received = json.loads(out.read_text())
     gate, _ = load_stack_config("values", project_dir=project)
@@ -75,15 +78,15 @@ def test_every_value_reaches_the_program_as_the_gate_reads_it(tmp_path: Path, cl
         + [f"    a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]),
      "document contains excessive aliasing"),
 ])
-def test_the_cli_refuses_what_the_gate_refuses(tmp_path: Path, cli_bin: Path, line: str, refusal: str) -> None:
-    project = _project(tmp_path)
+def test_the_cli_refuses_what_the_gate_refuses(yamlcheck: YamlCheck, tmp_path: Path, line: str, refusal: str) -> None:
+    project = yamlcheck.project
     (project / "Pulumi.refused.yaml").write_text(f"config:\n  {line}\n")
     with pytest.raises((StackFileError, ValueError)) as raised:
         load_stack_config("refused", project_dir=project)
     # A file yaml.v3 cannot read stops `stack init` already; a value of the wrong type stops the preview.
-    init = _cli(cli_bin, tmp_path, "stack", "init", "refused")
-    run = _cli(cli_bin, tmp_path, "preview", "--stack", "refused", YAMLCHECK_KEYS="[]",
-               YAMLCHECK_OUT=str(tmp_path / "unused.json"))
+    init = yamlcheck.cli("stack", "init", "refused")
+    run = yamlcheck.cli("preview", "--stack", "refused", YAMLCHECK_KEYS="[]",
+                       YAMLCHECK_OUT=str(tmp_path / "unused.json"))
     assert run.returncode != 0
     assert refusal in init.stdout + init.stderr + run.stdout + run.stderr
     assert refusal.split(" at line")[0].replace('"', "'") in str(raised.value).replace('"', "'")
