@@ -94,9 +94,14 @@ def test_an_unknown_stack_names_the_stacks_there_are(project: Path) -> None:
         load_stack_config("prod", project_dir=project)
 
 
+def qa_stack(project: Path, line: str) -> None:
+    """Stack qa: us-east-1 and ``line`` (one stack-file line under ``config:``)."""
+    (project / "Pulumi.qa.yaml").write_text(f"config:\n  aws:region: us-east-1\n  {line}\n")
+
+
 def test_a_key_left_empty_is_passed_as_the_cli_passes_it(project: Path) -> None:
     # The CLI hands a YAML null to the program as the empty string (with a warning), never as Python's "None".
-    (project / "Pulumi.qa.yaml").write_text("config:\n  aws:region: us-east-1\n  clickhouse-aws:vpcCidr:\n")
+    qa_stack(project, "clickhouse-aws:vpcCidr:")
     config, _ = load_stack_config("qa", project_dir=project)
     assert config["clickhouse-aws:vpcCidr"] == ""
 
@@ -111,7 +116,7 @@ def test_a_key_left_empty_is_passed_as_the_cli_passes_it(project: Path) -> None:
 ])
 def test_a_value_not_of_its_declared_type_is_refused_in_the_clis_words(project: Path, line: str, key: str,
                                                                        type_name: str) -> None:
-    (project / "Pulumi.qa.yaml").write_text(f"config:\n  aws:region: us-east-1\n  {line}\n")
+    qa_stack(project, line)
     with pytest.raises(StackFileError) as raised:
         load_stack_config("qa", project_dir=project)
     assert str(raised.value) == f"Stack 'qa' with configuration key '{key}' must be of type '{type_name}'"
@@ -119,10 +124,10 @@ def test_a_value_not_of_its_declared_type_is_refused_in_the_clis_words(project: 
 
 def test_a_quoted_value_that_looks_like_json_is_a_string_to_the_type_check(project: Path) -> None:
     # The CLI checks a quoted '["subnet-1"]' as the string it is: not an array, and a valid string.
-    (project / "Pulumi.qa.yaml").write_text("config:\n  aws:region: us-east-1\n  clickhouse-aws:subnetIds: '[\"subnet-1\"]'\n")
+    qa_stack(project, """clickhouse-aws:subnetIds: '["subnet-1"]'""")
     with pytest.raises(StackFileError, match="'subnetIds' must be of type 'array<string>'"):
         load_stack_config("qa", project_dir=project)
-    (project / "Pulumi.qa.yaml").write_text("config:\n  aws:region: us-east-1\n  clickhouse-aws:vpcCidr: '[\"x\"]'\n")
+    qa_stack(project, """clickhouse-aws:vpcCidr: '["x"]'""")
     assert load_stack_config("qa", project_dir=project)[0]["clickhouse-aws:vpcCidr"] == '["x"]'
 
 
@@ -133,7 +138,7 @@ def test_a_quoted_value_that_looks_like_json_is_a_string_to_the_type_check(proje
 ])
 def test_values_the_cli_accepts_reach_the_program_as_it_writes_them(project: Path, line: str, key: str,
                                                                     text: str) -> None:
-    (project / "Pulumi.qa.yaml").write_text(f"config:\n  aws:region: us-east-1\n  {line}\n")
+    qa_stack(project, line)
     assert load_stack_config("qa", project_dir=project)[0][f"clickhouse-aws:{key}"] == text
 
 
