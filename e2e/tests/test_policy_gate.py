@@ -94,9 +94,9 @@ def blocked(tmp_path_factory: pytest.TempPathFactory, cli_bin: Path) -> dict[str
     """Each mutation previewed in a dev stack of its own and judged by the offline gate in the same copy, and the open
     ingress also put through ``pulumi up``; side by side, since nothing is shared."""
 
-    def attempt(key: tuple[str, str]) -> tuple[Workspace, CliRun]:
+    def attempt(key: tuple[str, str], root: Path) -> tuple[Workspace, CliRun]:
         operation, name = key
-        workspace = Workspace(tmp_path_factory.mktemp(f"{operation}-{name}"), cli_bin)
+        workspace = Workspace(root, cli_bin)
         workspace.init_stack("dev")
         workspace.append_to_program(mutation(name))
         if operation == "gate":
@@ -105,8 +105,11 @@ def blocked(tmp_path_factory: pytest.TempPathFactory, cli_bin: Path) -> dict[str
         return workspace, (workspace.preview if operation == "preview" else workspace.up)("dev")
 
     keys = [(operation, name) for name in MUTATIONS for operation in ("preview", "gate")] + [("up", "open-ingress")]
+    # The directories first, in this thread: pytest's mktemp is not safe to call from several threads at once (calls
+    # racing each other fail with "<name> is not a normalized and relative path", reproduced with 8 threads).
+    roots = [tmp_path_factory.mktemp(f"{operation}-{name}") for operation, name in keys]
     with ThreadPoolExecutor(4) as pool:
-        return dict(zip(keys, pool.map(attempt, keys)))
+        return dict(zip(keys, pool.map(attempt, keys, roots)))
 
 
 @pytest.mark.parametrize("name", sorted(MUTATIONS))
